@@ -1,0 +1,107 @@
+/**
+ * Engine tables: the state of record. BullMQ only carries work; everything here survives a
+ * Redis wipe, and the sweeper rebuilds queues from it.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigint,
+} from 'drizzle-orm/pg-core';
+
+/** Every DAG the scheduler has seen, with the operator's pause flag. */
+export const dags = pgTable('dags', {
+  dagId: text('dag_id').primaryKey(),
+  file: text('file').notNull(),
+  paused: boolean('paused').notNull().default(false),
+  schedule: text('schedule'),
+  timezone: text('timezone'),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** One run per DAG and logical date: the unique index makes run creation idempotent. */
+export const dagRuns = pgTable(
+  'dag_runs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    dagId: text('dag_id').notNull(),
+    logicalDate: timestamp('logical_date', { withTimezone: true }).notNull(),
+    intervalEnd: timestamp('interval_end', { withTimezone: true }).notNull(),
+    state: text('state').notNull().default('queued'),
+    runType: text('run_type').notNull(), // scheduled | manual | backfill
+    params: jsonb('params').notNull().default(sql`'{}'::jsonb`),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('dag_runs_dag_logical_date').on(t.dagId, t.logicalDate),
+    index('dag_runs_state').on(t.state),
+  ],
+);
+
+/** One row per task per run (map_index -1), plus one per mapped item (0..n-1). */
+export const taskInstances = pgTable(
+  'task_instances',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: bigint('run_id', { mode: 'number' }).notNull().references(() => dagRuns.id, { onDelete: 'cascade' }),
+    taskId: text('task_id').notNull(),
+    mapIndex: integer('map_index').notNull().default(-1),
+    state: text('state').notNull().default('none'),
+    tryNumber: integer('try_number').notNull().default(0),
+    maxTries: integer('max_tries').notNull().default(1),
+    jobId: text('job_id'),
+    queue: text('queue').notNull(),
+    mapItem: jsonb('map_item'),
+    result: jsonb('result'),
+    resumeState: jsonb('resume_state'),
+    error: text('error'),
+    errorCode: text('error_code'),
+    worker: text('worker'),
+    queuedAt: timestamp('queued_at', { withTimezone: true }),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    durationMs: integer('duration_ms'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('task_instances_run_task_map').on(t.runId, t.taskId, t.mapIndex),
+    index('task_instances_state').on(t.state),
+  ],
+);
+
+/** History of every try (the current one is also mirrored on task_instances). */
+export const taskTries = pgTable(
+  'task_tries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    taskInstanceId: bigint('task_instance_id', { mode: 'number' })
+      .notNull()
+      .references(() => taskInstances.id, { onDelete: 'cascade' }),
+    tryNumber: integer('try_number').notNull(),
+    state: text('state').notNull(),
+    worker: text('worker'),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    durationMs: integer('duration_ms'),
+    error: text('error'),
+    errorCode: text('error_code'),
+  },
+  (t) => [uniqueIndex('task_tries_instance_try').on(t.taskInstanceId, t.tryNumber)],
+);
+
+/** Log lines of a try, kept for `trib logs` and the dashboard. */
+export const taskLogs = pgTable(
+  'task_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    taskInstanceId: bigint('task_instance_id', { mode: 'number' })
+      .notNull()
+      .references(() => taskInstances.id, { onDelete: 'cascade' }),
+    tryNumber: integer('try_number').notNull(),
+    level: text('level').notNull(),
+    message: text('message').notNull(),
+    fields: jsonb('fields'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('task_logs_instance').on(t.taskInstanceId, t.tryNumber)],
+);

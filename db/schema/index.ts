@@ -1,0 +1,2 @@
+/** Every Drizzle table of Tributary; drizzle-kit reads this file to generate migrations. */
+export * from './engine.ts';

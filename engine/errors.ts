@@ -1,0 +1,86 @@
+/**
+ * The typed errors of Tributary. Callers decide by `code`, never by message text. A permanent
+ * error fails the try without retrying; a retryable one is retried within the task's `retries`.
+ */
+export const ERROR_CODES = {
+  // definitions and configuration — permanent
+  DAG_INVALID: 'permanent',
+  DAG_NOT_FOUND: 'permanent',
+  CONFIG_INVALID: 'permanent',
+  OPTIONS_INVALID: 'permanent',
+  IDENTIFIER_INVALID: 'permanent',
+  RUN_NOT_FOUND: 'permanent',
+  TASK_NOT_FOUND: 'permanent',
+  ARGUMENT_INVALID: 'permanent',
+  JOB_KIND_UNKNOWN: 'permanent',
+  // load job, file level — permanent (the file will not change by retrying)
+  FILE_NOT_FOUND: 'permanent',
+  FILE_UNREADABLE: 'permanent',
+  FILE_EMPTY: 'permanent',
+  FILE_HEADER_MISMATCH: 'permanent',
+  FILE_HEADER_DUPLICATE: 'permanent',
+  FILE_HEADER_EXTRA: 'permanent',
+  REJECT_LIMIT_EXCEEDED: 'permanent',
+  ACCOUNTING_MISMATCH: 'permanent',
+  // checks and reports
+  CHECK_FAILED: 'permanent',
+  RECONCILE_FAILED: 'permanent',
+  TABLE_NOT_FOUND: 'permanent',
+  COLUMN_NOT_FOUND: 'permanent',
+  // sensors and sources
+  SENSOR_TIMEOUT: 'permanent',
+  SOURCE_MALFORMED: 'permanent',
+  SOURCE_UNAVAILABLE: 'retryable',
+  // runtime
+  TASK_TIMEOUT: 'retryable',
+  TASK_FAILED: 'retryable',
+  DATABASE_UNAVAILABLE: 'retryable',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class TributaryError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TributaryError';
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  get retryable(): boolean {
+    return ERROR_CODES[this.code] === 'retryable';
+  }
+}
+
+/**
+ * Postgres SQLSTATE classes worth retrying: connection loss, serialization/deadlock, resources,
+ * operator intervention. Everything else (constraint, syntax, undefined column…) is permanent.
+ */
+const RETRYABLE_SQLSTATE_PREFIXES = ['08', '40', '53', '57', '58'];
+const RETRYABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+/** One table decides retry or fail for any thrown value. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof TributaryError) return err.retryable;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return true; // unknown errors: let `retries` decide
+  if (RETRYABLE_NODE_CODES.has(code)) return true;
+  if (/^[0-9A-Z]{5}$/.test(code)) return RETRYABLE_SQLSTATE_PREFIXES.some((p) => code.startsWith(p));
+  return true;
+}
+
+/** `CODE: message` with the root cause appended, for one-line reports to people. */
+export function describeError(err: unknown): string {
+  if (err instanceof TributaryError) return `${err.code}: ${err.message}`;
+  if (err instanceof Error) {
+    const pg = err as Error & { code?: string; detail?: string; column?: string; constraint?: string };
+    const extra = [pg.detail, pg.constraint && `constraint ${pg.constraint}`, pg.column && `column ${pg.column}`]
+      .filter(Boolean)
+      .join('; ');
+    return `${pg.code ? `${pg.code}: ` : ''}${err.message}${extra ? ` (${extra})` : ''}`;
+  }
+  return String(err);
+}

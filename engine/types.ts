@@ -1,0 +1,183 @@
+/**
+ * Glossary — read this before the code.
+ *
+ * DAG          A pipeline definition: an id, a cron schedule and a set of tasks wired by
+ *              `upstream` edges, written with `defineDag()` in `schedules/<dag>.ts`.
+ * Logical date The start of the data interval a run processes. A daily `0 6 * * *` DAG's run
+ *              for 2025-05-13 has logical date 2025-05-13T06:00 (in the DAG's timezone) and
+ *              processes 2025-05-13's files; its data interval ends at the next tick.
+ * Run          One execution of a DAG for one logical date (`dag_runs`, unique per dag+date).
+ * Task         A node of the DAG: a job kind plus options, upstreams and a trigger rule.
+ * Task instance One task within one run (`task_instances`); a mapped task has one instance per
+ *              map index plus a parent row (map_index -1) that aggregates them.
+ * Try          One attempt at a task instance. Each try is one BullMQ job whose id is derived
+ *              from (run, task, map index, try), so enqueueing a try twice is harmless.
+ * Job kind     A queue name + typed options + a handler (`jobs/<kind>/`). Workers consume one
+ *              queue per kind.
+ * Result       A small JSON value a handler returns; stored in Postgres and handed to
+ *              downstream tasks as `ctx.upstream[taskId]` (XCom-like).
+ */
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { z } from 'zod';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export const TRIGGER_RULES = ['all_success', 'all_done', 'one_failed', 'none_failed'] as const;
+export type TriggerRule = (typeof TRIGGER_RULES)[number];
+
+/** Terminal and non-terminal states of a task instance. */
+export const TASK_STATES = [
+  'none', // created with the run, upstreams not settled yet
+  'queued', // a job for the current try is (or must be) on the queue
+  'running', // a worker took the current try
+  'up_for_retry', // the try failed and a delayed job for the next try is queued
+  'mapped', // parent row of a mapped task: its children are running
+  'success',
+  'failed',
+  'upstream_failed',
+  'skipped',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+export const TERMINAL_TASK_STATES: readonly TaskState[] = ['success', 'failed', 'upstream_failed', 'skipped'];
+
+export const RUN_STATES = ['queued', 'running', 'success', 'failed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+/** Where a mapped task gets its list: `result[path]` of the upstream task `task` (or the result itself). */
+export interface MapOver {
+  task: string;
+  /** Dotted path into the upstream result; omit when the result itself is the list. */
+  path?: string;
+}
+
+/** A task as written in a DAG file. Options are validated against the kind's schema at load. */
+export interface TaskSpec<Options = unknown> {
+  kind: string;
+  options?: Options;
+  upstream?: string[];
+  /** @default 'all_success' */
+  triggerRule?: TriggerRule;
+  /** Extra tries after the first. @default 0 */
+  retries?: number;
+  /** First retry delay; doubles every try (exponential backoff). @default 1000 */
+  retryDelayMs?: number;
+  /** Cap on the backoff delay. @default 300000 */
+  maxRetryDelayMs?: number;
+  /** A try running longer fails with TASK_TIMEOUT. @default 3600000 */
+  timeoutMs?: number;
+  /** BullMQ priority: 1 is the highest. @default undefined (no priority) */
+  priority?: number;
+  /** Fan out: one task instance per item of an upstream task's list result. */
+  mapOver?: MapOver;
+}
+
+export interface ScheduleSpec {
+  /** Five-field cron expression, e.g. `0 6 * * *`. */
+  cron: string;
+  /** IANA timezone. @default 'UTC' */
+  timezone?: string;
+}
+
+export interface DagSpec {
+  id: string;
+  description?: string;
+  /** Omit for DAGs that only run when triggered. */
+  schedule?: ScheduleSpec;
+  /** Create one run per missed interval after downtime. @default false */
+  catchup?: boolean;
+  /** Runs of this DAG in `queued`/`running` at once. @default 1 */
+  maxActiveRuns?: number;
+  /** Earliest logical date the scheduler may create (catch-up never goes before it). */
+  startDate?: string;
+  /** Default run params; `trib trigger --params` overrides them key by key. */
+  params?: Record<string, Json>;
+  tasks: Record<string, TaskSpec>;
+}
+
+/** A task after validation: every default filled in. */
+export interface CompiledTask {
+  id: string;
+  kind: string;
+  options: unknown;
+  upstream: string[];
+  downstream: string[];
+  triggerRule: TriggerRule;
+  retries: number;
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+  timeoutMs: number;
+  priority?: number;
+  mapOver?: MapOver;
+}
+
+/** A DAG after validation; the engine trusts it. */
+export interface CompiledDag {
+  id: string;
+  description: string;
+  file: string;
+  schedule?: { cron: string; timezone: string };
+  catchup: boolean;
+  maxActiveRuns: number;
+  startDate?: Date;
+  params: Record<string, Json>;
+  tasks: Map<string, CompiledTask>;
+  /** Task ids in a topological order (upstreams first). */
+  order: string[];
+}
+
+/** What a handler sees. Everything it writes goes through `db`/`client`, inside the try's transaction. */
+export interface TaskContext {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  /** -1 for an unmapped task, else the index into the mapped list. */
+  mapIndex: number;
+  /** The list item of a mapped task instance. */
+  mapItem?: Json;
+  tryNumber: number;
+  logicalDate: Date;
+  dataInterval: { start: Date; end: Date };
+  params: Record<string, Json>;
+  /** Results of the upstream tasks by task id; a mapped upstream gives an array in map order. */
+  upstream: Record<string, Json>;
+  log: Logger;
+  /** The `state` a previous try of this instance passed to `reschedule` (sensors), if any. */
+  resumeState?: Json;
+  /**
+   * The try's transaction. The engine commits it together with the task's new state, so data,
+   * audit rows and task state land together or not at all.
+   */
+  client: pg.PoolClient;
+  db: NodePgDatabase;
+  /** Aborted when the try times out or the worker shuts down. */
+  signal: AbortSignal;
+}
+
+/**
+ * What a handler may return instead of a plain result: ask to be called again later without
+ * holding a worker slot (sensors). The try's transaction still commits (so progress is kept).
+ */
+export interface Reschedule {
+  reschedule: { delayMs: number; state?: Json };
+}
+
+export type HandlerOutcome = Json | Reschedule;
+
+export interface JobKind<Options = unknown> {
+  /** Kind name, also the BullMQ queue name. */
+  name: string;
+  /** Raw options → defaults → validated; parsed once when the DAG is loaded. */
+  options: z.ZodType<Options>;
+  handler(ctx: TaskContext, options: Options): Promise<HandlerOutcome>;
+  /**
+   * Optional check against the database before a run starts (e.g. the tables a check names
+   * exist). Throws a TributaryError with a code.
+   */
+  preflight?(options: Options, db: { client: pg.PoolClient }): Promise<void>;
+}
+
+export function isReschedule(value: HandlerOutcome): value is Reschedule {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && 'reschedule' in value;
+}

@@ -1,0 +1,39 @@
+/** A private redis-server (from PATH) on a free loopback port, for tests and benchmarks. */
+import { spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { freePort } from '../../db/embedded.ts';
+
+export interface RedisServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}`))),
+  );
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    const ok = await Promise.race([client.connect().then(() => client.ping()).then(() => true, () => false), exited]);
+    client.disconnect();
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`redis-server did not answer on ${url} within 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
