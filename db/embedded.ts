@@ -61,8 +61,8 @@ export async function startEmbeddedPostgres(options: {
     password,
     persistent: options.persistent ?? true,
     createPostgresUser: isRoot(),
-    onLog: options.onLog ?? (() => undefined),
-    onError: options.onLog ?? (() => undefined),
+    onLog: (message: unknown) => options.onLog?.(String(message)),
+    onError: (message: unknown) => options.onLog?.(String(message)),
     postgresFlags: [
       '-c', 'max_connections=300',
       ...(options.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),

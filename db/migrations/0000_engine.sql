@@ -33,6 +33,7 @@ CREATE TABLE "task_instances" (
 	"map_item" jsonb,
 	"result" jsonb,
 	"resume_state" jsonb,
+	"pokes" integer DEFAULT 0 NOT NULL,
 	"error" text,
 	"error_code" text,
 	"worker" text,

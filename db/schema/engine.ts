@@ -54,6 +54,8 @@ export const taskInstances = pgTable(
     mapItem: jsonb('map_item'),
     result: jsonb('result'),
     resumeState: jsonb('resume_state'),
+    /** Times a sensor re-scheduled itself within the current try (part of its job id). */
+    pokes: integer('pokes').notNull().default(0),
     error: text('error'),
     errorCode: text('error_code'),
     worker: text('worker'),

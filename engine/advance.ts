@@ -1,0 +1,179 @@
+/**
+ * advanceRun(client, dag, runId): inside the caller's transaction, takes the run's row lock and
+ * moves every task whose upstreams have settled — queue it, expand it (mapped), skip it or mark it
+ * upstream_failed — then closes mapped parents and the run itself when nothing can move.
+ * Returns the jobs to enqueue after COMMIT. Safe to call any number of times (idempotent).
+ */
+import type pg from 'pg';
+import { decide, runOutcome } from './trigger-rules.ts';
+import type { PendingJob } from './jobs.ts';
+import type { CompiledDag, CompiledTask, Json, TaskState } from './types.ts';
+import { TERMINAL_TASK_STATES } from './types.ts';
+
+interface InstanceRow {
+  id: number;
+  task_id: string;
+  map_index: number;
+  state: TaskState;
+  result: Json;
+}
+
+const isTerminal = (s: TaskState) => TERMINAL_TASK_STATES.includes(s);
+
+export interface AdvanceResult {
+  jobs: PendingJob[];
+  /** Set when this call ended the run. */
+  runState?: 'success' | 'failed';
+}
+
+export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId: number): Promise<AdvanceResult> {
+  const run = await client.query<{ state: string }>('SELECT state FROM dag_runs WHERE id = $1 FOR UPDATE', [runId]);
+  if (run.rows[0]?.state !== 'running') return { jobs: [] };
+
+  const { rows } = await client.query<InstanceRow>(
+    'SELECT id, task_id, map_index, state, result FROM task_instances WHERE run_id = $1',
+    [runId],
+  );
+  const parents = new Map<string, InstanceRow>();
+  const children = new Map<string, InstanceRow[]>();
+  for (const row of rows) {
+    if (row.map_index < 0) parents.set(row.task_id, row);
+    else children.set(row.task_id, [...(children.get(row.task_id) ?? []), row]);
+  }
+
+  const jobs: PendingJob[] = [];
+  const setState = async (row: InstanceRow, state: TaskState, extra: { result?: Json; error?: string } = {}) => {
+    await client.query(
+      `UPDATE task_instances SET state = $2, result = COALESCE($3::jsonb, result), error = COALESCE($4, error),
+         ended_at = CASE WHEN $2 IN ('success','failed','upstream_failed','skipped') THEN now() ELSE ended_at END,
+         updated_at = now()
+       WHERE id = $1`,
+      [row.id, state, extra.result === undefined ? null : JSON.stringify(extra.result), extra.error ?? null],
+    );
+    row.state = state;
+    if (extra.result !== undefined) row.result = extra.result;
+  };
+
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const taskId of dag.order) {
+      const task = dag.tasks.get(taskId) as CompiledTask;
+      const row = parents.get(taskId);
+      if (!row) continue;
+      if (row.state === 'mapped') {
+        moved = (await closeMappedParent(row, children.get(taskId) ?? [], setState)) || moved;
+        continue;
+      }
+      if (row.state !== 'none') continue;
+      const decision = decide(task.triggerRule, task.upstream.map((u) => parents.get(u)?.state ?? 'none'));
+      if (decision === 'wait') continue;
+      moved = true;
+      if (decision === 'skip') await setState(row, 'skipped');
+      else if (decision === 'upstream_failed') await setState(row, 'upstream_failed');
+      else if (task.mapOver) await expand(client, runId, task, row, parents, children, jobs, setState);
+      else {
+        const next = await queueInstance(client, row.id);
+        row.state = 'queued';
+        jobs.push(pending(task, row.id, next));
+      }
+    }
+  }
+
+  const leaves = dag.order.filter((id) => (dag.tasks.get(id) as CompiledTask).downstream.length === 0);
+  if ([...parents.values()].every((r) => isTerminal(r.state))) {
+    const outcome = runOutcome(leaves.map((id) => parents.get(id)?.state ?? 'none'));
+    if (outcome !== 'running') {
+      await client.query(`UPDATE dag_runs SET state = $2, ended_at = now() WHERE id = $1 AND state = 'running'`, [
+        runId,
+        outcome,
+      ]);
+      return { jobs, runState: outcome };
+    }
+  }
+  return { jobs };
+}
+
+type SetState = (row: InstanceRow, state: TaskState, extra?: { result?: Json; error?: string }) => Promise<void>;
+
+/** A mapped parent succeeds when all its children succeeded; its result is their results in order. */
+async function closeMappedParent(row: InstanceRow, kids: InstanceRow[], setState: SetState): Promise<boolean> {
+  if (!kids.every((k) => isTerminal(k.state))) return false;
+  const ordered = [...kids].sort((a, b) => a.map_index - b.map_index);
+  const ok = ordered.every((k) => k.state === 'success' || k.state === 'skipped');
+  await setState(row, ok ? 'success' : 'failed', {
+    result: ordered.map((k) => k.result ?? null),
+    error: ok ? undefined : `${ordered.filter((k) => k.state === 'failed').length} of ${ordered.length} mapped instances failed`,
+  });
+  return true;
+}
+
+/** Reads the list to map over from the upstream result; inserts one queued child per item. */
+async function expand(
+  client: pg.PoolClient,
+  runId: number,
+  task: CompiledTask,
+  row: InstanceRow,
+  parents: Map<string, InstanceRow>,
+  children: Map<string, InstanceRow[]>,
+  jobs: PendingJob[],
+  setState: SetState,
+): Promise<void> {
+  const over = task.mapOver as NonNullable<CompiledTask['mapOver']>;
+  const source = parents.get(over.task)?.result ?? null;
+  const list = over.path ? pickPath(source, over.path) : source;
+  if (!Array.isArray(list)) {
+    await setState(row, 'failed', {
+      error: `MAP_SOURCE_INVALID: ${over.task}${over.path ? `.${over.path}` : ''} is not a list`,
+    });
+    return;
+  }
+  if (list.length === 0) {
+    await setState(row, 'success', { result: [] });
+    return;
+  }
+  // A re-run (cleared task) reuses the rows: their try numbers grow, so job ids stay fresh.
+  await client.query('DELETE FROM task_instances WHERE run_id = $1 AND task_id = $2 AND map_index >= $3', [runId, task.id, list.length]);
+  const inserted = await client.query<{ id: number; map_index: number; try_number: number; job_id: string }>(
+    `INSERT INTO task_instances AS ti (run_id, task_id, map_index, state, try_number, max_tries, queue, map_item, job_id, queued_at)
+     SELECT $1::bigint, $2::text, i - 1, 'queued', 1, $3::int, $4::text, item, 'r' || $1::bigint || '-' || $2::text || '-m' || (i - 1) || '-t1', now()
+     FROM jsonb_array_elements($5::jsonb) WITH ORDINALITY AS t(item, i)
+     ON CONFLICT (run_id, task_id, map_index) DO UPDATE SET state = 'queued', try_number = ti.try_number + 1,
+       max_tries = ti.try_number + $3::int, map_item = EXCLUDED.map_item, result = NULL, error = NULL, pokes = 0,
+       job_id = 'r' || $1::bigint || '-' || $2::text || '-m' || ti.map_index || '-t' || (ti.try_number + 1), queued_at = now(), updated_at = now()
+     RETURNING id, map_index, try_number, job_id`,
+    [runId, task.id, task.retries + 1, task.kind, JSON.stringify(list)],
+  );
+  await setState(row, 'mapped');
+  const kids = inserted.rows.map((r) => ({ id: r.id, task_id: task.id, map_index: r.map_index, state: 'queued' as TaskState, result: null }));
+  children.set(task.id, kids);
+  for (const r of inserted.rows) jobs.push(pending(task, r.id, { tryNumber: r.try_number, jobId: r.job_id }));
+}
+
+/** Queues the next try (try numbers only grow, so a cleared task never reuses a finished job id). */
+async function queueInstance(client: pg.PoolClient, id: number): Promise<{ tryNumber: number; jobId: string }> {
+  const { rows } = await client.query<{ try_number: number; job_id: string }>(
+    `UPDATE task_instances SET state = 'queued', try_number = try_number + 1, pokes = 0, queued_at = now(), updated_at = now(),
+       job_id = 'r' || run_id || '-' || task_id || '-m' || map_index || '-t' || (try_number + 1)
+     WHERE id = $1 RETURNING try_number, job_id`,
+    [id],
+  );
+  return { tryNumber: rows[0].try_number, jobId: rows[0].job_id };
+}
+
+function pending(task: CompiledTask, instanceId: number, next: { tryNumber: number; jobId: string }): PendingJob {
+  return {
+    queue: task.kind,
+    jobId: next.jobId,
+    data: { taskInstanceId: instanceId, tryNumber: next.tryNumber },
+    priority: task.priority,
+  };
+}
+
+function pickPath(value: Json, path: string): Json {
+  let current: Json = value;
+  for (const key of path.split('.')) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return null;
+    current = current[key] ?? null;
+  }
+  return current;
+}

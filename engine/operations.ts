@@ -1,0 +1,129 @@
+/**
+ * What an operator does to runs: trigger, backfill, clear and mark tasks. Each is one
+ * transaction in Postgres followed by enqueueing what became ready.
+ */
+import type pg from 'pg';
+import { withTransaction } from '../db/client.ts';
+import { advanceRun } from './advance.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import { TributaryError } from './errors.ts';
+import { createRun, startQueuedRuns, type RunType } from './runs.ts';
+import { daysBetween, intervalFor, logicalDateFor } from './schedule.ts';
+import type { CompiledDag, Json } from './types.ts';
+
+export interface TriggerResult {
+  runId: number;
+  created: boolean;
+  logicalDate: Date;
+}
+
+/** Creates the run of `day` (default today, UTC) and starts it when a slot is free. */
+export async function triggerRun(
+  pool: pg.Pool,
+  dispatcher: Dispatcher,
+  dag: CompiledDag,
+  options: { day?: string; params?: Record<string, Json>; runType?: RunType } = {},
+): Promise<TriggerResult> {
+  const day = options.day ?? new Date().toISOString().slice(0, 10);
+  const logicalDate = logicalDateFor(dag.schedule, day);
+  const { end } = intervalFor(dag.schedule, logicalDate);
+  const { result, jobs } = await withTransaction(pool, async (client) => {
+    const created = await createRun(client, dag, {
+      logicalDate,
+      intervalEnd: end,
+      runType: options.runType ?? 'manual',
+      params: options.params,
+    });
+    return { result: created, jobs: await startQueuedRuns(client, dag) };
+  });
+  await dispatcher.enqueue(jobs);
+  return { ...result, logicalDate };
+}
+
+/** One run per day from..to (inclusive), oldest first; existing runs are left as they are. */
+export async function backfill(
+  pool: pg.Pool,
+  dispatcher: Dispatcher,
+  dag: CompiledDag,
+  from: string,
+  to: string,
+  params?: Record<string, Json>,
+): Promise<TriggerResult[]> {
+  const results: TriggerResult[] = [];
+  for (const day of daysBetween(from, to)) {
+    results.push(await triggerRun(pool, dispatcher, dag, { day, params, runType: 'backfill' }));
+  }
+  return results;
+}
+
+/** The task and, with `downstream`, every task after it, in topological order. */
+function affectedTasks(dag: CompiledDag, taskId: string, downstream: boolean): string[] {
+  if (!dag.tasks.has(taskId)) throw new TributaryError('TASK_NOT_FOUND', `dag "${dag.id}" has no task "${taskId}"`);
+  const picked = new Set([taskId]);
+  if (downstream) {
+    for (const id of dag.order) {
+      if (dag.tasks.get(id)?.upstream.some((u) => picked.has(u))) picked.add(id);
+    }
+  }
+  return dag.order.filter((id) => picked.has(id));
+}
+
+async function lockRun(client: pg.PoolClient, runId: number, dagId: string): Promise<void> {
+  const { rows } = await client.query('SELECT id FROM dag_runs WHERE id = $1 AND dag_id = $2 FOR UPDATE', [runId, dagId]);
+  if (rows.length === 0) throw new TributaryError('RUN_NOT_FOUND', `run ${runId} of dag "${dagId}" does not exist`);
+}
+
+/**
+ * Clears tasks so they run again (like `airflow tasks clear`): their next try gets a new number
+ * and a fresh set of retries; the run goes back to running.
+ */
+export async function clearTasks(
+  pool: pg.Pool,
+  dispatcher: Dispatcher,
+  dag: CompiledDag,
+  runId: number,
+  taskId: string,
+  downstream: boolean,
+): Promise<string[]> {
+  const tasks = affectedTasks(dag, taskId, downstream);
+  const jobs = await withTransaction(pool, async (client) => {
+    await lockRun(client, runId, dag.id);
+    for (const id of tasks) {
+      const retries = dag.tasks.get(id)?.retries ?? 0;
+      await client.query(
+        `UPDATE task_instances SET state = 'none', max_tries = try_number + $3 + 1, result = NULL, error = NULL,
+           error_code = NULL, resume_state = NULL, pokes = 0, ended_at = NULL, updated_at = now()
+         WHERE run_id = $1 AND task_id = $2 AND map_index = -1`,
+        [runId, id, retries],
+      );
+    }
+    await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1`, [runId]);
+    return (await advanceRun(client, dag, runId)).jobs;
+  });
+  await dispatcher.enqueue(jobs);
+  return tasks;
+}
+
+/** Sets a task's state by hand; a try still running loses its claim and commits nothing. */
+export async function markTask(
+  pool: pg.Pool,
+  dispatcher: Dispatcher,
+  dag: CompiledDag,
+  runId: number,
+  taskId: string,
+  state: 'success' | 'failed',
+): Promise<void> {
+  affectedTasks(dag, taskId, false);
+  const jobs = await withTransaction(pool, async (client) => {
+    await lockRun(client, runId, dag.id);
+    await client.query(
+      `UPDATE task_instances SET state = $3, ended_at = now(), updated_at = now(),
+         error = CASE WHEN $3 = 'failed' THEN 'marked failed by operator' ELSE error END
+       WHERE run_id = $1 AND task_id = $2`,
+      [runId, taskId, state],
+    );
+    await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1`, [runId]);
+    return (await advanceRun(client, dag, runId)).jobs;
+  });
+  await dispatcher.enqueue(jobs);
+}

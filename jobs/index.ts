@@ -1,0 +1,11 @@
+/**
+ * The shipped job kinds, by name. Each kind lives in jobs/<kind>/; add it to KINDS below.
+ */
+import type { JobKind } from '../engine/types.ts';
+import { noop } from './noop/index.ts';
+
+const KINDS: readonly JobKind[] = [noop];
+
+export function builtinKinds(): Map<string, JobKind> {
+  return new Map(KINDS.map((kind) => [kind.name, kind]));
+}

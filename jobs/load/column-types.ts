@@ -1,0 +1,260 @@
+/**
+ * Column types compiled once per schema: each declared column becomes one closure that takes the
+ * field text and returns its COPY-text encoding (`\N` for NULL) or a `Fail {rule, message}`.
+ * No per-row interpretation of the spec; coercions are reported through `note()` when applied.
+ */
+import type { ColumnSpec } from './options.ts';
+
+export interface Fail {
+  rule: string;
+  message: string;
+}
+export type ColumnFn = (value: string) => string | Fail;
+
+export const COPY_NULL = '\\N';
+const fail = (rule: string, message: string): Fail => ({ rule, message });
+const show = (v: string) => JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+
+/** Escapes backslash, tab, LF and CR for COPY text format. */
+export function copyEscape(v: string): string {
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : v;
+}
+
+/** The Postgres type a created table uses for a column. */
+export function sqlType(c: ColumnSpec): string {
+  switch (c.type) {
+    case 'numeric': return `numeric(${c.precision},${c.scale})`;
+    case 'text': case 'pattern': return c.maxLength ? `varchar(${c.maxLength})` : 'text';
+    case 'enum': return 'text';
+    case 'timestamp': return 'timestamp(6)';
+    case 'timestamptz': return 'timestamptz(6)';
+    default: return c.type;
+  }
+}
+
+const INT = /^[+-]?\d+$/;
+const THOUSANDS_INT = /^[+-]?\d{1,3}(,\d{3})+$/;
+const THOUSANDS_DEC = /^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const INT_RANGE = { integer: [-2147483648, 2147483647], bigint: [-9223372036854775808n, 9223372036854775807n] } as const;
+
+function rangeCheck(n: number, min: number | undefined, max: number | undefined, v: string): Fail | null {
+  if (min !== undefined && n < min) return fail('min', `${show(v)} is below the minimum ${min}`);
+  if (max !== undefined && n > max) return fail('max', `${show(v)} is above the maximum ${max}`);
+  return null;
+}
+
+function validDate(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1 || y < 1) return false;
+  const days = m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+  return d <= days;
+}
+
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+
+/** The number written by the digits v[a..b), or -1 when one is not a digit. */
+function digitsAt(v: string, a: number, b: number): number {
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const c = v.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** A date layout such as `DD/MM/YYYY` → a parser returning ISO `YYYY-MM-DD` or null. */
+function dateLayout(format: string): (v: string) => string | null {
+  if (format === 'YYYY-MM-DD') {
+    return (v) => {
+      if (v.length !== 10 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45) return null;
+      const y = digitsAt(v, 0, 4), m = digitsAt(v, 5, 7), d = digitsAt(v, 8, 10);
+      return validDate(y, m, d) ? v : null;
+    };
+  }
+  const order: string[] = [];
+  const source = format.replace(/YYYY|MM|DD|[.\-/ ]/g, (tok) => {
+    if (tok.length === 1) return `\\${tok}`;
+    order.push(tok);
+    return tok === 'YYYY' ? '(\\d{4})' : '(\\d{2})';
+  });
+  const re = new RegExp(`^${source}$`);
+  return (v) => {
+    const m = re.exec(v);
+    if (!m) return null;
+    const parts: Record<string, number> = {};
+    order.forEach((tok, i) => (parts[tok] = +m[i + 1]));
+    return validDate(parts.YYYY, parts.MM, parts.DD) ? `${pad(parts.YYYY, 4)}-${pad(parts.MM, 2)}-${pad(parts.DD, 2)}` : null;
+  };
+}
+
+/** Number-like coercions shared by integer, bigint and numeric. */
+function numberCoercions(c: ColumnSpec, note: (what: string) => void, pattern: RegExp) {
+  const thousands = c.coerce.includes('thousands_separator');
+  const negZero = c.coerce.includes('negative_zero');
+  return {
+    thousands: (v: string): string | null => {
+      if (!thousands || !pattern.test(v)) return null;
+      note('thousands_separator');
+      return v.replace(/,/g, '');
+    },
+    zero: (v: string, isZero: boolean): string => {
+      if (!negZero || !isZero || v.charCodeAt(0) !== 45) return v;
+      note('negative_zero');
+      return v.slice(1);
+    },
+  };
+}
+
+function integerFn(c: Extract<ColumnSpec, { type: 'integer' | 'bigint' }>, note: (what: string) => void): ColumnFn {
+  const co = numberCoercions(c, note, THOUSANDS_INT);
+  const [lo, hi] = INT_RANGE[c.type];
+  const { min, max } = c;
+  return (raw) => {
+    let v = raw;
+    if (!INT.test(v)) {
+      const t = co.thousands(v);
+      if (t === null) return fail('type', `${show(raw)} is not an ${c.type === 'integer' ? 'integer' : 'integer (bigint)'}`);
+      v = t;
+    }
+    const n = Number(v);
+    if (c.type === 'integer' ? n < lo || n > hi : v.replace(/^[+-]?0*/, '').length >= 19 && (BigInt(v) < lo || BigInt(v) > hi)) {
+      return fail('range', `${show(raw)} is out of range for ${c.type}`);
+    }
+    return rangeCheck(n, min, max, raw) ?? co.zero(v, n === 0);
+  };
+}
+
+function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: (what: string) => void): ColumnFn {
+  const co = numberCoercions(c, note, THOUSANDS_DEC);
+  const intMax = c.precision - c.scale;
+  const { scale, min, max } = c;
+  const shape = (v: string): { int: number; frac: number; zero: boolean } | null => {
+    const n = v.length;
+    let i = v.charCodeAt(0) === 43 || v.charCodeAt(0) === 45 ? 1 : 0;
+    let lead = true, int = 0, frac = 0, zero = true, fracZeros = 0, digits = 0, ch = 0;
+    for (; i < n && (ch = v.charCodeAt(i)) >= 48 && ch <= 57; i++, digits++) {
+      if (ch !== 48) lead = zero = false;
+      if (!lead) int++;
+    }
+    if (i < n && v.charCodeAt(i) === 46) {
+      for (i++; i < n && (ch = v.charCodeAt(i)) >= 48 && ch <= 57; i++, digits++) {
+        frac++;
+        if (ch === 48) fracZeros++;
+        else (fracZeros = 0), (zero = false);
+      }
+    }
+    return i === n && digits > 0 ? { int, frac: frac - fracZeros, zero } : null;
+  };
+  return (raw) => {
+    let v = raw;
+    let s = shape(v);
+    if (s === null) {
+      const t = co.thousands(v);
+      if (t === null || (s = shape(t)) === null) return fail('type', `${show(raw)} is not a number`);
+      v = t;
+    }
+    if (s.int > intMax) return fail('precision', `${show(raw)} has more than ${intMax} integer digits (numeric(${c.precision},${scale}))`);
+    if (s.frac > scale) return fail('scale', `${show(raw)} has more than ${scale} decimals (numeric(${c.precision},${scale}))`);
+    return (min !== undefined || max !== undefined ? rangeCheck(Number(v), min, max, raw) : null) ?? co.zero(v, s.zero);
+  };
+}
+
+function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: (what: string) => void): ColumnFn {
+  const source = c.type === 'pattern' ? c.regex : c.pattern;
+  const re = source === undefined ? null : new RegExp(source);
+  const { minLength, maxLength } = c;
+  const casing = c.coerce.includes('lowercase') ? 'lowercase' : c.coerce.includes('uppercase') ? 'uppercase' : null;
+  return (raw) => {
+    let v = raw;
+    if (casing) {
+      const t = casing === 'lowercase' ? v.toLowerCase() : v.toUpperCase();
+      if (t !== v) (note(casing), (v = t));
+    }
+    if (maxLength !== undefined && v.length > maxLength && [...v].length > maxLength) {
+      return fail('max_length', `${show(raw)} is longer than ${maxLength} characters`);
+    }
+    if (minLength !== undefined && [...v].length < minLength) return fail('min_length', `${show(raw)} is shorter than ${minLength} characters`);
+    if (re !== null && !re.test(v)) return fail('pattern', `${show(raw)} does not match /${source}/`);
+    return copyEscape(v);
+  };
+}
+
+function enumFn(c: Extract<ColumnSpec, { type: 'enum' }>, note: (what: string) => void): ColumnFn {
+  const allowed = new Map(c.values.map((v) => [v, copyEscape(v)]));
+  const listed = c.values.slice(0, 12).join(', ') + (c.values.length > 12 ? ', …' : '');
+  const casing = c.coerce.includes('lowercase') ? 'lowercase' : c.coerce.includes('uppercase') ? 'uppercase' : null;
+  return (raw) => {
+    let out = allowed.get(raw);
+    if (out === undefined && casing) {
+      out = allowed.get(casing === 'lowercase' ? raw.toLowerCase() : raw.toUpperCase());
+      if (out !== undefined) note(casing);
+    }
+    return out ?? fail('enum', `${show(raw)} is not one of ${listed}`);
+  };
+}
+
+function dateFn(c: Extract<ColumnSpec, { type: 'date' }>): ColumnFn {
+  const layouts = c.formats.map(dateLayout);
+  const { min, max } = c;
+  return (raw) => {
+    let iso: string | null = null;
+    for (let i = 0; i < layouts.length && iso === null; i++) iso = layouts[i](raw);
+    if (iso === null) return fail('format', `${show(raw)} is not a valid date (${c.formats.join(' or ')})`);
+    if (min !== undefined && iso < min) return fail('min', `${show(raw)} is before ${min}`);
+    if (max !== undefined && iso > max) return fail('max', `${show(raw)} is after ${max}`);
+    return iso;
+  };
+}
+
+function timestampFn(c: Extract<ColumnSpec, { type: 'timestamp' | 'timestamptz' }>): ColumnFn {
+  const tz = c.type === 'timestamptz';
+  return (raw) => {
+    const m = TIMESTAMP.exec(raw);
+    if (!m || !validDate(+m[1], +m[2], +m[3]) || +m[4] > 23 || +m[5] > 59 || (m[6] !== undefined && +m[6] > 59)) {
+      return fail('format', `${show(raw)} is not an ISO 8601 timestamp`);
+    }
+    if (m[7] !== undefined && m[7].length > 6) return fail('precision', `${show(raw)} has more than microsecond precision`);
+    if (!tz && m[8] !== undefined) return fail('timezone', `${show(raw)} has a time zone; the column is timestamp without time zone`);
+    return tz && m[8] === undefined ? `${raw}+00` : raw; // a zoneless timestamptz is read as UTC
+  };
+}
+
+function booleanFn(c: Extract<ColumnSpec, { type: 'boolean' }>): ColumnFn {
+  const map = new Map<string, string>();
+  for (const v of c.trueValues) map.set(v.toLowerCase(), 't');
+  for (const v of c.falseValues) map.set(v.toLowerCase(), 'f');
+  return (raw) => map.get(raw) ?? map.get(raw.toLowerCase()) ?? fail('type', `${show(raw)} is not a boolean`);
+}
+
+const uuidFn: ColumnFn = (raw) => (UUID.test(raw) ? raw : fail('type', `${show(raw)} is not a UUID`));
+
+/** The type check of one column for a non-empty value. */
+export function typeFn(c: ColumnSpec, note: (what: string) => void): ColumnFn {
+  switch (c.type) {
+    case 'integer': case 'bigint': return integerFn(c, note);
+    case 'numeric': return numericFn(c, note);
+    case 'text': case 'pattern': return textFn(c, note);
+    case 'enum': return enumFn(c, note);
+    case 'date': return dateFn(c);
+    case 'timestamp': case 'timestamptz': return timestampFn(c);
+    case 'boolean': return booleanFn(c);
+    case 'uuid': return uuidFn;
+  }
+}
+
+/** The full check of one column: trim coercion, required/NULL, then the type. */
+export function columnFn(c: ColumnSpec, note: (what: string) => void): ColumnFn {
+  const type = typeFn(c, note);
+  const trim = c.coerce.includes('trim');
+  const empty = c.required ? fail('required', 'value is required') : COPY_NULL;
+  return (raw) => {
+    let v = raw;
+    if (trim) {
+      const t = v.trim();
+      if (t !== v) (note('trim'), (v = t));
+    }
+    return v === '' ? empty : type(v);
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * One `COPY … FROM STDIN` (text format) on the task's client, with backpressure: `write()` resolves
+ * when the socket has taken the data; a server error (constraint, type) rejects the next call.
+ * After a server error the stream is left alone (pg-copy-streams must not be written or ended).
+ */
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+export class CopyWriter {
+  private error: Error | null = null;
+  private closed = false;
+
+  private constructor(private readonly stream: ReturnType<typeof copyFrom>) {
+    stream.on('error', (err: Error) => {
+      this.error ??= err;
+    });
+  }
+
+  /** Starts `COPY <table> (<columns>) FROM STDIN`; table and columns must be quoted already. */
+  static open(client: pg.PoolClient, table: string, columns: string[]): CopyWriter {
+    return new CopyWriter(client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+  }
+
+  async write(data: Buffer): Promise<void> {
+    if (this.error) throw this.error;
+    if (!this.stream.write(data)) {
+      if (this.error) throw this.error;
+      await once(this.stream, 'drain');
+    }
+  }
+
+  /** Ends the COPY and returns the row count the server reports. */
+  async finish(): Promise<number> {
+    if (this.error) throw this.error;
+    this.closed = true;
+    this.stream.end();
+    await finished(this.stream);
+    if (this.error) throw this.error;
+    return this.stream.rowCount;
+  }
+
+  /** Abandons the COPY (CopyFail) when the load fails for a reason of its own. */
+  abort(reason: Error): void {
+    if (this.closed || this.error) return;
+    this.closed = true;
+    this.stream.destroy(reason);
+  }
+}

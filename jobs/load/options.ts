@@ -1,0 +1,138 @@
+/**
+ * Load job options: raw (as written in a DAG) → defaults → validated once by zod. The handler
+ * trusts the parsed `LoadOptions`; `compileLoad()` (plan.ts) turns them into the hot-path plan.
+ */
+import { z } from 'zod';
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a SQL identifier');
+const tableName = z.string().regex(/^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be table or schema.table');
+
+/** Explicit, recorded coercions a column may opt into (counted in the result as `column.name`). */
+export const COERCIONS = ['trim', 'thousands_separator', 'negative_zero', 'lowercase', 'uppercase'] as const;
+export type Coercion = (typeof COERCIONS)[number];
+
+/** A custom rule: return true when the value is fine, or false / a message when it is not. */
+export type ColumnPredicate = (value: string, record: Readonly<Record<string, string>>) => boolean | string;
+
+const common = {
+  name: identifier,
+  /** The header name in the file. @default name */
+  header: z.string().min(1).optional(),
+  /** An empty field is an error. @default true */
+  required: z.boolean().default(true),
+  /** Unique within the file; the policy says which duplicate stays: `first`, `last`, or `reject` later ones. */
+  unique: z.enum(['first', 'last', 'reject']).optional(),
+  coerce: z.array(z.enum(COERCIONS)).default([]),
+  /** Custom predicate, run after the type check on the normalised value. */
+  check: z.custom<ColumnPredicate>((v) => typeof v === 'function', 'must be a function').optional(),
+};
+
+const range = { min: z.number().optional(), max: z.number().optional() };
+const lengths = { minLength: z.number().int().min(0).optional(), maxLength: z.number().int().min(1).optional() };
+
+export const columnSchema = z.discriminatedUnion('type', [
+  z.object({ ...common, type: z.literal('integer'), ...range }).strict(),
+  z.object({ ...common, type: z.literal('bigint'), ...range }).strict(),
+  z.object({
+    ...common,
+    type: z.literal('numeric'),
+    precision: z.number().int().min(1).max(1000),
+    scale: z.number().int().min(0).max(1000).default(0),
+    ...range,
+  }).strict(),
+  z.object({ ...common, type: z.literal('text'), ...lengths, pattern: z.string().optional() }).strict(),
+  z.object({ ...common, type: z.literal('pattern'), regex: z.string(), ...lengths }).strict(),
+  z.object({ ...common, type: z.literal('enum'), values: z.array(z.string()).min(1) }).strict(),
+  z.object({
+    ...common,
+    type: z.literal('date'),
+    /** Accepted layouts built from YYYY, MM, DD and literal separators. @default ['YYYY-MM-DD'] */
+    formats: z.array(z.string().regex(/^(?=.*YYYY)(?=.*MM)(?=.*DD)[YMD\-/. ]+$/, 'date format uses YYYY, MM, DD')).default(['YYYY-MM-DD']),
+    /** ISO dates (inclusive). */
+    min: z.iso.date().optional(),
+    max: z.iso.date().optional(),
+  }).strict(),
+  z.object({ ...common, type: z.literal('timestamp') }).strict(),
+  z.object({ ...common, type: z.literal('timestamptz') }).strict(),
+  z.object({
+    ...common,
+    type: z.literal('boolean'),
+    trueValues: z.array(z.string()).default(['true', 't', '1', 'yes', 'y']),
+    falseValues: z.array(z.string()).default(['false', 'f', '0', 'no', 'n']),
+  }).strict(),
+  z.object({ ...common, type: z.literal('uuid') }).strict(),
+]);
+export type ColumnSpec = z.infer<typeof columnSchema>;
+
+const mapItemSource = z.object({ task: identifier, path: z.string().optional() }).strict();
+
+export const sourceSchema = z.union([
+  z.object({ file: z.string().min(1) }).strict(),
+  z.object({ glob: z.string().min(1) }).strict(),
+  z.object({ fromUpstream: mapItemSource }).strict(),
+]);
+export type LoadSource = z.infer<typeof sourceSchema>;
+
+export const csvSchema = z
+  .object({
+    delimiter: z.string().length(1).default(','),
+    quote: z.string().length(1).default('"'),
+    /** Escapes a quote inside a quoted field. @default the quote character ("" doubles a quote) */
+    escape: z.string().length(1).optional(),
+    header: z.boolean().default(true),
+    encoding: z.enum(['utf-8', 'utf8']).default('utf-8'),
+    /** A quoted record longer than this is treated as an unterminated quote. @default 1 MiB */
+    maxRecordBytes: z.number().int().min(1024).default(1 << 20),
+  })
+  .strict()
+  .prefault({});
+
+export const loadOptions = z
+  .object({
+    source: sourceSchema,
+    /** `table` or `schema.table`; created from `columns` when missing (unless `createTable: false`). */
+    target: tableName,
+    columns: z.array(columnSchema).min(1),
+    mode: z.enum(['append', 'upsert', 'replace', 'replace-partition']).default('append'),
+    /** Key columns: the upsert conflict target and the primary key of a created table. */
+    key: z.array(identifier).default([]),
+    /** replace-partition: the column (not in the file) and the value it gets for every row. */
+    partition: z.object({ column: identifier, value: z.string().min(1) }).strict().optional(),
+    /** @default `audit.<table>_rejects` */
+    audit: tableName.optional(),
+    /** Above either limit the file fails and nothing is committed. */
+    rejectLimit: z
+      .object({ count: z.number().int().min(0).optional(), ratio: z.number().min(0).max(1).optional() })
+      .strict()
+      .default({}),
+    extraColumns: z.enum(['error', 'ignore']).default('error'),
+    csv: csvSchema,
+    /** Load even when the ledger has this file's content for the target/partition. @default false */
+    force: z.boolean().default(false),
+    createTable: z.boolean().default(true),
+    /** Refused rows are written to the audit table in batches of this many. @default 5000 */
+    auditBatchRows: z.number().int().min(1).max(50_000).default(5000),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    const names = new Set<string>();
+    for (const c of o.columns) {
+      if (names.has(c.name)) ctx.addIssue({ code: 'custom', message: `column "${c.name}" is declared twice`, path: ['columns'] });
+      names.add(c.name);
+    }
+    for (const k of o.key) {
+      if (!names.has(k) && k !== o.partition?.column) {
+        ctx.addIssue({ code: 'custom', message: `key column "${k}" is not a declared column`, path: ['key'] });
+      }
+    }
+    if (o.mode === 'upsert' && o.key.length === 0) ctx.addIssue({ code: 'custom', message: 'mode upsert needs key columns', path: ['key'] });
+    if (o.mode === 'replace-partition' && !o.partition) {
+      ctx.addIssue({ code: 'custom', message: 'mode replace-partition needs partition {column, value}', path: ['partition'] });
+    }
+    if (o.partition && names.has(o.partition.column)) {
+      ctx.addIssue({ code: 'custom', message: `partition column "${o.partition.column}" must not be a file column`, path: ['partition'] });
+    }
+  });
+
+export type LoadOptions = z.infer<typeof loadOptions>;
+export type LoadOptionsInput = z.input<typeof loadOptions>;

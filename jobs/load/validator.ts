@@ -1,0 +1,142 @@
+/**
+ * The compiled row validator: built once per file from the compiled columns and the file's header
+ * mapping. `check(fields, line)` returns the row's COPY-text line, or DUPLICATE / REJECTED with
+ * every failing column in `errors`. Coercions count only for rows that are loaded.
+ */
+import type { ColumnFn, Fail } from './column-types.ts';
+import { columnFn, copyEscape } from './column-types.ts';
+import type { ColumnPredicate, ColumnSpec } from './options.ts';
+
+export interface ColumnError {
+  column: string;
+  rule: string;
+  message: string;
+  value: string | null;
+}
+
+export const REJECTED = 0;
+export const DUPLICATE = 1;
+
+/** Columns compiled once per load; `note` marks a coercion on the current row. */
+export class CompiledColumns {
+  readonly fns: ColumnFn[];
+  pending: string[] = [];
+  readonly applied = new Map<string, number>();
+
+  constructor(readonly specs: readonly ColumnSpec[]) {
+    this.fns = specs.map((c) => columnFn(c, (what) => this.pending.push(`${c.name}.${what}`)));
+  }
+
+  commitCoercions(): void {
+    for (const key of this.pending) this.applied.set(key, (this.applied.get(key) ?? 0) + 1);
+    this.pending.length = 0;
+  }
+
+  takeCoercions(): Record<string, number> {
+    const out = Object.fromEntries(this.applied);
+    this.applied.clear();
+    return out;
+  }
+}
+
+/** A copy of `s` that does not keep the chunk it was sliced from alive. */
+export function detach(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+export class RowValidator {
+  errors: ColumnError[] = [];
+  private readonly n: number;
+  private readonly fns: ColumnFn[];
+  private readonly names: string[];
+  private readonly seen: Array<{ index: number; name: string; policy: 'first' | 'reject'; keys: Set<string> }>;
+  private readonly checks: Array<{ index: number; name: string; fn: ColumnPredicate }>;
+
+  /**
+   * @param fileIndex for each declared column, its field index in the file (-1: not in the file)
+   * @param headers   the file's header names, for the record handed to custom predicates
+   * @param suffix    COPY text appended to every row (e.g. `\tacme` for the partition column)
+   */
+  constructor(
+    private readonly columns: CompiledColumns,
+    private readonly fileIndex: number[],
+    private readonly headers: string[],
+    private readonly suffix: string,
+    private readonly withLine: boolean,
+  ) {
+    const specs = columns.specs;
+    this.n = specs.length;
+    this.fns = columns.fns;
+    this.names = specs.map((c) => c.name);
+    this.seen = specs.flatMap((c, index) =>
+      c.unique === 'first' || c.unique === 'reject' ? [{ index, name: c.name, policy: c.unique, keys: new Set<string>() }] : [],
+    );
+    this.checks = specs.flatMap((c, index) => (c.check ? [{ index, name: c.name, fn: c.check }] : []));
+  }
+
+  check(fields: string[], line: number): string | typeof REJECTED | typeof DUPLICATE {
+    const { n, fns, fileIndex } = this;
+    const out: string[] = new Array(n);
+    let failed = false;
+    this.columns.pending.length = 0;
+    for (let i = 0; i < n; i++) {
+      const at = fileIndex[i];
+      const r = fns[i](at < 0 ? '' : fields[at]);
+      if (typeof r === 'string') out[i] = r;
+      else {
+        if (!failed) (this.errors = []), (failed = true);
+        this.fail(i, r, at < 0 ? null : fields[at]);
+      }
+    }
+    if (this.checks.length > 0) failed = this.runChecks(fields, out, failed);
+    if (failed) return REJECTED;
+    if (this.seen.length > 0) {
+      const verdict = this.unique(out, fields);
+      if (verdict !== null) return verdict;
+    }
+    this.columns.commitCoercions();
+    return this.withLine ? `${out.join('\t')}${this.suffix}\t${line}\n` : `${out.join('\t')}${this.suffix}\n`;
+  }
+
+  private fail(i: number, f: Fail, value: string | null): void {
+    this.errors.push({ column: this.names[i], rule: f.rule, message: `${this.names[i]}: ${f.message}`, value: value === null ? null : detach(value) });
+  }
+
+  private runChecks(fields: string[], out: string[], failed: boolean): boolean {
+    const record: Record<string, string> = {};
+    this.headers.forEach((h, i) => (record[h] = fields[i] ?? ''));
+    for (const { index, name, fn } of this.checks) {
+      const at = this.fileIndex[index];
+      const value = at < 0 ? '' : fields[at];
+      if (out[index] === undefined || value === '') continue; // failed its type check already, or NULL
+      let verdict: boolean | string;
+      try {
+        verdict = fn(value, record);
+      } catch (err) {
+        verdict = `check threw: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      if (verdict === true) continue;
+      if (!failed) (this.errors = []), (failed = true);
+      this.fail(index, { rule: 'check', message: typeof verdict === 'string' ? verdict : `${JSON.stringify(value)} fails the custom check` }, value);
+    }
+    return failed;
+  }
+
+  private unique(out: string[], fields: string[]): typeof REJECTED | typeof DUPLICATE | null {
+    for (const u of this.seen) {
+      const key = out[u.index];
+      if (key === '\\N' || !u.keys.has(key)) continue;
+      if (u.policy === 'first') return DUPLICATE;
+      this.errors = [];
+      this.fail(u.index, { rule: 'unique', message: `${JSON.stringify(fields[this.fileIndex[u.index]])} appeared earlier in the file` }, fields[this.fileIndex[u.index]]);
+      return REJECTED;
+    }
+    for (const u of this.seen) if (out[u.index] !== '\\N') u.keys.add(detach(out[u.index]));
+    return null;
+  }
+}
+
+/** The COPY-text suffix carrying the partition value, if any. */
+export function partitionSuffix(value: string | undefined): string {
+  return value === undefined ? '' : `\t${copyEscape(value)}`;
+}
