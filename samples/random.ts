@@ -38,6 +38,15 @@ export function deriveSeed(seed: number, ...labels: Array<string | number>): num
   return h >>> 0;
 }
 
+/** murmur3's 32-bit finaliser: a bijection on 32-bit integers. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function createRandom(seed: number): Random {
@@ -90,9 +99,11 @@ export function createRandom(seed: number): Random {
       const a = hex32(uint32());
       const c = hex32(uint32());
       const variant = '89ab'[parseInt(c[0], 16) & 3];
-      const hi = (high & 0xffff).toString(16).padStart(4, '0');
-      const lo = Math.floor(low).toString(16).padStart(12, '0').slice(-12);
-      return `${a}-${hi}-4${c.slice(1, 4)}-${variant}${c.slice(5, 8)}-${lo}`;
+      // Bijective scrambles: distinct (high, low) stay distinct but do not look like counters.
+      const hi = (Math.imul(high & 0xffff, 0x9e37) + 0x7f4a) & 0xffff;
+      const lo32 = fmix32(low >>> 0);
+      const lo16 = Math.floor(low / 0x100000000) & 0xffff;
+      return `${a}-${hex32(hi).slice(4)}-4${c.slice(1, 4)}-${variant}${c.slice(5, 8)}-${hex32(lo16).slice(4)}${hex32(lo32)}`;
     },
   };
 }

@@ -79,7 +79,7 @@ export class SqlParams {
 
   /** Rewrites `:name` placeholders of trusted SQL text to `$n`; `label` names the text in errors. */
   sql(text: string, label: string): string {
-    return rewritePlaceholders(text, label, (name) => {
+    const rewritten = rewritePlaceholders(text, label, (name) => {
       let ref = this.named.get(name);
       if (ref === undefined) {
         ref = this.add(this.resolve(name));
@@ -87,6 +87,8 @@ export class SqlParams {
       }
       return ref;
     });
+    // A trailing `-- comment` must not swallow what the caller appends after the fragment.
+    return rewritten.includes('--') ? `${rewritten}\n` : rewritten;
   }
 }
 

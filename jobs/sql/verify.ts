@@ -57,11 +57,12 @@ export async function explainStatement(client: pg.PoolClient, text: string, valu
       throw err;
     },
   );
+  const explain = `EXPLAIN ${text}`;
   try {
-    await client.query(`EXPLAIN ${text}`, values);
+    await client.query(explain, values);
   } catch (err) {
     if (inTransaction) await client.query('ROLLBACK TO SAVEPOINT trib_explain');
-    throw definitionError(err, user, text) ?? err;
+    throw definitionError(err, user, explain) ?? err;
   } finally {
     if (inTransaction) await client.query('RELEASE SAVEPOINT trib_explain');
   }

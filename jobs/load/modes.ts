@@ -1,0 +1,99 @@
+/**
+ * Target-side SQL of the load modes, all on the task's transaction: create or check the target,
+ * clear it (replace) or one partition (replace-partition), and the staging table that upsert and
+ * last-wins deduplication go through (`INSERT … SELECT … ON CONFLICT (key) DO UPDATE`).
+ */
+import type pg from 'pg';
+import { TributaryError } from '../../engine/errors.ts';
+import { quoteIdent, splitTable } from '../../db/identifiers.ts';
+import { sqlType } from './column-types.ts';
+import { LINE_COLUMN, STAGING_TABLE, type LoadPlan } from './plan.ts';
+
+const q = (name: string) => quoteIdent(name, 'column');
+
+function columnDefs(plan: LoadPlan, withConstraints: boolean): string[] {
+  const defs = plan.specs.map((c) => `${q(c.name)} ${sqlType(c)}${withConstraints && c.required ? ' NOT NULL' : ''}`);
+  if (plan.partitionColumn) defs.push(`${q(plan.partitionColumn)} text${withConstraints ? ' NOT NULL' : ''}`);
+  return defs;
+}
+
+/** Creates the target from the declared columns when missing (key = primary key), else checks its columns. */
+export async function ensureTarget(client: pg.PoolClient, plan: LoadPlan): Promise<void> {
+  const { schema, table } = splitTable(plan.target);
+  const existing = await client.query<{ column_name: string }>(
+    'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
+    [schema, table],
+  );
+  if (existing.rowCount === 0) {
+    if (!plan.options.createTable) throw new TributaryError('TABLE_NOT_FOUND', `load target table ${plan.target} does not exist (createTable is off)`);
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.ddl.${schema}.${table}`]);
+    if (schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    const key = [...plan.options.key];
+    if (key.length > 0 && plan.partitionColumn && !key.includes(plan.partitionColumn)) key.push(plan.partitionColumn);
+    const defs = columnDefs(plan, true);
+    if (key.length > 0) defs.push(`PRIMARY KEY (${key.map(q).join(', ')})`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${plan.targetSql} (${defs.join(', ')})`);
+    return;
+  }
+  const have = new Set(existing.rows.map((r) => r.column_name));
+  const wanted = [...plan.specs.map((c) => c.name), ...(plan.partitionColumn ? [plan.partitionColumn] : [])];
+  const missing = wanted.filter((n) => !have.has(n));
+  if (missing.length > 0) {
+    throw new TributaryError('COLUMN_NOT_FOUND', `load target table ${plan.target} has no column ${missing.join(', ')}`);
+  }
+}
+
+/** Serialises loads into the same target/partition (ledger check, replace and insert stay consistent). */
+export async function lockPartition(client: pg.PoolClient, plan: LoadPlan, partition: string): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.load.${plan.target}.${partition}`]);
+}
+
+/** replace: empty the table; replace-partition: delete that partition's rows. Returns rows deleted. */
+export async function clearForReplace(client: pg.PoolClient, plan: LoadPlan, partition: string | undefined): Promise<number> {
+  if (plan.options.mode === 'replace') return (await client.query(`DELETE FROM ${plan.targetSql}`)).rowCount ?? 0;
+  if (plan.options.mode === 'replace-partition' && plan.partitionColumn && partition !== undefined) {
+    const res = await client.query(`DELETE FROM ${plan.targetSql} WHERE ${q(plan.partitionColumn)} = $1`, [partition]);
+    return res.rowCount ?? 0;
+  }
+  return 0;
+}
+
+/** Where a file's COPY goes: the target, or a fresh temp staging table (with the line number). */
+export async function copyDestination(client: pg.PoolClient, plan: LoadPlan): Promise<{ table: string; columns: string[] }> {
+  if (!plan.staging) return { table: plan.targetSql, columns: plan.copyColumns };
+  const defs = [...columnDefs(plan, false), `${q(LINE_COLUMN)} bigint NOT NULL`];
+  await client.query(`DROP TABLE IF EXISTS pg_temp.${q(STAGING_TABLE)}`);
+  await client.query(`CREATE TEMP TABLE ${q(STAGING_TABLE)} (${defs.join(', ')}) ON COMMIT DROP`);
+  return { table: `pg_temp.${q(STAGING_TABLE)}`, columns: [...plan.copyColumns, q(LINE_COLUMN)] };
+}
+
+/**
+ * Staging → target: drop earlier duplicates (last line wins) for each last-wins column set, then
+ * insert (upsert: ON CONFLICT (key) DO UPDATE). Returns rows written and rows deduplicated.
+ */
+export async function mergeStaging(client: pg.PoolClient, plan: LoadPlan): Promise<{ loaded: number; deduplicated: number }> {
+  const stage = `pg_temp.${q(STAGING_TABLE)}`;
+  let deduplicated = 0;
+  for (const set of plan.lastWins) {
+    const same = set.map((c) => `a.${q(c)} = b.${q(c)}`).join(' AND ');
+    const res = await client.query(`DELETE FROM ${stage} a USING ${stage} b WHERE ${same} AND a.${q(LINE_COLUMN)} < b.${q(LINE_COLUMN)}`);
+    deduplicated += res.rowCount ?? 0;
+  }
+  const cols = plan.copyColumns.join(', ');
+  let conflict = '';
+  if (plan.options.mode === 'upsert') {
+    const key = new Set(plan.options.key);
+    const target = plan.options.key.map(q);
+    const updates = plan.copyColumns.filter((_, i) => !key.has(columnName(plan, i)));
+    // All-key tables still "update" (a no-op) so every staged row counts as loaded.
+    const set = (updates.length > 0 ? updates : target.slice(0, 1)).map((c) => `${c} = EXCLUDED.${c}`);
+    conflict = ` ON CONFLICT (${target.join(', ')}) DO UPDATE SET ${set.join(', ')}`;
+  }
+  const res = await client.query(`INSERT INTO ${plan.targetSql} (${cols}) SELECT ${cols} FROM ${stage}${conflict}`);
+  await client.query(`DROP TABLE ${stage}`);
+  return { loaded: res.rowCount ?? 0, deduplicated };
+}
+
+function columnName(plan: LoadPlan, i: number): string {
+  return i < plan.specs.length ? plan.specs[i].name : (plan.partitionColumn as string);
+}
