@@ -30,17 +30,14 @@ export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId:
   const run = await client.query<{ state: string }>('SELECT state FROM dag_runs WHERE id = $1 FOR UPDATE', [runId]);
   if (run.rows[0]?.state !== 'running') return { jobs: [] };
 
-  const { rows } = await client.query<InstanceRow>(
-    'SELECT id, task_id, map_index, state, result FROM task_instances WHERE run_id = $1',
+  // Parent rows only: mapped children are read when their parent closes, so a 1,000-way map
+  // does not make every completion read 1,000 rows.
+  const { rows } = await client.query<InstanceRow & { map_pending: number }>(
+    'SELECT id, task_id, map_index, state, result, map_pending FROM task_instances WHERE run_id = $1 AND map_index = -1',
     [runId],
   );
-  const parents = new Map<string, InstanceRow>();
+  const parents = new Map<string, InstanceRow & { map_pending: number }>(rows.map((r) => [r.task_id, r]));
   const children = new Map<string, InstanceRow[]>();
-  for (const row of rows) {
-    if (row.map_index < 0) parents.set(row.task_id, row);
-    else children.set(row.task_id, [...(children.get(row.task_id) ?? []), row]);
-  }
-
   const jobs: PendingJob[] = [];
   const setState = async (row: InstanceRow, state: TaskState, extra: { result?: Json; error?: string } = {}) => {
     await client.query(
@@ -61,7 +58,9 @@ export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId:
       const row = parents.get(taskId);
       if (!row) continue;
       if (row.state === 'mapped') {
-        moved = (await closeMappedParent(row, children.get(taskId) ?? [], setState)) || moved;
+        if (row.map_pending > 0) continue;
+        const kids = children.get(taskId) ?? (await loadChildren(client, runId, taskId));
+        moved = (await closeMappedParent(row, kids, setState)) || moved;
         continue;
       }
       if (row.state !== 'none') continue;
@@ -91,6 +90,28 @@ export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId:
     }
   }
   return { jobs };
+}
+
+async function loadChildren(client: pg.PoolClient, runId: number, taskId: string): Promise<InstanceRow[]> {
+  const { rows } = await client.query<InstanceRow>(
+    'SELECT id, task_id, map_index, state, result FROM task_instances WHERE run_id = $1 AND task_id = $2 AND map_index >= 0',
+    [runId, taskId],
+  );
+  return rows;
+}
+
+/**
+ * A mapped child reached a terminal state: count it down on its parent. Only the last child
+ * advances the run; the others take no run lock at all.
+ */
+export async function childFinished(client: pg.PoolClient, dag: CompiledDag, runId: number, taskId: string): Promise<AdvanceResult> {
+  const { rows } = await client.query<{ map_pending: number }>(
+    `UPDATE task_instances SET map_pending = map_pending - 1
+     WHERE run_id = $1 AND task_id = $2 AND map_index = -1 AND state = 'mapped' RETURNING map_pending`,
+    [runId, taskId],
+  );
+  if (rows.length > 0 && rows[0].map_pending > 0) return { jobs: [] };
+  return advanceRun(client, dag, runId);
 }
 
 type SetState = (row: InstanceRow, state: TaskState, extra?: { result?: Json; error?: string }) => Promise<void>;
@@ -143,9 +164,9 @@ async function expand(
      RETURNING id, map_index, try_number, job_id`,
     [runId, task.id, task.retries + 1, task.kind, JSON.stringify(list)],
   );
+  await client.query('UPDATE task_instances SET map_pending = $2 WHERE id = $1', [row.id, list.length]);
   await setState(row, 'mapped');
-  const kids = inserted.rows.map((r) => ({ id: r.id, task_id: task.id, map_index: r.map_index, state: 'queued' as TaskState, result: null }));
-  children.set(task.id, kids);
+  children.set(task.id, inserted.rows.map((r) => ({ id: r.id, task_id: task.id, map_index: r.map_index, state: 'queued' as TaskState, result: null })));
   for (const r of inserted.rows) jobs.push(pending(task, r.id, { tryNumber: r.try_number, jobId: r.job_id }));
 }
 

@@ -18,6 +18,10 @@ const schema = z
     QUEUE_PREFIX: z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits, underscore').default('tributary'),
     /** Folder of DAG files. @default 'schedules' */
     DAGS_DIR: z.string().min(1).default('schedules'),
+    /** `off` serves the dashboard without a token (only behind your own auth). @default 'on' */
+    DASHBOARD_AUTH: z.enum(['on', 'off']).default('on'),
+    /** Port of the embedded Postgres of `trib standalone`. @default a free port */
+    EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).optional(),
     /** Bearer token for the dashboard and API; required unless DASHBOARD_AUTH=off. */
     DASHBOARD_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** @default '127.0.0.1' */
@@ -47,6 +51,9 @@ const schema = z
   });
 
 export type RawConfig = z.infer<typeof schema>;
+
+/** Every environment variable Tributary reads (docker-compose and docs are checked against it). */
+export const CONFIG_KEYS = Object.keys(schema.shape) as (keyof RawConfig)[];
 
 export interface Config extends Omit<RawConfig, 'QUEUE_CONCURRENCY' | 'QUEUE_BACKEND'> {
   QUEUE_BACKEND: 'redis' | 'postgres';

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { advanceRun } from './advance.ts';
+import { advanceRun, childFinished } from './advance.ts';
 import { describeError, isRetryable, TributaryError } from './errors.ts';
 import { jobIdFor, retryDelay, type PendingJob } from './jobs.ts';
 import { taskLogger } from './logger.ts';
@@ -144,7 +144,13 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
 async function succeed(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed, result: Json): Promise<PendingJob[]> {
   const done = await client.query(FINISH_SQL, [claimed.id, claimed.try_number, 'success', JSON.stringify(result ?? null), null, null]);
   if (done.rowCount === 0) throw new LostClaim();
-  return (await advanceRun(client, dag, claimed.run_id)).jobs;
+  return (await afterTerminal(client, dag, claimed)).jobs;
+}
+
+function afterTerminal(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed) {
+  return claimed.map_index >= 0
+    ? childFinished(client, dag, claimed.run_id, claimed.task_id)
+    : advanceRun(client, dag, claimed.run_id);
 }
 
 /** A sensor not yet satisfied: back to 'queued' with its state kept, a delayed job for the next poke. */
@@ -196,7 +202,7 @@ async function recordFailure(
   }
   const done = await client.query(FINISH_SQL, [claimed.id, claimed.try_number, 'failed', 'null', message, code]);
   if (done.rowCount === 0 || !dag) return [];
-  return (await advanceRun(client, dag, claimed.run_id)).jobs;
+  return (await afterTerminal(client, dag, claimed)).jobs;
 }
 
 async function finishWithFailure(

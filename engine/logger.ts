@@ -2,7 +2,6 @@
  * pino loggers. Secrets are redacted by key and inside URLs; a task try gets a child logger whose
  * lines are also collected so the engine can store them as the task's log.
  */
-import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { redactUrl } from './config.ts';
 
@@ -37,27 +36,25 @@ export interface CollectedLine {
   at: Date;
 }
 
-/** A child logger for one try: writes to the parent's stream and keeps its lines (bounded). */
+/**
+ * A logger for one try: every line goes to the parent's destination (when the parent's level
+ * allows it) and info-and-above lines are kept (bounded) for the task's stored log.
+ */
 export function taskLogger(parent: Logger, bindings: Record<string, unknown>, maxLines = 2000) {
   const lines: CollectedLine[] = [];
-  const collector = new Writable({
-    write(chunk, _enc, done) {
+  const parentStream = (parent as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
+  const parentLevel = parent.levelVal;
+  const tee: pino.DestinationStream = {
+    write(line: string) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      const level = Number(entry.level);
+      if (level >= parentLevel) parentStream.write(line);
       if (lines.length < maxLines) {
-        const { level, msg, time, ...fields } = JSON.parse(String(chunk)) as Record<string, unknown>;
-        lines.push({
-          level: pino.levels.labels[Number(level)] ?? String(level),
-          message: String(msg ?? ''),
-          fields,
-          at: new Date(Number(time)),
-        });
+        const { level: _l, msg, time, ...fields } = entry;
+        lines.push({ level: pino.levels.labels[level] ?? String(level), message: String(msg ?? ''), fields, at: new Date(Number(time)) });
       }
-      done();
     },
-  });
-  const streams = pino.multistream([
-    { level: parent.level as pino.Level, stream: pino.destination(2) },
-    { level: 'info', stream: collector },
-  ]);
-  const log = createLogger(parent.level, streams).child(bindings);
+  };
+  const log = createLogger('info', tee).child(bindings);
   return { log, lines };
 }

@@ -56,6 +56,8 @@ export const taskInstances = pgTable(
     resumeState: jsonb('resume_state'),
     /** Times a sensor re-scheduled itself within the current try (part of its job id). */
     pokes: integer('pokes').notNull().default(0),
+    /** Mapped parent only: children not yet in a terminal state (the last one advances the run). */
+    mapPending: integer('map_pending').notNull().default(0),
     error: text('error'),
     errorCode: text('error_code'),
     worker: text('worker'),

@@ -142,7 +142,10 @@ function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: (what: str
       for (i++; i < n && (ch = v.charCodeAt(i)) >= 48 && ch <= 57; i++, digits++) {
         frac++;
         if (ch === 48) fracZeros++;
-        else (fracZeros = 0), (zero = false);
+        else {
+          fracZeros = 0;
+          zero = false;
+        }
       }
     }
     return i === n && digits > 0 ? { int, frac: frac - fracZeros, zero } : null;
@@ -170,7 +173,10 @@ function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: (wha
     let v = raw;
     if (casing) {
       const t = casing === 'lowercase' ? v.toLowerCase() : v.toUpperCase();
-      if (t !== v) (note(casing), (v = t));
+      if (t !== v) {
+        note(casing);
+        v = t;
+      }
     }
     if (maxLength !== undefined && v.length > maxLength && [...v].length > maxLength) {
       return fail('max_length', `${show(raw)} is longer than ${maxLength} characters`);
@@ -253,7 +259,10 @@ export function columnFn(c: ColumnSpec, note: (what: string) => void): ColumnFn 
     let v = raw;
     if (trim) {
       const t = v.trim();
-      if (t !== v) (note('trim'), (v = t));
+      if (t !== v) {
+        note('trim');
+        v = t;
+      }
     }
     return v === '' ? empty : type(v);
   };

@@ -69,6 +69,9 @@ export class CsvReader {
     this.max = dialect.maxRecordBytes;
   }
 
+  /** Fields a record should have (0: unknown); a multi-line record with another count is a broken quote. */
+  expectedFields = 0;
+
   /** Physical lines seen so far (the last line counts even without a terminator). */
   get lines(): number {
     return this.line - 1;
@@ -162,10 +165,11 @@ export class CsvReader {
       }
       const parsed = this.parseRecord(t, pos, final);
       if (parsed === NEED_MORE) break;
-      if (parsed.error?.rule === 'unterminated_quote') {
-        // Resynchronise at the next physical line: only the opening line is refused.
+      if (parsed.error?.rule === 'unterminated_quote' || (parsed.lines > 1 && (parsed.error || this.wrongCount(parsed.fields)))) {
+        // A quote left open on this line swallowed the next ones: refuse only the opening line
+        // and resynchronise at the next physical line.
         const firstEnd = nl > pos && t.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        this.sink.malformed(this.line, t.slice(pos, firstEnd), null, parsed.error.rule, parsed.error.message);
+        this.sink.malformed(this.line, t.slice(pos, firstEnd), null, 'unterminated_quote', `a quoted field opened on line ${this.line} is not closed properly`);
         this.line++;
         pos = nl + 1;
         continue;
@@ -176,6 +180,10 @@ export class CsvReader {
     }
     this.text = pos >= n ? '' : t.slice(pos);
     if (this.textHasNul) this.textHasNul = this.text.indexOf('\0') !== -1;
+  }
+
+  private wrongCount(fields: string[]): boolean {
+    return this.expectedFields > 0 && fields.length !== this.expectedFields;
   }
 
   private tooLong(t: string, pos: number): void {

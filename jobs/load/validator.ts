@@ -50,7 +50,7 @@ export class RowValidator {
   private readonly fns: ColumnFn[];
   private readonly names: string[];
   private readonly seen: Array<{ index: number; name: string; policy: 'first' | 'reject'; keys: Set<string> }>;
-  private readonly checks: Array<{ index: number; name: string; fn: ColumnPredicate }>;
+  private readonly checks: Array<{ index: number; fn: ColumnPredicate }>;
 
   /**
    * @param fileIndex for each declared column, its field index in the file (-1: not in the file)
@@ -71,7 +71,7 @@ export class RowValidator {
     this.seen = specs.flatMap((c, index) =>
       c.unique === 'first' || c.unique === 'reject' ? [{ index, name: c.name, policy: c.unique, keys: new Set<string>() }] : [],
     );
-    this.checks = specs.flatMap((c, index) => (c.check ? [{ index, name: c.name, fn: c.check }] : []));
+    this.checks = specs.flatMap((c, index) => (c.check ? [{ index, fn: c.check }] : []));
   }
 
   check(fields: string[], line: number): string | typeof REJECTED | typeof DUPLICATE {
@@ -84,7 +84,10 @@ export class RowValidator {
       const r = fns[i](at < 0 ? '' : fields[at]);
       if (typeof r === 'string') out[i] = r;
       else {
-        if (!failed) (this.errors = []), (failed = true);
+        if (!failed) {
+          this.errors = [];
+          failed = true;
+        }
         this.fail(i, r, at < 0 ? null : fields[at]);
       }
     }
@@ -105,7 +108,7 @@ export class RowValidator {
   private runChecks(fields: string[], out: string[], failed: boolean): boolean {
     const record: Record<string, string> = {};
     this.headers.forEach((h, i) => (record[h] = fields[i] ?? ''));
-    for (const { index, name, fn } of this.checks) {
+    for (const { index, fn } of this.checks) {
       const at = this.fileIndex[index];
       const value = at < 0 ? '' : fields[at];
       if (out[index] === undefined || value === '') continue; // failed its type check already, or NULL
@@ -116,7 +119,10 @@ export class RowValidator {
         verdict = `check threw: ${err instanceof Error ? err.message : String(err)}`;
       }
       if (verdict === true) continue;
-      if (!failed) (this.errors = []), (failed = true);
+      if (!failed) {
+        this.errors = [];
+        failed = true;
+      }
       this.fail(index, { rule: 'check', message: typeof verdict === 'string' ? verdict : `${JSON.stringify(value)} fails the custom check` }, value);
     }
     return failed;

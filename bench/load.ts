@@ -1,0 +1,155 @@
+/**
+ * `npm run bench:load`: the load job against raw COPY on a 1M-row invoice-items CSV (1% planted
+ * invalid rows), then the 3M-row version for memory. Each load runs in a child process (peak RSS =
+ * its maxRSS). Progress on stderr; last stdout line is one JSON object with the issue's fields.
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { connect } from '../db/client.ts';
+import { runMigrations } from '../db/migrate.ts';
+import { TABLE_DDL, writeBenchFiles } from './load-data.ts';
+import { compareParsers } from './load-parsers.ts';
+import { runChild } from './load-child.ts';
+
+const SELF = fileURLToPath(import.meta.url);
+const log = (msg: string) => process.stderr.write(`[bench:load] ${msg}\n`);
+
+interface ChildReport {
+  seconds: number;
+  maxRssMb: number;
+  rows_loaded: number;
+  rows_rejected: number;
+  rows_read: number;
+}
+
+function child(args: string[]): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const p = fork(SELF, ['child', ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`child ${args[0]} exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop() as string) as ChildReport);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-bench-load-'));
+  const stops: Array<() => Promise<void>> = [async () => fs.rm(tmp, { recursive: true, force: true })];
+  try {
+    let serverUrl = process.env.DATABASE_URL;
+    if (!serverUrl) {
+      log('starting embedded Postgres');
+      const server = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), persistent: false, durable: false });
+      serverUrl = server.url;
+      stops.unshift(server.stop);
+    }
+    const dbName = `bench_load_${process.pid}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const url = new URL(serverUrl);
+    url.pathname = `/${dbName}`;
+    const database = connect(url.toString(), { max: 2 });
+    stops.unshift(async () => {
+      await database.close();
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await c.end();
+    });
+    await runMigrations(database);
+    for (const t of ['items_load', 'items_copy', 'items_load_3m']) await database.pool.query(`CREATE TABLE ${t} ${TABLE_DDL}`);
+
+    const full = path.join(tmp, 'items_1m.csv');
+    const valid = path.join(tmp, 'items_1m_valid.csv');
+    const full3 = path.join(tmp, 'items_3m.csv');
+    log('generating 1M-row file and its valid-rows copy');
+    const truth = await writeBenchFiles(1_000_000, full, valid);
+    const bytes = (await fs.stat(full)).size;
+    log(`1M file: ${(bytes / 1e6).toFixed(1)} MB, planted invalid ${truth.invalid} ${JSON.stringify(truth.byKind)}`);
+
+    log('parsers, parse only, on the valid file');
+    const parsers = await compareParsers(valid);
+    log(JSON.stringify(parsers));
+
+    const loads: ChildReport[] = [];
+    const copies: ChildReport[] = [];
+    for (let round = 1; round <= 2; round++) {
+      await database.pool.query('TRUNCATE items_copy');
+      log(`round ${round}: raw COPY of the valid rows`);
+      copies.push(await child(['copy', url.toString(), valid, 'items_copy']));
+      await database.pool.query('TRUNCATE items_load; DELETE FROM load_ledger; DROP TABLE IF EXISTS audit.items_load_rejects');
+      log(`round ${round}: load job`);
+      loads.push(await child(['load', url.toString(), full, 'items_load']));
+      log(`round ${round}: load ${loads.at(-1)?.seconds.toFixed(2)} s, copy ${copies.at(-1)?.seconds.toFixed(2)} s`);
+    }
+    const load = loads.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const copy = copies.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const inTable = Number((await database.pool.query('SELECT count(*) AS n FROM items_load')).rows[0].n);
+    const audited = Number((await database.pool.query('SELECT count(*) AS n FROM audit.items_load_rejects')).rows[0].n);
+    await fs.rm(valid);
+
+    log('generating 3M-row file');
+    const truth3 = await writeBenchFiles(3_000_000, full3, null, 7);
+    log('load job, 3M rows');
+    const load3 = await child(['load', url.toString(), full3, 'items_load_3m']);
+    await fs.rm(full3);
+
+    const result = {
+      rows: truth.rows,
+      bytes,
+      seconds: round3(load.seconds),
+      rows_per_s: Math.round(truth.rows / load.seconds),
+      raw_copy_seconds: round3(copy.seconds),
+      ratio_vs_copy: round3(copy.seconds / load.seconds),
+      peak_rss_mb: Math.round(load.maxRssMb),
+      peak_rss_mb_3m: Math.round(load3.maxRssMb),
+      seconds_3m: round3(load3.seconds),
+      raw_copy_peak_rss_mb: Math.round(copy.maxRssMb),
+      rejected: load.rows_rejected,
+      planted_invalid: truth.invalid,
+      rejected_matches_planted: load.rows_rejected === truth.invalid && audited === truth.invalid,
+      loaded: load.rows_loaded,
+      loaded_matches_valid: load.rows_loaded === truth.valid && inTable === truth.valid,
+      rejected_3m: load3.rows_rejected,
+      rejected_3m_matches_planted: load3.rows_rejected === truth3.invalid,
+      runs_seconds: loads.map((l) => round3(l.seconds)),
+      raw_copy_runs_seconds: copies.map((c) => round3(c.seconds)),
+      parser: 'own tokenizer (jobs/load/csv-reader.ts)',
+      parse_only_rows_per_s: parsers,
+      cpus: os.cpus().length,
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    for (const stop of stops) await stop().catch((err: unknown) => log(`cleanup: ${String(err)}`));
+  }
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+if (process.argv[2] === 'child') {
+  runChild(process.argv.slice(3)).then(
+    (report) => {
+      console.log(JSON.stringify(report));
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

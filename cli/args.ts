@@ -1,0 +1,49 @@
+/** Argument parsers for commander: each validates one value or throws ARGUMENT_INVALID naming it. */
+import { TributaryError } from '../engine/errors.ts';
+import { parseDay } from '../engine/schedule.ts';
+import type { Json } from '../engine/types.ts';
+
+/** 'YYYY-MM-DD' that exists in the calendar. */
+export function dayArg(value: string): string {
+  parseDay(value);
+  return value;
+}
+
+export function positiveIntArg(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+      throw new TributaryError('ARGUMENT_INVALID', `${name} "${value}" must be a positive whole number`);
+    }
+    return Number(value);
+  };
+}
+
+export const runIdArg = positiveIntArg('run id');
+
+function parseJson(name: string, value: string): Json {
+  try {
+    return JSON.parse(value) as Json;
+  } catch (err) {
+    throw new TributaryError('ARGUMENT_INVALID', `${name} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A JSON object, e.g. `{"agency":"north"}`. */
+export function paramsArg(value: string): Record<string, Json> {
+  const parsed = parseJson('--params', value);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new TributaryError('ARGUMENT_INVALID', `--params must be a JSON object like {"key":"value"}, got ${value}`);
+  }
+  return parsed;
+}
+
+export function jsonArg(name: string) {
+  return (value: string): Json => parseJson(name, value);
+}
+
+/** `load,report` → ['load', 'report']. */
+export function listArg(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new TributaryError('ARGUMENT_INVALID', `expected a comma-separated list, got "${value}"`);
+  return items;
+}

@@ -1,0 +1,81 @@
+/** `trib task clear|mark`, `trib logs <run-id> <task>`, `trib run-task <dag> <task> --date D`. */
+import { Argument, type Command } from 'commander';
+import { clearTasks, markTask } from '../../engine/operations.ts';
+import { createLogger } from '../../engine/logger.ts';
+import type { Json } from '../../engine/types.ts';
+import { getRun, taskLogs } from '../../dashboard/queries.ts';
+import { dayArg, jsonArg, runIdArg } from '../args.ts';
+import { formatDate, formatDuration } from '../format.ts';
+import { runTaskNow } from '../run-task.ts';
+import { withRuntime } from '../runtime.ts';
+
+export function addTaskCommands(program: Command): void {
+  const task = program.command('task').description('change tasks of a run');
+  task
+    .command('clear')
+    .description('clear a task (and with --downstream everything after it) so it runs again')
+    .argument('<run-id>', 'run id', runIdArg)
+    .argument('<task>', 'task id')
+    .option('--downstream', 'also clear every task downstream of it')
+    .action((runId: number, taskId: string, opts: { downstream?: boolean }) =>
+      withRuntime(async ({ engine }) => {
+        const run = await getRun(engine.pool, runId);
+        const cleared = await clearTasks(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, opts.downstream ?? false);
+        console.log(`cleared in run ${runId}: ${cleared.join(', ')}`);
+      }),
+    );
+  task
+    .command('mark')
+    .description('set a task to success or failed by hand; the run moves on from there')
+    .argument('<run-id>', 'run id', runIdArg)
+    .argument('<task>', 'task id')
+    .addArgument(new Argument('<state>', 'new state').choices(['success', 'failed']))
+    .action((runId: number, taskId: string, state: 'success' | 'failed') =>
+      withRuntime(async ({ engine }) => {
+        const run = await getRun(engine.pool, runId);
+        await markTask(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, state);
+        console.log(`run ${runId}: ${taskId} marked ${state}`);
+      }),
+    );
+
+  program
+    .command('logs')
+    .description('the stored log lines of a task in a run (every try and map index)')
+    .argument('<run-id>', 'run id', runIdArg)
+    .argument('<task>', 'task id')
+    .option('--json', 'print JSON lines')
+    .action((runId: number, taskId: string, opts: { json?: boolean }) =>
+      withRuntime(async ({ engine }) => {
+        const lines = await taskLogs(engine.pool, runId, taskId);
+        if (lines.length === 0) return void console.log(`no log lines for ${taskId} in run ${runId} yet`);
+        for (const l of lines) {
+          if (opts.json) console.log(JSON.stringify(l));
+          else {
+            const where = l.mapIndex >= 0 ? ` [${l.mapIndex}]` : '';
+            const fields = l.fields && Object.keys(l.fields).length > 0 ? ` ${JSON.stringify(l.fields)}` : '';
+            console.log(`${formatDate(l.at)} ${l.level.toUpperCase().padEnd(5)} try ${l.tryNumber}${where}  ${l.message}${fields}`);
+          }
+        }
+      }),
+    );
+
+  program
+    .command('run-task')
+    .description('run ONE task in this process now (like `airflow tasks test`): no queue, task state untouched')
+    .argument('<dag>', 'DAG id')
+    .argument('<task>', 'task id')
+    .requiredOption('--date <YYYY-MM-DD>', 'logical day of the run to use (created if missing)', dayArg)
+    .option('--map-item <json>', 'the list item for a mapped task', jsonArg('--map-item'))
+    .action((dagId: string, taskId: string, opts: { date: string; mapItem?: Json }) =>
+      withRuntime(async ({ engine, config }) => {
+        const dag = engine.dag(dagId);
+        const log = createLogger(config.LOG_LEVEL);
+        const r = await runTaskNow(engine, dag, taskId, opts.date, { mapItem: opts.mapItem, log });
+        console.log(
+          `${dagId}.${taskId} for ${formatDate(r.logicalDate)} (run ${r.runId}${r.created ? ', created' : ''}): ` +
+            `succeeded in ${formatDuration(r.durationMs)}`,
+        );
+        console.log(JSON.stringify(r.outcome, null, 2));
+      }),
+    );
+}

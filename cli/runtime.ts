@@ -1,0 +1,70 @@
+/**
+ * What a `trib` command runs on: the validated config, the loaded DAGs and an Engine (its queue
+ * backend connects lazily, so read-only commands never touch the queues). Closed after the command.
+ */
+import type { Logger } from 'pino';
+import { loadDags } from '../engine/dag.ts';
+import { Engine } from '../engine/engine.ts';
+import { loadConfig, type Config } from '../engine/config.ts';
+import { TributaryError } from '../engine/errors.ts';
+import { createLogger } from '../engine/logger.ts';
+import type { CompiledDag } from '../engine/types.ts';
+import { builtinKinds } from '../jobs/index.ts';
+
+/** The demo DAG `trib standalone` triggers once it is up. */
+export const DEMO_DAG = 'hello';
+
+export interface Runtime {
+  config: Config;
+  engine: Engine;
+  log: Logger;
+}
+
+/** One-shot commands log warnings and errors only unless LOG_LEVEL is set; roles log at LOG_LEVEL. */
+export function commandLogger(config: Config, role: boolean): Logger {
+  return createLogger(role || process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn');
+}
+
+export function requireDatabaseUrl(config: Config): string {
+  if (!config.DATABASE_URL) {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      'DATABASE_URL is not set (with `trib standalone` running, load it in this shell: `. .tributary/env`)',
+    );
+  }
+  return config.DATABASE_URL;
+}
+
+export async function loadDagsFrom(config: Config): Promise<Map<string, CompiledDag>> {
+  return loadDags(config.DAGS_DIR, builtinKinds());
+}
+
+export function createEngine(config: Config, databaseUrl: string, dags: Map<string, CompiledDag>, log: Logger): Engine {
+  return new Engine({
+    databaseUrl,
+    queueBackend: config.QUEUE_BACKEND,
+    redisUrl: config.REDIS_URL,
+    queuePrefix: config.QUEUE_PREFIX,
+    dags,
+    kinds: builtinKinds(),
+    log,
+  });
+}
+
+export async function openRuntime(options: { role?: boolean } = {}): Promise<Runtime> {
+  const config = loadConfig();
+  const databaseUrl = requireDatabaseUrl(config);
+  const log = commandLogger(config, options.role ?? false);
+  const dags = await loadDagsFrom(config);
+  return { config, engine: createEngine(config, databaseUrl, dags, log), log };
+}
+
+/** Opens a runtime, runs `fn`, always closes the engine. */
+export async function withRuntime<T>(fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await openRuntime();
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.engine.close();
+  }
+}

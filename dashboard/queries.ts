@@ -1,0 +1,150 @@
+/**
+ * Read model shared by the dashboard API and the `trib` CLI: DAG summaries, runs, one run with its
+ * task instances, task logs and state counts. Read-only SQL; values always bound as parameters.
+ */
+import type pg from 'pg';
+import { TributaryError } from '../engine/errors.ts';
+import type { CompiledDag, Json } from '../engine/types.ts';
+
+export interface DagSummary {
+  dagId: string;
+  description: string;
+  schedule: string | null;
+  timezone: string | null;
+  catchup: boolean;
+  paused: boolean;
+  tasks: number;
+  file: string;
+  lastRun: { id: number; logicalDate: Date; state: string } | null;
+}
+
+export async function dagSummaries(pool: pg.Pool, dags: Iterable<CompiledDag>): Promise<DagSummary[]> {
+  const list = [...dags].sort((a, b) => a.id.localeCompare(b.id));
+  const ids = list.map((d) => d.id);
+  const paused = await pool.query<{ dag_id: string; paused: boolean }>(
+    'SELECT dag_id, paused FROM dags WHERE dag_id = ANY($1::text[])',
+    [ids],
+  );
+  const last = await pool.query<{ dag_id: string; id: number; logical_date: Date; state: string }>(
+    `SELECT DISTINCT ON (dag_id) dag_id, id, logical_date, state FROM dag_runs
+     WHERE dag_id = ANY($1::text[]) ORDER BY dag_id, logical_date DESC`,
+    [ids],
+  );
+  const pausedBy = new Map(paused.rows.map((r) => [r.dag_id, r.paused]));
+  const lastBy = new Map(last.rows.map((r) => [r.dag_id, { id: r.id, logicalDate: r.logical_date, state: r.state }]));
+  return list.map((dag) => ({
+    dagId: dag.id,
+    description: dag.description,
+    schedule: dag.schedule?.cron ?? null,
+    timezone: dag.schedule?.timezone ?? null,
+    catchup: dag.catchup,
+    paused: pausedBy.get(dag.id) ?? false,
+    tasks: dag.tasks.size,
+    file: dag.file,
+    lastRun: lastBy.get(dag.id) ?? null,
+  }));
+}
+
+export interface RunRow {
+  id: number;
+  dagId: string;
+  logicalDate: Date;
+  state: string;
+  runType: string;
+  params: Record<string, Json>;
+  createdAt: Date;
+  startedAt: Date | null;
+  endedAt: Date | null;
+}
+
+const RUN_COLUMNS = `id, dag_id AS "dagId", logical_date AS "logicalDate", state, run_type AS "runType", params,
+  created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt"`;
+
+/** The newest runs of a DAG, by logical date. */
+export async function listRuns(pool: pg.Pool, dagId: string, limit: number): Promise<RunRow[]> {
+  const { rows } = await pool.query<RunRow>(
+    `SELECT ${RUN_COLUMNS} FROM dag_runs WHERE dag_id = $1 ORDER BY logical_date DESC LIMIT $2`,
+    [dagId, limit],
+  );
+  return rows;
+}
+
+export async function getRun(pool: pg.Pool, runId: number): Promise<RunRow> {
+  const { rows } = await pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM dag_runs WHERE id = $1`, [runId]);
+  if (!rows[0]) throw new TributaryError('RUN_NOT_FOUND', `run ${runId} does not exist`);
+  return rows[0];
+}
+
+export interface TaskRow {
+  taskId: string;
+  mapIndex: number;
+  state: string;
+  tryNumber: number;
+  maxTries: number;
+  queue: string;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  durationMs: number | null;
+  result: Json;
+  error: string | null;
+  errorCode: string | null;
+  worker: string | null;
+}
+
+export interface RunDetail extends RunRow {
+  tasks: TaskRow[];
+}
+
+/** One run with its task instances in the DAG's topological order (mapped children after their parent). */
+export async function runDetail(pool: pg.Pool, runId: number, dags?: ReadonlyMap<string, CompiledDag>): Promise<RunDetail> {
+  const run = await getRun(pool, runId);
+  const order = dags?.get(run.dagId)?.order ?? [];
+  const { rows } = await pool.query<TaskRow>(
+    `SELECT task_id AS "taskId", map_index AS "mapIndex", state, try_number AS "tryNumber", max_tries AS "maxTries",
+       queue, started_at AS "startedAt", ended_at AS "endedAt", duration_ms AS "durationMs", result, error,
+       error_code AS "errorCode", worker
+     FROM task_instances WHERE run_id = $1 ORDER BY task_id, map_index`,
+    [runId],
+  );
+  const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
+  rows.sort((a, b) => rank(a.taskId) - rank(b.taskId) || a.taskId.localeCompare(b.taskId) || a.mapIndex - b.mapIndex);
+  return { ...run, tasks: rows };
+}
+
+export interface LogLine {
+  mapIndex: number;
+  tryNumber: number;
+  level: string;
+  message: string;
+  fields: Record<string, Json> | null;
+  at: Date;
+}
+
+/** Every stored log line of a task in a run (all map indexes and tries), oldest first. */
+export async function taskLogs(pool: pg.Pool, runId: number, taskId: string): Promise<LogLine[]> {
+  await getRun(pool, runId);
+  const instances = await pool.query('SELECT 1 FROM task_instances WHERE run_id = $1 AND task_id = $2 LIMIT 1', [runId, taskId]);
+  if (instances.rowCount === 0) throw new TributaryError('TASK_NOT_FOUND', `run ${runId} has no task "${taskId}"`);
+  const { rows } = await pool.query<LogLine>(
+    `SELECT ti.map_index AS "mapIndex", l.try_number AS "tryNumber", l.level, l.message, l.fields, l.at
+     FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id
+     WHERE ti.run_id = $1 AND ti.task_id = $2 ORDER BY l.at, l.id`,
+    [runId, taskId],
+  );
+  return rows;
+}
+
+export interface StateCounts {
+  tasks: { state: string; count: number }[];
+  runs: { dagId: string; state: string; count: number }[];
+}
+
+export async function stateCounts(pool: pg.Pool): Promise<StateCounts> {
+  const tasks = await pool.query<{ state: string; count: number }>(
+    'SELECT state, count(*)::int AS count FROM task_instances GROUP BY state ORDER BY state',
+  );
+  const runs = await pool.query<{ dagId: string; state: string; count: number }>(
+    'SELECT dag_id AS "dagId", state, count(*)::int AS count FROM dag_runs GROUP BY dag_id, state ORDER BY dag_id, state',
+  );
+  return { tasks: tasks.rows, runs: runs.rows };
+}

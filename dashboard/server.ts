@@ -1,0 +1,82 @@
+/**
+ * The dashboard HTTP server: bull-board at /queues (one queue per job kind, either backend), the
+ * JSON API under /api, Prometheus text at /metrics — all behind the token (dashboard/auth.ts).
+ * `startDashboard(...)` → `{ url, port, close() }`; binds `host` (127.0.0.1 unless configured).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import express from 'express';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.ts';
+import { apiRouter } from './api.ts';
+import { requireToken } from './auth.ts';
+import { renderMetrics } from './metrics.ts';
+import { stateCounts } from './queries.ts';
+
+export interface DashboardOptions {
+  engine: Engine;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** null only when DASHBOARD_AUTH=off. */
+  token: string | null;
+  log: Logger;
+}
+
+export interface Dashboard {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function createDashboardApp({ engine, token, log }: Omit<DashboardOptions, 'host' | 'port'>): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requireToken(token));
+
+  const board = new ExpressAdapter();
+  board.setBasePath('/queues');
+  createBullBoard({
+    queues: [...engine.options.kinds.keys()].map((name) => new BullMQAdapter(engine.backend.queue(name) as unknown as Queue)),
+    // @bull-board/express 9.10.1 pins its own @bull-board/api copy: same interface, distinct type identity.
+    serverAdapter: board as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    options: { uiConfig: { boardTitle: 'Tributary' } },
+  });
+  app.use('/queues', board.getRouter() as express.Router);
+  app.use('/api', apiRouter(engine, log));
+  app.get('/metrics', async (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(renderMetrics(await stateCounts(engine.pool)));
+  });
+  app.get('/', (_req, res) => res.redirect('/queues'));
+  return app;
+}
+
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const host = options.host ?? '127.0.0.1';
+  const server = http.createServer(createDashboardApp(options));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `http://${shownHost}:${port}`;
+  options.log.info({ url, auth: options.token === null ? 'off' : 'token' }, 'dashboard listening');
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * Loads one file on the task's transaction: fs stream → CsvReader → RowValidator → COPY text into
+ * the target (or staging), refused rows batched into the audit table, then the accounting check
+ * (read = loaded + rejected + deduplicated) and the ledger entry. Throws (nothing to commit) on
+ * file-level errors, the reject limit, or any database error.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { TributaryError } from '../../engine/errors.ts';
+import type { TaskContext } from '../../engine/types.ts';
+import { insertAuditRows, type AuditRow } from './audit.ts';
+import { CopyWriter } from './copy-writer.ts';
+import { CsvReader, type RecordSink } from './csv-reader.ts';
+import { recordInLedger } from './ledger.ts';
+import { copyDestination, mergeStaging } from './modes.ts';
+import type { LoadPlan } from './plan.ts';
+import { headerMapping } from './header.ts';
+import { detach, DUPLICATE, partitionSuffix, RowValidator, type ColumnError } from './validator.ts';
+
+export type FileResult = {
+  path: string;
+  sha256: string;
+  bytes: number;
+  rows_read: number;
+  rows_loaded: number;
+  rows_rejected: number;
+  rows_deduplicated: number;
+  skipped: boolean;
+  coercions: Record<string, number>;
+};
+
+export interface FileToLoad {
+  path: string;
+  partition?: string;
+  bytes: number;
+  /** Hash from the pre-check; the streamed hash must match it. */
+  sha256: string;
+}
+
+const visible = (s: string) => (s.indexOf('\0') === -1 ? s : s.replace(/\0/g, '\u2400'));
+
+/** Streaming state of one file; also the CSV reader's sink. */
+class FileLoad implements RecordSink {
+  read = 0;
+  rejected = 0;
+  deduplicated = 0;
+  valid = 0;
+  copied = 0;
+  private headers: string[] | null = null;
+  private validator: RowValidator | null = null;
+  private batch = '';
+  private rejects: AuditRow[] = [];
+  private copy: CopyWriter | null = null;
+  private destination: { table: string; columns: string[] } | null = null;
+
+  /** Told the expected field count once the header is known. */
+  reader: CsvReader | null = null;
+
+  constructor(private readonly ctx: TaskContext, private readonly plan: LoadPlan, private readonly file: FileToLoad) {
+    if (!plan.options.csv.header) this.start(plan.specs.map((c) => c.header ?? c.name), plan.specs.map((_, i) => i));
+  }
+
+  private start(headers: string[], fileIndex: number[]): void {
+    this.headers = headers;
+    if (this.reader) this.reader.expectedFields = headers.length;
+    const suffix = partitionSuffix(this.plan.partitionColumn ? this.file.partition : undefined);
+    this.validator = new RowValidator(this.plan.columns, fileIndex, headers, suffix, this.plan.staging);
+  }
+
+  record(line: number, raw: string, fields: string[]): void {
+    const validator = this.validator;
+    if (validator === null) {
+      const { headers, fileIndex } = headerMapping(this.plan, fields, this.file.path);
+      return this.start(headers, fileIndex);
+    }
+    this.read++;
+    const headers = this.headers as string[];
+    if (fields.length !== headers.length) {
+      const message = `wrong number of fields: expected ${headers.length}, found ${fields.length}`;
+      return this.reject(line, raw, fields, [{ column: null, rule: 'field_count', message, value: null }], message);
+    }
+    const out = validator.check(fields, line);
+    if (typeof out === 'string') {
+      this.valid++;
+      this.batch += out;
+    } else if (out === DUPLICATE) this.deduplicated++;
+    else this.reject(line, raw, fields, validator.errors, summary(validator.errors));
+  }
+
+  malformed(line: number, raw: string, fields: string[] | null, rule: string, message: string): void {
+    if (this.validator === null) {
+      throw new TributaryError('FILE_HEADER_MISMATCH', `${this.file.path}: the header line is malformed (${message})`);
+    }
+    this.read++;
+    this.reject(line, raw, fields, [{ column: null, rule, message, value: null }], message);
+  }
+
+  private reject(line: number, raw: string, fields: string[] | null, errors: Array<ColumnError | { column: null; rule: string; message: string; value: null }>, reason: string): void {
+    this.rejected++;
+    let record: string | null = null;
+    if (fields !== null) {
+      const obj: Record<string, string> = {};
+      const headers = this.headers as string[];
+      fields.forEach((f, i) => (obj[headers[i] ?? `field_${i + 1}`] = visible(f)));
+      record = JSON.stringify(obj);
+    }
+    const json = JSON.stringify(errors, (_, v: unknown) => (typeof v === 'string' ? visible(v) : v));
+    this.rejects.push({ line, raw: detach(visible(raw)), record, errors: json, reason: visible(reason) });
+    const limit = this.plan.options.rejectLimit.count;
+    if (limit !== undefined && this.rejected > limit) {
+      throw new TributaryError('REJECT_LIMIT_EXCEEDED', `${this.file.path}: more than ${limit} rows refused (line ${line}: ${visible(reason)})`);
+    }
+  }
+
+  /** Sends the batch to COPY; at `auditBatchRows` refused rows (or at the end) pauses COPY to write them. */
+  async flush(final: boolean): Promise<void> {
+    if (this.batch.length > 0) {
+      if (this.copy === null) {
+        this.destination ??= await copyDestination(this.ctx.client, this.plan);
+        this.copy = CopyWriter.open(this.ctx.client, this.destination.table, this.destination.columns);
+      }
+      const data = Buffer.from(this.batch, 'utf8');
+      this.batch = '';
+      await this.copy.write(data);
+    }
+    if (final || this.rejects.length >= this.plan.options.auditBatchRows) {
+      if (this.copy !== null) {
+        this.copied += await this.copy.finish();
+        this.copy = null;
+      }
+      const rows = this.rejects;
+      this.rejects = [];
+      await insertAuditRows(this.ctx.client, this.plan.audit, {
+        runId: this.ctx.runId, taskId: this.ctx.taskId, mapIndex: this.ctx.mapIndex, file: this.file.path,
+      }, rows);
+    }
+  }
+
+  abort(err: Error): void {
+    this.copy?.abort(err);
+  }
+
+  get sawHeader(): boolean {
+    return this.validator !== null;
+  }
+
+  get usedStaging(): boolean {
+    return this.destination !== null && this.plan.staging;
+  }
+}
+
+function summary(errors: ColumnError[]): string {
+  if (errors.length === 1) return errors[0].message;
+  return `${errors.length} columns failed: ${errors.map((e) => `${e.column} (${e.rule})`).join(', ')}`;
+}
+
+function readError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof TributaryError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return err;
+  return new TributaryError('FILE_UNREADABLE', `${path}: read failed (${code})`, { cause: err });
+}
+
+export async function loadFile(ctx: TaskContext, plan: LoadPlan, file: FileToLoad): Promise<FileResult> {
+  const load = new FileLoad(ctx, plan, file);
+  const reader = new CsvReader(plan.dialect, load);
+  load.reader = reader;
+  if (!plan.options.csv.header) reader.expectedFields = plan.specs.length;
+  const hash = createHash('sha256');
+  const stream = fs.createReadStream(file.path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream) {
+      ctx.signal.throwIfAborted();
+      hash.update(chunk as Buffer);
+      reader.push(chunk as Buffer);
+      await load.flush(false);
+    }
+    reader.end();
+    if (!load.sawHeader) throw new TributaryError('FILE_EMPTY', `${file.path}: no header line (the file is empty or blank)`);
+    await load.flush(true);
+  } catch (err) {
+    stream.destroy();
+    load.abort(err instanceof Error ? err : new Error(String(err)));
+    throw readError(err, file.path);
+  }
+  if (hash.digest('hex') !== file.sha256) {
+    throw new TributaryError('FILE_UNREADABLE', `${file.path}: the file changed while it was being loaded`);
+  }
+  let loaded = load.copied;
+  let deduplicated = load.deduplicated;
+  if (load.usedStaging) {
+    const merged = await mergeStaging(ctx.client, plan);
+    loaded = merged.loaded;
+    deduplicated += merged.deduplicated;
+  }
+  const result: FileResult = {
+    path: file.path, sha256: file.sha256, bytes: file.bytes,
+    rows_read: load.read, rows_loaded: loaded, rows_rejected: load.rejected, rows_deduplicated: deduplicated,
+    skipped: false, coercions: plan.columns.takeCoercions(),
+  };
+  checkAccounting(result, load.valid, load.copied);
+  const ratio = plan.options.rejectLimit.ratio;
+  if (ratio !== undefined && result.rows_read > 0 && result.rows_rejected / result.rows_read > ratio) {
+    throw new TributaryError('REJECT_LIMIT_EXCEEDED',
+      `${file.path}: ${result.rows_rejected} of ${result.rows_read} rows refused, above the ratio ${ratio}`);
+  }
+  await recordInLedger(ctx.db, {
+    target: plan.target, partition: file.partition ?? '', sha256: file.sha256, path: file.path, bytes: file.bytes,
+    runId: ctx.runId, taskId: ctx.taskId, mapIndex: ctx.mapIndex,
+    rowsRead: result.rows_read, rowsLoaded: result.rows_loaded, rowsRejected: result.rows_rejected,
+    rowsDeduplicated: result.rows_deduplicated, coercions: result.coercions,
+  });
+  return result;
+}
+
+/** read = loaded + rejected + deduplicated, and COPY took exactly the rows that passed. */
+function checkAccounting(r: FileResult, valid: number, copied: number): void {
+  if (copied !== valid || r.rows_read !== r.rows_loaded + r.rows_rejected + r.rows_deduplicated) {
+    throw new TributaryError('ACCOUNTING_MISMATCH',
+      `${r.path}: read ${r.rows_read} ≠ loaded ${r.rows_loaded} + rejected ${r.rows_rejected} + deduplicated ${r.rows_deduplicated} (valid ${valid}, copied ${copied})`);
+  }
+}

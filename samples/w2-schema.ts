@@ -1,0 +1,130 @@
+/**
+ * W2 credit platform: the ten tables (columns in file order, keys, FK order), their real row
+ * counts, and the catalog of every quality check and reconciliation the truth reports on.
+ */
+
+export const W2_TABLES = {
+  senior_account_managers: ['sam_id', 'sam_name', 'sam_email'],
+  account_managers: ['am_id', 'am_name', 'am_email', 'sam_id'],
+  sellers: ['seller_id', 'seller_name', 'market', 'signup_date', 'credit_limit', 'avg_weekly_leads', 'initial_wallet', 'am_id', 'sam_id'],
+  credits: ['credit_id', 'seller_id', 'amount', 'issue_date', 'due_date', 'status'],
+  credit_histories: ['credit_id', 'status', 'changed_at'],
+  credit_chat: ['credit_id', 'user_id', 'role', 'message_time', 'message'],
+  leads: ['lead_id', 'seller_id', 'created_at', 'amount', 'status', 'shipping_status', 'tracking_number'],
+  invoices: ['invoice_id', 'seller_id', 'period_start', 'period_end', 'sales_amount', 'fees', 'credits_due', 'from_balance', 'total'],
+  invoice_items: ['invoice_id', 'item_type', 'amount'],
+  wallet_transactions: ['transaction_id', 'seller_id', 'type', 'amount', 'created_at'],
+} as const;
+export type W2Table = keyof typeof W2_TABLES;
+/** Foreign-key order: load in this order. */
+export const W2_TABLE_ORDER = Object.keys(W2_TABLES) as W2Table[];
+/** Row counts of the real extracts (size = 1.0). */
+export const W2_REAL_COUNTS: Record<W2Table, number> = {
+  senior_account_managers: 5, account_managers: 20, sellers: 300, credits: 800, credit_histories: 3137,
+  credit_chat: 1600, leads: 20000, invoices: 27600, invoice_items: 138000, wallet_transactions: 27600,
+};
+/** Key column of each keyed table; the other three have only natural (deterministic) keys. */
+export const W2_KEYS: Partial<Record<W2Table, string>> = {
+  senior_account_managers: 'sam_id', account_managers: 'am_id', sellers: 'seller_id', credits: 'credit_id',
+  leads: 'lead_id', invoices: 'invoice_id', wallet_transactions: 'transaction_id',
+};
+export const W2_NATURAL_KEYS: Partial<Record<W2Table, readonly string[]>> = {
+  credit_histories: ['credit_id', 'status', 'changed_at'],
+  credit_chat: ['credit_id', 'user_id', 'role', 'message_time'],
+  invoice_items: ['invoice_id', 'item_type'],
+};
+
+export const CREDIT_STATUSES = ['New', 'InReview', 'Approved', 'Paid', 'Deposit', 'Cancelled'] as const;
+export const LEAD_STATUSES = ['New', 'Contacted', 'Confirmed', 'Cancelled'] as const;
+export const SHIPPING_STATUSES = ['Pending', 'Shipped', 'Delivered', 'Returned'] as const;
+export const MARKETS = ['GCC', 'AFRQ'] as const;
+export const CHAT_ROLES = ['AM', 'SAM'] as const;
+export const ITEM_TYPES = ['sales', 'fees', 'credits_due', 'from_balance', 'total'] as const;
+export type ItemType = (typeof ITEM_TYPES)[number];
+/** Invoice column ↔ item type, in file order. */
+export const INVOICE_AMOUNT_COLUMNS: Record<ItemType, string> = {
+  sales: 'sales_amount', fees: 'fees', credits_due: 'credits_due', from_balance: 'from_balance', total: 'total',
+};
+export const WALLET_TYPES = ['deposit', 'withdrawal'] as const;
+
+export interface W2CheckDef {
+  name: string;
+  table: W2Table;
+  kind: 'not_null' | 'unique' | 'foreign_key' | 'accepted_values' | 'rule' | 'outlier';
+  column: string;
+  references?: string;
+  values?: readonly string[];
+  severity?: 'info';
+  description: string;
+}
+
+const FKS: ReadonlyArray<readonly [string, W2Table, string, W2Table]> = [
+  ['fk_account_managers_sam', 'account_managers', 'sam_id', 'senior_account_managers'],
+  ['fk_sellers_am', 'sellers', 'am_id', 'account_managers'],
+  ['fk_sellers_sam', 'sellers', 'sam_id', 'senior_account_managers'],
+  ['fk_credits_seller', 'credits', 'seller_id', 'sellers'],
+  ['fk_credit_histories_credit', 'credit_histories', 'credit_id', 'credits'],
+  ['fk_credit_chat_credit', 'credit_chat', 'credit_id', 'credits'],
+  ['fk_leads_seller', 'leads', 'seller_id', 'sellers'],
+  ['fk_invoices_seller', 'invoices', 'seller_id', 'sellers'],
+  ['fk_invoice_items_invoice', 'invoice_items', 'invoice_id', 'invoices'],
+  ['fk_wallet_transactions_seller', 'wallet_transactions', 'seller_id', 'sellers'],
+];
+const ENUMS: ReadonlyArray<readonly [W2Table, string, readonly string[]]> = [
+  ['sellers', 'market', MARKETS],
+  ['credits', 'status', CREDIT_STATUSES],
+  ['credit_histories', 'status', CREDIT_STATUSES],
+  ['credit_chat', 'role', CHAT_ROLES],
+  ['leads', 'status', LEAD_STATUSES],
+  ['leads', 'shipping_status', SHIPPING_STATUSES],
+  ['invoice_items', 'item_type', ITEM_TYPES],
+  ['wallet_transactions', 'type', WALLET_TYPES],
+];
+
+/** Every quality check, by name. Failing counts are rows of `table` (sellers for the limit rule). */
+export const W2_CHECKS: readonly W2CheckDef[] = [
+  ...Object.entries(W2_KEYS).flatMap(([table, column]) => [
+    { name: `not_null_${table}`, table: table as W2Table, kind: 'not_null' as const, column, description: `${table}.${column} is not null` },
+    {
+      name: `unique_${table}`, table: table as W2Table, kind: 'unique' as const, column,
+      description: `${table}.${column} is unique; failing = rows whose key already appeared earlier in the file`,
+    },
+  ]),
+  ...FKS.map(([name, table, column, ref]) => ({
+    name, table, kind: 'foreign_key' as const, column, references: `${ref}.${W2_KEYS[ref]}`,
+    description: `${table}.${column} exists in ${ref}; failing = orphan rows`,
+  })),
+  ...ENUMS.map(([table, column, values]) => ({
+    name: `accepted_${table}_${column}`, table, kind: 'accepted_values' as const, column, values,
+    description: `${table}.${column} in (${values.join(', ')}), exact match`,
+  })),
+  { name: 'leads_after_signup', table: 'leads', kind: 'rule', column: 'created_at', description: 'leads.created_at >= seller.signup_date (leads whose seller exists)' },
+  { name: 'credits_after_signup', table: 'credits', kind: 'rule', column: 'issue_date', description: 'credits.issue_date >= seller.signup_date (credits whose seller exists)' },
+  { name: 'credits_due_after_issue', table: 'credits', kind: 'rule', column: 'due_date', description: 'credits.due_date > credits.issue_date' },
+  {
+    name: 'sellers_within_limit', table: 'sellers', kind: 'rule', column: 'credit_limit',
+    description: "sum(credits.amount) where status <> 'Cancelled' <= sellers.credit_limit; failing = sellers",
+  },
+  {
+    name: 'credit_amount_outliers', table: 'credits', kind: 'outlier', column: 'amount', severity: 'info',
+    description: 'credits.amount > percentile_cont(0.99) of all credit amounts in the file',
+  },
+];
+
+export interface W2ReconciliationDef { name: string; left: string; right: string; description: string }
+
+/** Every reconciliation; failing counts are invoices / wallet transactions / credits. */
+export const W2_RECONCILIATIONS: readonly W2ReconciliationDef[] = [
+  ...Object.entries(INVOICE_AMOUNT_COLUMNS).map(([type, column]) => ({
+    name: `invoice_${column}_matches_items`, left: `invoices.${column}`, right: `sum(invoice_items.amount) where item_type = '${type}'`,
+    description: `per invoice, |${column} - sum of its '${type}' items| <= 0.005 (no such item: sum 0)`,
+  })),
+  {
+    name: 'wallet_matches_invoice_total', left: 'wallet_transactions.amount', right: 'invoices.total',
+    description: "per wallet transaction WT_<invoice_id>, |amount - invoice total| <= 0.005",
+  },
+  {
+    name: 'credit_status_matches_history', left: 'credits.status', right: 'last credit_histories.status by changed_at',
+    description: 'per credit having at least one history row, status = the status of its latest history row',
+  },
+];
