@@ -94,7 +94,7 @@ export function historyRows(ctx: W2Context, credits: readonly Credit[]): W2Row[]
   const random = ctx.random('histories');
   const withHistory = credits.filter((c) => c.hasHistory);
   const orphans = ctx.few(6);
-  const target = Math.max(Math.round(3137 * ctx.scale), withHistory.length + orphans);
+  const target = Math.max(Math.round(3137 * ctx.scale), Math.ceil(withHistory.length * 3.9) + orphans); // ~3.9 rows per credit
   const lengths = new Map(withHistory.map((c) => [c, 1]));
   for (let extra = target - orphans - withHistory.length; extra > 0; ) {
     const c = random.pick(withHistory);

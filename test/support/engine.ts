@@ -54,7 +54,17 @@ export function testKinds(): JobKind[] {
       throw new TributaryError(options.permanent ? 'FILE_NOT_FOUND' : 'TASK_FAILED', `planted failure on try ${ctx.tryNumber}`);
     },
   };
-  return [effect as JobKind, flaky as JobKind];
+  /** Re-schedules itself (without holding a worker slot) until it has been poked `times` times. */
+  const poker: JobKind<{ times: number }> = {
+    name: 'poker',
+    options: z.object({ times: z.number().default(2) }).prefault({}),
+    async handler(ctx, options) {
+      const pokes = typeof ctx.resumeState === 'number' ? ctx.resumeState : 0;
+      if (pokes < options.times) return { reschedule: { delayMs: 50, state: pokes + 1 } };
+      return { pokes };
+    },
+  };
+  return [effect as JobKind, flaky as JobKind, poker as JobKind];
 }
 
 export async function startTestEngine(options: {

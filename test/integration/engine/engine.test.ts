@@ -44,10 +44,18 @@ const fanout = defineDag({
   },
 });
 
+const timing = defineDag({
+  id: 'timing',
+  tasks: {
+    slow: { kind: 'noop', options: { sleepMs: 5_000 }, timeoutMs: 200 },
+    sensor: { kind: 'poker', options: { times: 3 } },
+  },
+});
+
 describe.each(BACKENDS)('engine on %s', (backend) => {
   let t: TestEngine;
   beforeAll(async () => {
-    t = await startTestEngine({ backend, dags: [diamond, retrying, failing, fanout] });
+    t = await startTestEngine({ backend, dags: [diamond, retrying, failing, fanout, timing] });
   });
   afterAll(async () => t?.close());
 
@@ -135,6 +143,25 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
     expect(rows[0].result.map((r: { item: string }) => r.item)).toEqual(['a.csv', 'b.csv', 'c.csv', 'd.csv', 'e.csv']);
     const report = (await effects(runId)).filter((e) => e.task_id === 'report');
     expect(report).toHaveLength(1);
+  });
+
+  it('a try over its timeout fails with TASK_TIMEOUT; a sensor re-schedules itself until satisfied; logs are kept', async () => {
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('timing')!, { day: '2025-05-13' });
+    expect(await t.waitForRun(runId)).toBe('failed');
+    const { rows } = await t.database.pool.query(
+      `SELECT task_id, state, error_code, result, pokes FROM task_instances WHERE run_id = $1 ORDER BY task_id`,
+      [runId],
+    );
+    expect(rows).toEqual([
+      { task_id: 'sensor', state: 'success', error_code: null, result: { pokes: 3 }, pokes: 3 },
+      { task_id: 'slow', state: 'failed', error_code: 'TASK_TIMEOUT', result: null, pokes: 0 },
+    ]);
+    const logs = await t.database.pool.query(
+      `SELECT l.message FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id
+       WHERE ti.run_id = $1 AND ti.task_id = 'slow' ORDER BY l.id`,
+      [runId],
+    );
+    expect(logs.rows.map((r) => r.message)).toEqual(['try started', 'TASK_TIMEOUT: try exceeded its timeout of 200 ms']);
   });
 
   it('a job delivered twice changes nothing the second time', async () => {

@@ -1,0 +1,68 @@
+/** The long-running roles — `trib worker|scheduler|dashboard|standalone` — and `trib migrate`. */
+import type { Command } from 'commander';
+import { connect } from '../../db/client.ts';
+import { runMigrations } from '../../db/migrate.ts';
+import { loadConfig, redactUrl } from '../../engine/config.ts';
+import { dashboardToken } from '../../dashboard/auth.ts';
+import { startDashboard } from '../../dashboard/server.ts';
+import { runScheduler } from '../../workers/scheduler.ts';
+import { waitForShutdown } from '../../workers/shutdown.ts';
+import { runStandalone } from '../../workers/standalone.ts';
+import { runWorker } from '../../workers/worker.ts';
+import { listArg } from '../args.ts';
+import { commandLogger, createEngine, DEMO_DAG, loadDagsFrom, openRuntime, requireDatabaseUrl } from '../runtime.ts';
+
+export function addRoleCommands(program: Command): void {
+  program
+    .command('worker')
+    .description('consume job queues until SIGTERM/SIGINT (running tasks finish first)')
+    .option('--queues <list>', 'comma-separated queues, e.g. load,report (default: every job kind)', listArg)
+    .action(async (opts: { queues?: string[] }) => {
+      const rt = await openRuntime({ role: true });
+      await runWorker({ ...rt, queues: opts.queues });
+    });
+
+  program
+    .command('scheduler')
+    .description('create runs on each DAG\'s cron (with catch-up) and sweep stuck tasks, until SIGTERM/SIGINT')
+    .action(async () => runScheduler(await openRuntime({ role: true })));
+
+  program
+    .command('dashboard')
+    .description('serve bull-board at /queues, the JSON API at /api and /metrics (needs DASHBOARD_TOKEN)')
+    .action(async () => {
+      const rt = await openRuntime({ role: true });
+      const token = dashboardToken(rt.config);
+      const dashboard = await startDashboard({
+        engine: rt.engine, host: rt.config.DASHBOARD_HOST, port: rt.config.DASHBOARD_PORT, token, log: rt.log,
+      });
+      console.log(`dashboard listening on ${dashboard.url} (bull-board at /queues)`);
+      await waitForShutdown(rt.log);
+      await dashboard.close();
+      await rt.engine.close();
+    });
+
+  program
+    .command('standalone')
+    .description('everything in one process on embedded Postgres (no Redis needed); triggers the demo DAG')
+    .action(async () => {
+      const config = loadConfig();
+      const log = commandLogger(config, false);
+      const dags = await loadDagsFrom(config);
+      await runStandalone({ config, log, demoDag: DEMO_DAG, engine: async (url) => createEngine(config, url, dags, log) });
+    });
+
+  program
+    .command('migrate')
+    .description('apply the database migrations (idempotent)')
+    .action(async () => {
+      const url = requireDatabaseUrl(loadConfig());
+      const database = connect(url, { max: 2, applicationName: 'tributary-migrate' });
+      try {
+        await runMigrations(database);
+      } finally {
+        await database.close();
+      }
+      console.log(`migrations applied to ${redactUrl(url)}`);
+    });
+}
