@@ -3,8 +3,9 @@
  */
 import type { JobKind } from '../engine/types.ts';
 import { noop } from './noop/index.ts';
+import { sensorKind } from './sensor/index.ts';
 
-const KINDS: readonly JobKind[] = [noop];
+const KINDS: readonly JobKind[] = [noop, sensorKind as JobKind];
 
 export function builtinKinds(): Map<string, JobKind> {
   return new Map(KINDS.map((kind) => [kind.name, kind]));

@@ -47,7 +47,8 @@ async function writeEnvFile(file: string, config: Config, databaseUrl: string): 
 export async function runStandalone(options: StandaloneOptions): Promise<void> {
   const { config, log } = options;
   const home = path.resolve(config.TRIBUTARY_HOME);
-  const envFile = path.join(path.relative(process.cwd(), home) || '.', 'env');
+  const relative = path.relative(process.cwd(), path.join(home, 'env'));
+  const envFile = relative.startsWith('..') ? path.join(home, 'env') : relative;
   await fs.mkdir(home, { recursive: true });
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {

@@ -9,6 +9,9 @@ import { formatDate, formatDuration } from '../format.ts';
 import { runTaskNow } from '../run-task.ts';
 import { withRuntime } from '../runtime.ts';
 
+/** Bindings every line of a try carries; `trib logs` shows them once in its own columns instead. */
+const CONTEXT_FIELDS = new Set(['pid', 'hostname', 'dag_id', 'run_id', 'task_id', 'map_index', 'try']);
+
 export function addTaskCommands(program: Command): void {
   const task = program.command('task').description('change tasks of a run');
   task
@@ -52,7 +55,8 @@ export function addTaskCommands(program: Command): void {
           if (opts.json) console.log(JSON.stringify(l));
           else {
             const where = l.mapIndex >= 0 ? ` [${l.mapIndex}]` : '';
-            const fields = l.fields && Object.keys(l.fields).length > 0 ? ` ${JSON.stringify(l.fields)}` : '';
+            const extra = Object.entries(l.fields ?? {}).filter(([k]) => !CONTEXT_FIELDS.has(k));
+            const fields = extra.length > 0 ? ` ${JSON.stringify(Object.fromEntries(extra))}` : '';
             console.log(`${formatDate(l.at)} ${l.level.toUpperCase().padEnd(5)} try ${l.tryNumber}${where}  ${l.message}${fields}`);
           }
         }

@@ -28,6 +28,7 @@ export interface TestEngine {
 
 /**
  * Test-only kinds (never shipped): `effect` inserts one row per successful try into `effects`
+ * (created with the test database)
  * (so double effects are visible); `flaky` fails with a retryable error until its try number
  * reaches `succeedOnTry` (0 = never; `permanent` makes the error non-retryable).
  */
@@ -36,9 +37,6 @@ export function testKinds(): JobKind[] {
     name: 'effect',
     options: z.object({ label: z.string().default('x'), sleepMs: z.number().default(0) }).default({ label: 'x', sleepMs: 0 }),
     async handler(ctx, options) {
-      await ctx.client.query(
-        'CREATE TABLE IF NOT EXISTS effects (run_id bigint, task_id text, map_index int, label text, at timestamptz default clock_timestamp())',
-      );
       if (options.sleepMs > 0) await new Promise((r) => setTimeout(r, options.sleepMs));
       await ctx.client.query('INSERT INTO effects (run_id, task_id, map_index, label) VALUES ($1, $2, $3, $4)', [
         ctx.runId, ctx.taskId, ctx.mapIndex, options.label,
@@ -75,6 +73,9 @@ export async function startTestEngine(options: {
   workers?: boolean;
 }): Promise<TestEngine> {
   const database = await createTestDatabase();
+  await database.pool.query(
+    'CREATE TABLE effects (run_id bigint, task_id text, map_index int, label text, at timestamptz DEFAULT clock_timestamp())',
+  );
   const kinds = builtinKinds();
   for (const kind of [...testKinds(), ...(options.kinds ?? [])]) kinds.set(kind.name, kind);
   const dags = new Map(options.dags.map((spec) => [spec.id, compileDag(spec, `test/${spec.id}.ts`, kinds)]));
