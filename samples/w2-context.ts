@@ -2,6 +2,7 @@
  * Shared pieces of the W2 builders: the row shape (file fields + the day it first appears + the
  * checks it fails), the build context (scale, dates, per-part PRNG streams) and number formats.
  */
+import { TributaryError } from '../engine/errors.ts';
 import { DAY_MS, fixed, microTimestamp } from './format.ts';
 import { createRandom, deriveSeed, type Random } from './random.ts';
 
@@ -52,7 +53,9 @@ export function money4(random: Random, units: number): string {
 
 /** Takes `n` distinct items out of `pool` (mutates it: the taken ones are removed). */
 export function take<T>(random: Random, pool: T[], n: number, what: string): T[] {
-  if (pool.length < n) throw new RangeError(`w2: not enough ${what} to plant ${n} defects (have ${pool.length}); use a larger size`);
+  if (pool.length < n) {
+    throw new TributaryError('ARGUMENT_INVALID', `w2: not enough ${what} to plant ${n} defects (have ${pool.length}); use a larger size`);
+  }
   const out: T[] = [];
   for (let i = 0; i < n; i++) {
     const j = random.int(0, pool.length - 1);

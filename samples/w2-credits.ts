@@ -35,7 +35,6 @@ export function buildCredits(ctx: W2Context, people: People): Credit[] {
   const random = ctx.random('credits');
   const n = Math.max(60, Math.round(800 * ctx.scale));
   const parents = people.sellers.filter((s) => s.hasChildren);
-  const normal = parents.filter((s) => !s.overLimit);
   const over = parents.filter((s) => s.overLimit);
   const credits: Credit[] = [];
   const make = (seller: Seller | null, sellerId: number, forceOpen: boolean): Credit => {

@@ -5,7 +5,6 @@
  */
 import { DAY_MS, fixed, isoDay } from './format.ts';
 import { money4, take, type W2Context, type W2Row } from './w2-context.ts';
-import { MARKETS } from './w2-schema.ts';
 
 export interface Seller {
   id: number;

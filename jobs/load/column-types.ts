@@ -35,7 +35,6 @@ export function sqlType(c: ColumnSpec): string {
 const INT = /^[+-]?\d+$/;
 const THOUSANDS_INT = /^[+-]?\d{1,3}(,\d{3})+$/;
 const THOUSANDS_DEC = /^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/;
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
 const INT_RANGE = { integer: [-2147483648, 2147483647], bigint: [-9223372036854775808n, 9223372036854775807n] } as const;
 
@@ -234,7 +233,21 @@ function booleanFn(c: Extract<ColumnSpec, { type: 'boolean' }>): ColumnFn {
   return (raw) => map.get(raw) ?? map.get(raw.toLowerCase()) ?? fail('type', `${show(raw)} is not a boolean`);
 }
 
-const uuidFn: ColumnFn = (raw) => (UUID.test(raw) ? raw : fail('type', `${show(raw)} is not a UUID`));
+const HEX = new Uint8Array(128);
+for (const ch of '0123456789abcdefABCDEF') HEX[ch.charCodeAt(0)] = 1;
+
+function isUuid(v: string): boolean {
+  if (v.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = v.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (c > 127 || HEX[c] === 0) return false;
+  }
+  return true;
+}
+
+const uuidFn: ColumnFn = (raw) => (isUuid(raw) ? raw : fail('type', `${show(raw)} is not a UUID`));
 
 /** The type check of one column for a non-empty value. */
 export function typeFn(c: ColumnSpec, note: (what: string) => void): ColumnFn {

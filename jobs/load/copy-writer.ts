@@ -8,6 +8,8 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
+const QUEUE_BYTES = 4 << 20;
+
 export class CopyWriter {
   private error: Error | null = null;
   private closed = false;
@@ -20,7 +22,9 @@ export class CopyWriter {
 
   /** Starts `COPY <table> (<columns>) FROM STDIN`; table and columns must be quoted already. */
   static open(client: pg.PoolClient, table: string, columns: string[]): CopyWriter {
-    return new CopyWriter(client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`)));
+    // A few MB may queue ahead of the socket, so parsing the next chunk overlaps the server's work.
+    const stream = copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`, { highWaterMark: QUEUE_BYTES });
+    return new CopyWriter(client.query(stream));
   }
 
   async write(data: Buffer): Promise<void> {

@@ -3,7 +3,7 @@
  * line it starts on and its raw text. Malformed records (unterminated quote, text after a closing
  * quote, invalid UTF-8, NUL bytes, over-long records) are reported and never stop the stream.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 export interface CsvDialect {
   delimiter: string;
@@ -107,8 +107,12 @@ export class CsvReader {
 
   private decode(body: Buffer): void {
     if (body.length === 0) return;
-    if (!isUtf8(body)) this.markBadLines(body);
-    const str = body.toString('utf8');
+    let str: string;
+    if (isAscii(body)) str = body.toString('latin1'); // the common case, and the cheapest decode
+    else {
+      if (!isUtf8(body)) this.markBadLines(body);
+      str = body.toString('utf8');
+    }
     if (str.indexOf('\0') !== -1) this.textHasNul = true;
     this.text = this.text.length === 0 ? str : this.text + str;
   }

@@ -37,7 +37,8 @@ export type SensorOptions = z.infer<typeof sensorOptions>;
 
 interface FoundFile {
   path: string;
-  partition: string | null;
+  /** From the pattern's `partition` group; absent when the pattern has none. */
+  partition?: string;
   bytes: number;
 }
 
@@ -57,7 +58,8 @@ async function listMatching(dir: string, pattern: RegExp): Promise<FoundFile[]> 
     if (!match) continue;
     const stat = await fs.stat(path.join(dir, name)).catch(() => null);
     if (!stat?.isFile()) continue;
-    found.push({ path: path.join(dir, name), partition: match.groups?.partition ?? null, bytes: stat.size });
+    const partition = match.groups?.partition;
+    found.push({ path: path.join(dir, name), ...(partition ? { partition } : {}), bytes: stat.size });
   }
   return found;
 }

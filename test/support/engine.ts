@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { compileDag } from '../../engine/dag.ts';
 import { Engine } from '../../engine/engine.ts';
 import { TributaryError } from '../../engine/errors.ts';
-import type { CompiledDag, DagSpec, JobKind, Json, TaskState } from '../../engine/types.ts';
+import type { CompiledDag, DagSpec, HandlerOutcome, JobKind, Json, TaskState } from '../../engine/types.ts';
 import { builtinKinds } from '../../jobs/index.ts';
 import { createTestDatabase, redisUrl, uniquePrefix, type TestDatabase } from './db.ts';
 
@@ -56,7 +56,7 @@ export function testKinds(): JobKind[] {
   const poker: JobKind<{ times: number }> = {
     name: 'poker',
     options: z.object({ times: z.number().default(2) }).prefault({}),
-    async handler(ctx, options) {
+    async handler(ctx, options): Promise<HandlerOutcome> {
       const pokes = typeof ctx.resumeState === 'number' ? ctx.resumeState : 0;
       if (pokes < options.times) return { reschedule: { delayMs: 50, state: pokes + 1 } };
       return { pokes };

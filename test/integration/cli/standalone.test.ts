@@ -1,0 +1,65 @@
+/**
+ * `trib standalone` end to end: embedded Postgres under TRIBUTARY_HOME, BullMQ on the Postgres
+ * backend, dashboard on a free port; the demo run must succeed (seen through the dashboard API)
+ * and SIGINT must stop everything with exit code 0.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cliEnv, REPO, spawnTrib } from '../../support/cli.ts';
+
+let home: string;
+let dagsDir: string;
+
+beforeAll(async () => {
+  home = await fs.mkdtemp(path.join(os.tmpdir(), 'trib-standalone-'));
+  await fs.chmod(home, 0o755); // as root, Postgres runs as `postgres` and must reach its data dir
+  dagsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'trib-standalone-dags-'));
+  // Only the demo DAG (other DAGs in schedules/ would add their own scheduled runs).
+  await fs.writeFile(path.join(dagsDir, 'hello.ts'), `export { default } from ${JSON.stringify(path.join(REPO, 'schedules/hello.ts'))};\n`);
+  await fs.writeFile(path.join(dagsDir, 'package.json'), '{ "type": "module" }\n');
+});
+
+afterAll(async () => {
+  for (const dir of [home, dagsDir]) if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+it('starts everything, runs the demo DAG, and stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
+  const trib = spawnTrib(['standalone'], cliEnv({ TRIBUTARY_HOME: home, DASHBOARD_PORT: '0', DAGS_DIR: dagsDir, SWEEP_INTERVAL_MS: '1000' }));
+  try {
+    const [, url] = await trib.waitFor(/^ready: dashboard (http:\/\/127\.0\.0\.1:\d+)$/m, 90_000);
+    const token = /^\s+Token\s+(\S+)/m.exec(trib.out())?.[1] ?? '';
+    const runId = Number(/Demo run\s+hello run (\d+)/.exec(trib.out())?.[1]);
+    expect(token.length).toBeGreaterThanOrEqual(16);
+    expect(runId).toBeGreaterThan(0);
+    expect(trib.out()).toMatch(/Database\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+/);
+
+    const headers = { authorization: `Bearer ${token}` };
+    expect((await fetch(`${url}/api/health`)).status).toBe(401);
+    const health = await fetch(`${url}/api/health`, { headers });
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', queues: { ok: true, backend: 'postgres' } });
+
+    let state = '';
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline && state !== 'success'; ) {
+      state = ((await (await fetch(`${url}/api/runs/${runId}`, { headers })).json()) as { state: string }).state;
+      if (state !== 'success') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(state).toBe('success');
+
+    const envFile = path.join(home, 'env');
+    expect((await fs.stat(envFile)).mode & 0o777).toBe(0o600);
+    expect(await fs.readFile(envFile, 'utf8')).toMatch(/^export DATABASE_URL='postgres:\/\/postgres:tributary@127\.0\.0\.1:\d+\/postgres'$/m);
+
+    trib.child.kill('SIGINT');
+    expect(await trib.exited).toBe(0);
+    expect(trib.out()).toMatch(/stopped\n$/);
+    await expect(fs.stat(envFile)).rejects.toThrow();
+  } finally {
+    if (trib.child.exitCode === null) {
+      trib.child.kill('SIGKILL');
+      await trib.exited;
+    }
+  }
+});
