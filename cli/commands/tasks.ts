@@ -79,6 +79,7 @@ export function addTaskCommands(program: Command): void {
           `${dagId}.${taskId} for ${formatDate(r.logicalDate)} (run ${r.runId}${r.created ? ', created' : ''}): ` +
             `succeeded in ${formatDuration(r.durationMs)}`,
         );
+        if (r.created) console.log(`note: run ${r.runId} was created for this; like any queued run, a running scheduler will start it`);
         console.log(JSON.stringify(r.outcome, null, 2));
       }),
     );

@@ -9,7 +9,7 @@ import { TributaryError } from '../../engine/errors.ts';
 import type { JobKind, TaskContext } from '../../engine/types.ts';
 import { ensureAuditTable } from './audit.ts';
 import { loadFile, type FileResult, type FileToLoad } from './file-load.ts';
-import { hashFile, inLedger } from './ledger.ts';
+import { hashFile, inLedger, latestInLedger } from './ledger.ts';
 import { clearForReplace, ensureTarget, lockPartition } from './modes.ts';
 import { loadOptions, type LoadOptions } from './options.ts';
 import { compileLoad, type LoadPlan } from './plan.ts';
@@ -49,21 +49,25 @@ function skippedResult(file: FileToLoad): FileResult {
 
 /**
  * Files grouped by partition value. In replace modes a group is all-or-nothing: skipped only when
- * every file is already in the ledger, else cleared once and every file loaded.
+ * the partition's latest load was exactly these files, else cleared once and every file loaded.
  */
 async function loadGroup(ctx: TaskContext, plan: LoadPlan, partition: string, files: FileToLoad[]): Promise<FileResult[]> {
   await lockPartition(ctx.client, plan, partition);
   const force = plan.options.force;
-  const known = await Promise.all(files.map((f) => (force ? false : inLedger(ctx.db, plan.target, partition, f.sha256))));
   const replacing = plan.options.mode === 'replace' || plan.options.mode === 'replace-partition';
   if (replacing) {
-    if (known.every(Boolean)) return files.map(skippedResult);
+    const latest = force ? new Set<string>() : await latestInLedger(ctx.db, plan.target, partition);
+    const wanted = new Set(files.map((f) => f.sha256));
+    if (latest.size === wanted.size && [...wanted].every((sha) => latest.has(sha))) {
+      ctx.log.info({ target: plan.target, partition }, 'load: the table already holds these files, skipped');
+      return files.map(skippedResult);
+    }
     const deleted = await clearForReplace(ctx.client, plan, files[0].partition);
     ctx.log.info({ target: plan.target, partition, deleted }, 'load: cleared for replace');
   }
   const results: FileResult[] = [];
-  for (const [i, file] of files.entries()) {
-    if (!replacing && known[i]) {
+  for (const file of files) {
+    if (!replacing && !force && (await inLedger(ctx.db, plan.target, partition, file.sha256))) {
       ctx.log.info({ path: file.path, sha256: file.sha256 }, 'load: file already in the ledger, skipped');
       results.push(skippedResult(file));
       continue;

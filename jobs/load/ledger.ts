@@ -41,6 +41,19 @@ export async function inLedger(db: NodePgDatabase, target: string, partition: st
   return rows.length > 0;
 }
 
+/**
+ * Content hashes of the last load into a target/partition (the entries written by its latest
+ * transaction). In replace modes a file is only "already loaded" if it is what the table holds now.
+ */
+export async function latestInLedger(db: NodePgDatabase, target: string, partition: string): Promise<Set<string>> {
+  const where = and(eq(loadLedger.target, target), eq(loadLedger.partition, partition));
+  const rows = await db
+    .select({ sha256: loadLedger.sha256 })
+    .from(loadLedger)
+    .where(and(where, sql`${loadLedger.loadedAt} = (SELECT max(loaded_at) FROM load_ledger WHERE target = ${target} AND partition = ${partition})`));
+  return new Set(rows.map((r) => r.sha256));
+}
+
 /** Records a loaded file; a forced reload of the same content replaces the earlier entry. */
 export async function recordInLedger(db: NodePgDatabase, entry: LedgerEntry): Promise<void> {
   await db

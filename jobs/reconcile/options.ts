@@ -1,0 +1,72 @@
+/**
+ * Options of the `reconcile` kind: reconciliations of two keyed aggregates (each side a table or a
+ * trusted query, optional where / aggregate), a tolerance, severity and thresholds.
+ */
+import { z } from 'zod';
+import { SEVERITIES, thresholdsSchema } from '../sql/outcome.ts';
+import { identifier, resultName, sampleLimit, sqlText, tableName, uniqueNames } from '../sql/schemas.ts';
+
+export const AGGREGATES = ['sum', 'count', 'min', 'max', 'avg', 'last'] as const;
+export const STATUSES = ['mismatched', 'left_only', 'right_only'] as const;
+export type MismatchStatus = (typeof STATUSES)[number];
+
+/**
+ * One side: rows of `table` or `query` (alias `src` in `expression` / `where`), keyed by `key`,
+ * valued by column `value` or trusted SQL `expression`, grouped by key when `agg` is given
+ * (`last` = the value of the row with the greatest `orderBy`). Without `agg`, keys must be unique.
+ */
+export const sideSchema = z
+  .object({
+    table: tableName.optional(),
+    query: sqlText.optional(),
+    key: z.array(identifier).min(1),
+    value: identifier.optional(),
+    expression: sqlText.optional(),
+    agg: z.enum(AGGREGATES).optional(),
+    orderBy: identifier.optional(),
+    where: sqlText.optional(),
+  })
+  .strict()
+  .refine((s) => (s.table === undefined) !== (s.query === undefined), 'give exactly one of table or query')
+  .refine((s) => !(s.value !== undefined && s.expression !== undefined), 'give value or expression, not both')
+  .refine((s) => s.value !== undefined || s.expression !== undefined || s.agg === 'count', 'give value or expression')
+  .refine((s) => s.agg !== 'last' || s.orderBy !== undefined, "agg 'last' needs orderBy");
+export type Side = z.infer<typeof sideSchema>;
+
+export const reconciliationSchema = z
+  .object({
+    name: resultName,
+    left: sideSchema,
+    right: sideSchema,
+    /** `number`: numeric difference within tolerance; `exact`: values equal (NULL = NULL). @default 'number' */
+    compare: z.enum(['number', 'exact']).default('number'),
+    /**
+     * Values match when |left − right| ≤ absolute, or ≤ relative × max(|left|, |right|).
+     * @default {} (exact numeric equality)
+     */
+    tolerance: z
+      .object({ absolute: z.number().min(0).optional(), relative: z.number().min(0).optional() })
+      .strict()
+      .default({}),
+    /** @default 'error' */
+    severity: z.enum(SEVERITIES).default('error'),
+    /** Limits on the failing keys (see failOn), over all keys. @default {} (any) */
+    thresholds: thresholdsSchema,
+    /** Which statuses count as failing. @default all three */
+    failOn: z.array(z.enum(STATUSES)).min(1).default([...STATUSES]),
+    /** Mismatches stored per status. @default the task's sampleLimit */
+    sampleLimit: sampleLimit.optional(),
+  })
+  .strict()
+  .refine((r) => r.left.key.length === r.right.key.length, 'left.key and right.key must have the same length');
+export type Reconciliation = z.infer<typeof reconciliationSchema>;
+
+export const reconcileOptions = z
+  .object({
+    reconciliations: z.array(reconciliationSchema).min(1),
+    /** Mismatches kept per status per reconciliation (counts are always exact). @default 10 */
+    sampleLimit: sampleLimit.default(10),
+  })
+  .strict()
+  .superRefine((o, ctx) => uniqueNames(o.reconciliations, ctx, 'reconciliations'));
+export type ReconcileOptions = z.infer<typeof reconcileOptions>;
