@@ -13,7 +13,7 @@ import { Engine } from '../engine/engine.ts';
 import { triggerRun } from '../engine/operations.ts';
 import type { TaskSpec } from '../engine/types.ts';
 import { builtinKinds } from '../jobs/index.ts';
-import { freshDatabase, startBenchServices } from './services.ts';
+import { freshDatabase, startServices } from '../test/support/services.ts';
 
 const CHAIN = 200;
 const FANOUT = 1000;
@@ -124,7 +124,7 @@ async function raw(backend: Backend, databaseUrl: string, redisUrl?: string) {
 const round = (n: number, d = 2) => Number(n.toFixed(d));
 
 async function main() {
-  const services = await startBenchServices({ redis: true });
+  const services = await startServices({ redis: true });
   const results = [];
   try {
     for (const backend of ['redis', 'postgres'] as const) {

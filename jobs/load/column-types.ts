@@ -1,6 +1,7 @@
 /**
  * Column types compiled once per schema: each declared column becomes one closure that takes the
- * field text and returns its COPY-text encoding (`\N` for NULL) or a `Fail {rule, message}`.
+ * field text and returns its COPY CSV encoding ('' for NULL) or a `Fail {rule, message}`. A valid
+ * value that needs no change is returned as the very same string (the row can then go out as read).
  * No per-row interpretation of the spec; coercions are reported through `note()` when applied.
  */
 import type { ColumnSpec } from './options.ts';
@@ -11,13 +12,22 @@ export interface Fail {
 }
 export type ColumnFn = (value: string) => string | Fail;
 
-export const COPY_NULL = '\\N';
+/** NULL in COPY CSV: an unquoted empty field. */
+export const COPY_NULL = '';
 const fail = (rule: string, message: string): Fail => ({ rule, message });
 const show = (v: string) => JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
 
-/** Escapes backslash, tab, LF and CR for COPY text format. */
-export function copyEscape(v: string): string {
-  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : v;
+/** Encodes a text value as one COPY CSV field: quoted when it holds the delimiter, the quote, CR or LF. */
+export type Escaper = (v: string) => string;
+
+const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+export function csvEscaper(delimiter: string, quote: string): Escaper {
+  const special = new RegExp(`[${unicodeEscape(delimiter)}${unicodeEscape(quote)}\\r\\n]`);
+  const quotes = new RegExp(unicodeEscape(quote), 'g');
+  const doubled = quote + quote;
+  // Empty text must stay non-NULL, and `\.` alone would end the COPY: quote both.
+  return (v) => (v === '' || v === '\\.' || special.test(v) ? quote + v.replace(quotes, doubled) + quote : v);
 }
 
 /** The Postgres type a created table uses for a column. */
@@ -163,7 +173,7 @@ function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: (what: str
   };
 }
 
-function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: (what: string) => void): ColumnFn {
+function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: (what: string) => void, escape: Escaper): ColumnFn {
   const source = c.type === 'pattern' ? c.regex : c.pattern;
   const re = source === undefined ? null : new RegExp(source);
   const { minLength, maxLength } = c;
@@ -182,12 +192,12 @@ function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: (wha
     }
     if (minLength !== undefined && [...v].length < minLength) return fail('min_length', `${show(raw)} is shorter than ${minLength} characters`);
     if (re !== null && !re.test(v)) return fail('pattern', `${show(raw)} does not match /${source}/`);
-    return copyEscape(v);
+    return escape(v);
   };
 }
 
-function enumFn(c: Extract<ColumnSpec, { type: 'enum' }>, note: (what: string) => void): ColumnFn {
-  const allowed = new Map(c.values.map((v) => [v, copyEscape(v)]));
+function enumFn(c: Extract<ColumnSpec, { type: 'enum' }>, note: (what: string) => void, escape: Escaper): ColumnFn {
+  const allowed = new Map(c.values.map((v) => [v, escape(v)]));
   const listed = c.values.slice(0, 12).join(', ') + (c.values.length > 12 ? ', …' : '');
   const casing = c.coerce.includes('lowercase') ? 'lowercase' : c.coerce.includes('uppercase') ? 'uppercase' : null;
   return (raw) => {
@@ -250,12 +260,12 @@ function isUuid(v: string): boolean {
 const uuidFn: ColumnFn = (raw) => (isUuid(raw) ? raw : fail('type', `${show(raw)} is not a UUID`));
 
 /** The type check of one column for a non-empty value. */
-export function typeFn(c: ColumnSpec, note: (what: string) => void): ColumnFn {
+export function typeFn(c: ColumnSpec, note: (what: string) => void, escape: Escaper): ColumnFn {
   switch (c.type) {
     case 'integer': case 'bigint': return integerFn(c, note);
     case 'numeric': return numericFn(c, note);
-    case 'text': case 'pattern': return textFn(c, note);
-    case 'enum': return enumFn(c, note);
+    case 'text': case 'pattern': return textFn(c, note, escape);
+    case 'enum': return enumFn(c, note, escape);
     case 'date': return dateFn(c);
     case 'timestamp': case 'timestamptz': return timestampFn(c);
     case 'boolean': return booleanFn(c);
@@ -264,8 +274,8 @@ export function typeFn(c: ColumnSpec, note: (what: string) => void): ColumnFn {
 }
 
 /** The full check of one column: trim coercion, required/NULL, then the type. */
-export function columnFn(c: ColumnSpec, note: (what: string) => void): ColumnFn {
-  const type = typeFn(c, note);
+export function columnFn(c: ColumnSpec, note: (what: string) => void, escape: Escaper): ColumnFn {
+  const type = typeFn(c, note, escape);
   const trim = c.coerce.includes('trim');
   const empty = c.required ? fail('required', 'value is required') : COPY_NULL;
   return (raw) => {

@@ -1,5 +1,5 @@
 /**
- * One `COPY … FROM STDIN` (text format) on the task's client, with backpressure: `write()` resolves
+ * One `COPY … FROM STDIN` (CSV, the file's delimiter and quote, '' = NULL) on the task's client, with backpressure: `write()` resolves
  * when the socket has taken the data; a server error (constraint, type) rejects the next call.
  * After a server error the stream is left alone (pg-copy-streams must not be written or ended).
  */
@@ -9,6 +9,9 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 const QUEUE_BYTES = 4 << 20;
+
+/** One character as an SQL string literal (validated single characters from the options). */
+const sqlChar = (c: string) => `'${c.replace(/'/g, "''")}'`;
 
 export class CopyWriter {
   private error: Error | null = null;
@@ -21,9 +24,12 @@ export class CopyWriter {
   }
 
   /** Starts `COPY <table> (<columns>) FROM STDIN`; table and columns must be quoted already. */
-  static open(client: pg.PoolClient, table: string, columns: string[]): CopyWriter {
+  static open(client: pg.PoolClient, table: string, columns: string[], dialect: { delimiter: string; quote: string }): CopyWriter {
+    const d = sqlChar(dialect.delimiter);
+    const q = sqlChar(dialect.quote);
+    const sql = `COPY ${table} (${columns.join(', ')}) FROM STDIN WITH (FORMAT csv, DELIMITER ${d}, QUOTE ${q}, ESCAPE ${q}, NULL '')`;
     // A few MB may queue ahead of the socket, so parsing the next chunk overlaps the server's work.
-    const stream = copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`, { highWaterMark: QUEUE_BYTES });
+    const stream = copyFrom(sql, { highWaterMark: QUEUE_BYTES });
     return new CopyWriter(client.query(stream));
   }
 

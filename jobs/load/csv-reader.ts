@@ -16,7 +16,8 @@ export interface CsvDialect {
 export type MalformedRule = 'unterminated_quote' | 'closing_quote' | 'invalid_utf8' | 'nul_byte' | 'record_too_long';
 
 export interface RecordSink {
-  record(line: number, raw: string, fields: string[]): void;
+  /** `clean`: the record has no quote and no CR, so its raw text is valid COPY CSV as is. */
+  record(line: number, raw: string, fields: string[], clean: boolean): void;
   malformed(line: number, raw: string, fields: string[] | null, rule: MalformedRule, message: string): void;
 }
 
@@ -133,6 +134,7 @@ export class CsvReader {
     const n = t.length;
     let pos = 0;
     let nextQuote = t.indexOf(this.quoteChar);
+    let nextCr = t.indexOf('\r');
     if (this.discarding) {
       const nl = t.indexOf('\n');
       if (nl === -1) {
@@ -160,8 +162,9 @@ export class CsvReader {
       if (nextQuote === -1 || nextQuote > nl) {
         const end = nl > pos && t.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
         if (end > pos) {
+          if (nextCr !== -1 && nextCr < pos) nextCr = t.indexOf('\r', pos);
           const raw = t.slice(pos, end);
-          this.emit(raw, raw.split(this.delimiter), 1);
+          this.emit(raw, raw.split(this.delimiter), 1, nextCr === -1 || nextCr >= end);
         }
         this.line++;
         pos = nl + 1;
@@ -178,7 +181,7 @@ export class CsvReader {
         pos = nl + 1;
         continue;
       }
-      this.emit(t.slice(pos, parsed.end), parsed.fields, parsed.lines, parsed.error);
+      this.emit(t.slice(pos, parsed.end), parsed.fields, parsed.lines, false, parsed.error);
       this.line += parsed.lines;
       pos = parsed.next;
     }
@@ -196,7 +199,7 @@ export class CsvReader {
     this.discarding = true;
   }
 
-  private emit(raw: string, fields: string[], lines: number, error?: Parsed['error']): void {
+  private emit(raw: string, fields: string[], lines: number, clean: boolean, error?: Parsed['error']): void {
     if (error) return this.sink.malformed(this.line, raw, fields, error.rule, error.message);
     if (this.badLines.size > 0) {
       for (let l = this.line; l < this.line + lines; l++) {
@@ -208,7 +211,7 @@ export class CsvReader {
     if (this.textHasNul && raw.indexOf('\0') !== -1) {
       return this.sink.malformed(this.line, raw, fields, 'nul_byte', 'record contains a NUL byte');
     }
-    this.sink.record(this.line, raw, fields);
+    this.sink.record(this.line, raw, fields, clean);
   }
 
   /** Character-level parse of one record that has a quote somewhere; null when more data is needed. */

@@ -48,7 +48,7 @@ class FileLoad implements RecordSink {
   copied = 0;
   private headers: string[] | null = null;
   private validator: RowValidator | null = null;
-  private batch = '';
+  private batch: string[] = [];
   private rejects: AuditRow[] = [];
   private copy: CopyWriter | null = null;
   private destination: { table: string; columns: string[] } | null = null;
@@ -63,11 +63,12 @@ class FileLoad implements RecordSink {
   private start(headers: string[], fileIndex: number[]): void {
     this.headers = headers;
     if (this.reader) this.reader.expectedFields = headers.length;
-    const suffix = partitionSuffix(this.plan.partitionColumn ? this.file.partition : undefined);
-    this.validator = new RowValidator(this.plan.columns, fileIndex, headers, suffix, this.plan.staging);
+    const { delimiter } = this.plan.dialect;
+    const suffix = partitionSuffix(this.plan.partitionColumn ? this.file.partition : undefined, delimiter, this.plan.columns.escape);
+    this.validator = new RowValidator(this.plan.columns, fileIndex, headers, suffix, this.plan.staging, delimiter);
   }
 
-  record(line: number, raw: string, fields: string[]): void {
+  record(line: number, raw: string, fields: string[], clean: boolean): void {
     const validator = this.validator;
     if (validator === null) {
       const { headers, fileIndex } = headerMapping(this.plan, fields, this.file.path);
@@ -79,10 +80,10 @@ class FileLoad implements RecordSink {
       const message = `wrong number of fields: expected ${headers.length}, found ${fields.length}`;
       return this.reject(line, raw, fields, [{ column: null, rule: 'field_count', message, value: null }], message);
     }
-    const out = validator.check(fields, line);
+    const out = validator.check(fields, line, clean ? raw : null);
     if (typeof out === 'string') {
       this.valid++;
-      this.batch += out;
+      this.batch.push(out);
     } else if (out === DUPLICATE) this.deduplicated++;
     else this.reject(line, raw, fields, validator.errors, summary(validator.errors));
   }
@@ -117,10 +118,11 @@ class FileLoad implements RecordSink {
     if (this.batch.length > 0) {
       if (this.copy === null) {
         this.destination ??= await copyDestination(this.ctx.client, this.plan);
-        this.copy = CopyWriter.open(this.ctx.client, this.destination.table, this.destination.columns);
+        this.copy = CopyWriter.open(this.ctx.client, this.destination.table, this.destination.columns, this.plan.dialect);
       }
-      const data = Buffer.from(this.batch, 'utf8');
-      this.batch = '';
+      this.batch.push('');
+      const data = Buffer.from(this.batch.join('\n'), 'utf8');
+      this.batch = [];
       await this.copy.write(data);
     }
     if (final || this.rejects.length >= this.plan.options.auditBatchRows) {

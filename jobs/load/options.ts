@@ -85,6 +85,9 @@ export const csvSchema = z
     maxRecordBytes: z.number().int().min(1024).default(1 << 20),
   })
   .strict()
+  .refine((c) => c.delimiter !== c.quote, 'the delimiter and the quote must differ')
+  .refine((c) => !/[A-Za-z0-9\-+:. \r\n\\]/.test(c.delimiter), 'the delimiter may not be a letter, digit, space, CR/LF, backslash or one of - + : .')
+  .refine((c) => !/[\r\n]/.test(c.quote), 'the quote may not be CR or LF')
   .prefault({});
 
 export const loadOptions = z

@@ -5,6 +5,7 @@
  */
 import { quoteIdent, quoteTable } from '../../db/identifiers.ts';
 import { auditTarget, type AuditTarget } from './audit.ts';
+import { csvEscaper } from './column-types.ts';
 import type { CsvDialect } from './csv-reader.ts';
 import type { ColumnSpec, LoadOptions } from './options.ts';
 import { CompiledColumns } from './validator.ts';
@@ -41,7 +42,7 @@ export function compileLoad(options: LoadOptions): LoadPlan {
     targetSql: quoteTable(options.target),
     audit: auditTarget(options.target, options.audit),
     specs: options.columns,
-    columns: new CompiledColumns(options.columns),
+    columns: new CompiledColumns(options.columns, csvEscaper(options.csv.delimiter, options.csv.quote)),
     dialect: {
       delimiter: options.csv.delimiter,
       quote: options.csv.quote,

@@ -1,10 +1,11 @@
 /**
  * The compiled row validator: built once per file from the compiled columns and the file's header
- * mapping. `check(fields, line)` returns the row's COPY-text line, or DUPLICATE / REJECTED with
- * every failing column in `errors`. Coercions count only for rows that are loaded.
+ * mapping. `check()` returns the row's COPY CSV line (no newline) — the raw line itself when it
+ * needs no change — or DUPLICATE / REJECTED with every failing column in `errors`. Coercions count
+ * only for rows that are loaded.
  */
-import type { ColumnFn, Fail } from './column-types.ts';
-import { columnFn, copyEscape } from './column-types.ts';
+import type { ColumnFn, Escaper, Fail } from './column-types.ts';
+import { columnFn, COPY_NULL } from './column-types.ts';
 import type { ColumnPredicate, ColumnSpec } from './options.ts';
 
 export interface ColumnError {
@@ -23,8 +24,8 @@ export class CompiledColumns {
   pending: string[] = [];
   readonly applied = new Map<string, number>();
 
-  constructor(readonly specs: readonly ColumnSpec[]) {
-    this.fns = specs.map((c) => columnFn(c, (what) => this.pending.push(`${c.name}.${what}`)));
+  constructor(readonly specs: readonly ColumnSpec[], readonly escape: Escaper) {
+    this.fns = specs.map((c) => columnFn(c, (what) => this.pending.push(`${c.name}.${what}`), escape));
   }
 
   commitCoercions(): void {
@@ -51,13 +52,14 @@ export class RowValidator {
   private readonly names: string[];
   private readonly seen: Array<{ index: number; name: string; policy: 'first' | 'reject'; keys: Set<string> }>;
   private readonly checks: Array<{ index: number; fn: ColumnPredicate }>;
-  private readonly tail: string;
-  private readonly fast: ((fields: string[]) => string | null) | null;
+  private readonly fast: ((fields: string[], raw: string | null) => string | null) | null;
+  private readonly identity: boolean;
 
   /**
    * @param fileIndex for each declared column, its field index in the file (-1: not in the file)
    * @param headers   the file's header names, for the record handed to custom predicates
-   * @param suffix    COPY text appended to every row (e.g. `\tacme` for the partition column)
+   * @param suffix    COPY CSV appended to every row (e.g. `,acme` for the partition column)
+   * @param delimiter the COPY delimiter (the file's)
    */
   constructor(
     private readonly columns: CompiledColumns,
@@ -65,6 +67,7 @@ export class RowValidator {
     private readonly headers: string[],
     private readonly suffix: string,
     private readonly withLine: boolean,
+    private readonly delimiter: string,
   ) {
     const specs = columns.specs;
     this.n = specs.length;
@@ -74,20 +77,28 @@ export class RowValidator {
       c.unique === 'first' || c.unique === 'reject' ? [{ index, name: c.name, policy: c.unique, keys: new Set<string>() }] : [],
     );
     this.checks = specs.flatMap((c, index) => (c.check ? [{ index, fn: c.check }] : []));
-    this.tail = `${suffix}\n`;
-    this.fast = this.seen.length === 0 && this.checks.length === 0 ? compileRow(this.fns, fileIndex) : null;
+    this.identity = headers.length === this.n && fileIndex.every((at, i) => at === i);
+    this.fast = this.seen.length === 0 && this.checks.length === 0 ? compileRow(this.fns, fileIndex, delimiter) : null;
   }
 
-  check(fields: string[], line: number): string | typeof REJECTED | typeof DUPLICATE {
+  /**
+   * @param raw   the record's text when it can go to COPY as read (no quote, no CR), else null
+   */
+  check(fields: string[], line: number, raw: string | null): string | typeof REJECTED | typeof DUPLICATE {
     this.columns.pending.length = 0;
     if (this.fast !== null) {
-      const joined = this.fast(fields);
+      const joined = this.fast(fields, this.identity ? raw : null);
       if (joined !== null) {
         if (this.columns.pending.length > 0) this.columns.commitCoercions();
-        return this.withLine ? `${joined}${this.suffix}\t${line}\n` : joined + this.tail;
+        return this.finish(joined, line);
       }
     }
     return this.checkAll(fields, line);
+  }
+
+  private finish(joined: string, line: number): string {
+    if (this.withLine) return `${joined}${this.suffix}${this.delimiter}${line}`;
+    return this.suffix === '' ? joined : joined + this.suffix;
   }
 
   /** Every column, every rule: collects all errors (the fast path stops at the first). */
@@ -115,7 +126,7 @@ export class RowValidator {
       if (verdict !== null) return verdict;
     }
     this.columns.commitCoercions();
-    return this.withLine ? `${out.join('\t')}${this.suffix}\t${line}\n` : `${out.join('\t')}${this.suffix}\n`;
+    return this.finish(out.join(this.delimiter), line);
   }
 
   private fail(i: number, f: Fail, value: string | null): void {
@@ -148,30 +159,33 @@ export class RowValidator {
   private unique(out: string[], fields: string[]): typeof REJECTED | typeof DUPLICATE | null {
     for (const u of this.seen) {
       const key = out[u.index];
-      if (key === '\\N' || !u.keys.has(key)) continue;
+      if (key === COPY_NULL || !u.keys.has(key)) continue;
       if (u.policy === 'first') return DUPLICATE;
       this.errors = [];
       this.fail(u.index, { rule: 'unique', message: `${JSON.stringify(fields[this.fileIndex[u.index]])} appeared earlier in the file` }, fields[this.fileIndex[u.index]]);
       return REJECTED;
     }
-    for (const u of this.seen) if (out[u.index] !== '\\N') u.keys.add(detach(out[u.index]));
+    for (const u of this.seen) if (out[u.index] !== COPY_NULL) u.keys.add(detach(out[u.index]));
     return null;
   }
 }
 
 /**
  * The straight-line row check for this schema and header: one generated function calling each
- * column's closure on its field and concatenating the results; null at the first failure. The
- * generated source holds only numeric indices, never names or data.
+ * column's closure on its field; null at the first failure; the raw line when every value came
+ * back unchanged (and `raw` is given), else the values joined. The generated source holds only
+ * numeric indices, never names or data.
  */
-function compileRow(fns: ColumnFn[], fileIndex: number[]): (fields: string[]) => string | null {
-  const lines = fns.map((_, i) => `const r${i} = fns[${i}](${fileIndex[i] < 0 ? "''" : `f[${fileIndex[i]}]`});\n` +
-    `if (typeof r${i} !== 'string') return null;`);
-  const join = fns.map((_, i) => `r${i}`).join(" + '\\t' + ");
-  return new Function('fns', `return function row(f) {\n${lines.join('\n')}\nreturn ${join};\n};`)(fns);
+function compileRow(fns: ColumnFn[], fileIndex: number[], delimiter: string): (fields: string[], raw: string | null) => string | null {
+  const field = (i: number) => (fileIndex[i] < 0 ? "''" : `f[${fileIndex[i]}]`);
+  const calls = fns.map((_, i) => `const r${i} = fns[${i}](${field(i)});\nif (typeof r${i} !== 'string') return null;`);
+  const same = fns.map((_, i) => `r${i} === ${field(i)}`).join(' && ');
+  const join = fns.map((_, i) => `r${i}`).join(' + d + ');
+  const source = `return function row(f, raw) {\n${calls.join('\n')}\nif (raw !== null && ${same}) return raw;\nreturn ${join};\n};`;
+  return new Function('fns', 'd', source)(fns, delimiter);
 }
 
-/** The COPY-text suffix carrying the partition value, if any. */
-export function partitionSuffix(value: string | undefined): string {
-  return value === undefined ? '' : `\t${copyEscape(value)}`;
+/** The COPY CSV suffix carrying the partition value, if any. */
+export function partitionSuffix(value: string | undefined, delimiter: string, escape: Escaper): string {
+  return value === undefined ? '' : `${delimiter}${escape(value)}`;
 }

@@ -1,21 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { loadOptions, type LoadOptionsInput } from '../../../jobs/load/options.ts';
+import { csvEscaper } from '../../../jobs/load/column-types.ts';
 import { CompiledColumns, DUPLICATE, REJECTED, RowValidator } from '../../../jobs/load/validator.ts';
 
 type ColumnInput = LoadOptionsInput['columns'][number];
 
 function validator(columns: ColumnInput[], suffix = '') {
   const options = loadOptions.parse({ source: { file: 'x.csv' }, target: 't', columns });
-  const compiled = new CompiledColumns(options.columns);
-  const v = new RowValidator(compiled, options.columns.map((_, i) => i), options.columns.map((c) => c.name), suffix, false);
+  const compiled = new CompiledColumns(options.columns, csvEscaper(',', '"'));
+  const v = new RowValidator(compiled, options.columns.map((_, i) => i), options.columns.map((c) => c.name), suffix, false, ',');
   return { v, compiled };
 }
 
 /** Checks one value against one column: the COPY text, or the failing rule and message. */
 function one(column: ColumnInput, value: string): { out?: string; rule?: string; message?: string } {
   const { v } = validator([column]);
-  const r = v.check([value], 1);
-  if (typeof r === 'string') return { out: r.slice(0, -1) };
+  const r = v.check([value], 1, null);
+  if (typeof r === 'string') return { out: r };
   return { rule: v.errors[0].rule, message: v.errors[0].message };
 }
 
@@ -50,9 +51,9 @@ describe('column types and rules', () => {
     rejects(c, [['12345.6', 'precision'], ['1.234', 'scale'], ['-100.01', 'min'], ['1e3', 'type'], ['NaN', 'type'], ['1.2.3', 'type'], ['-', 'type']]);
   });
 
-  it('text: max/min length in characters, pattern, COPY escaping', () => {
+  it('text: max/min length in characters, pattern, COPY CSV quoting', () => {
     const c: ColumnInput = { name: 'status', type: 'text', maxLength: 5, minLength: 2 };
-    accepts(c, [['ok', 'ok'], ['ééééé', 'ééééé'], ['a\tb', 'a\\tb'], ['a\\b', 'a\\\\b'], ['x\ny', 'x\\ny']]);
+    accepts(c, [['ok', 'ok'], ['ééééé', 'ééééé'], ['a\tb', 'a\tb'], ['a\\b', 'a\\b'], ['x\ny', '"x\ny"'], ['a,b', '"a,b"'], ['"q"', '"""q"""'], ['\\.', '"\\."']]);
     rejects(c, [['toolong', 'max_length'], ['x', 'min_length']]);
     rejects({ name: 'code', type: 'text', pattern: '^[A-Z]{3}$' }, [['ab', 'pattern']]);
   });
@@ -93,7 +94,7 @@ describe('column types and rules', () => {
   });
 
   it('required vs nullable: an empty optional field is NULL', () => {
-    expect(one({ name: 'note', type: 'text', required: false }, '')).toEqual({ out: '\\N' });
+    expect(one({ name: 'note', type: 'text', required: false }, '')).toEqual({ out: '' });
     expect(one({ name: 'note', type: 'text' }, '')).toMatchObject({ rule: 'required', message: 'note: value is required' });
   });
 
@@ -106,10 +107,10 @@ describe('column types and rules', () => {
   it('a row with three bad columns has three errors, and the suffix carries the partition value', () => {
     const { v } = validator([
       { name: 'a', type: 'integer' }, { name: 'b', type: 'date' }, { name: 'c', type: 'uuid' }, { name: 'd', type: 'text' },
-    ], '\tacme');
-    expect(v.check(['x', 'y', 'z', 'fine'], 7)).toBe(REJECTED);
+    ], ',acme');
+    expect(v.check(['x', 'y', 'z', 'fine'], 7, null)).toBe(REJECTED);
     expect(v.errors.map((e) => [e.column, e.rule, e.value])).toEqual([['a', 'type', 'x'], ['b', 'format', 'y'], ['c', 'type', 'z']]);
-    expect(v.check(['1', '2025-01-02', '4a0e8c3e-1f7b-4a8e-9a43-2f1c3d5e6f70', 'ok'], 8)).toBe('1\t2025-01-02\t4a0e8c3e-1f7b-4a8e-9a43-2f1c3d5e6f70\tok\tacme\n');
+    expect(v.check(['1', '2025-01-02', '4a0e8c3e-1f7b-4a8e-9a43-2f1c3d5e6f70', 'ok'], 8, null)).toBe('1,2025-01-02,4a0e8c3e-1f7b-4a8e-9a43-2f1c3d5e6f70,ok,acme');
   });
 
   it('coercions apply only when declared and are counted for loaded rows only', () => {
@@ -117,22 +118,31 @@ describe('column types and rules', () => {
       { name: 'amount', type: 'numeric', precision: 10, scale: 2, coerce: ['thousands_separator', 'negative_zero'] },
       { name: 'name', type: 'text', coerce: ['trim'] },
     ]);
-    expect(v.check(['1,250.00', ' Ada '], 1)).toBe('1250.00\tAda\n');
-    expect(v.check(['-0.0', 'Bob'], 2)).toBe('0.0\tBob\n');
-    expect(v.check(['1,250.00', ''], 3)).toBe(REJECTED); // refused: its coercion is not counted
+    expect(v.check(['1,250.00', ' Ada '], 1, null)).toBe('1250.00,Ada');
+    expect(v.check(['-0.0', 'Bob'], 2, null)).toBe('0.0,Bob');
+    expect(v.check(['1,250.00', ''], 3, null)).toBe(REJECTED); // refused: its coercion is not counted
     expect(compiled.takeCoercions()).toEqual({ 'amount.thousands_separator': 1, 'amount.negative_zero': 1, 'name.trim': 1 });
     expect(one({ name: 'amount', type: 'numeric', precision: 10, scale: 2 }, '1,250.00').rule).toBe('type');
   });
 
   it('unique within the file: first wins, or later duplicates are refused', () => {
     const first = validator([{ name: 'id', type: 'integer', unique: 'first' }, { name: 'v', type: 'text' }]).v;
-    expect(first.check(['1', 'a'], 1)).toBe('1\ta\n');
-    expect(first.check(['1', 'b'], 2)).toBe(DUPLICATE);
-    expect(first.check(['x', 'c'], 3)).toBe(REJECTED);
+    expect(first.check(['1', 'a'], 1, null)).toBe('1,a');
+    expect(first.check(['1', 'b'], 2, null)).toBe(DUPLICATE);
+    expect(first.check(['x', 'c'], 3, null)).toBe(REJECTED);
     const reject = validator([{ name: 'id', type: 'integer', unique: 'reject' }]).v;
-    expect(reject.check(['1'], 1)).toBe('1\n');
-    expect(reject.check(['1'], 2)).toBe(REJECTED);
+    expect(reject.check(['1'], 1, null)).toBe('1');
+    expect(reject.check(['1'], 2, null)).toBe(REJECTED);
     expect(reject.errors[0]).toMatchObject({ column: 'id', rule: 'unique' });
+  });
+});
+
+describe('row output', () => {
+  it('sends the raw line itself when no value changed, else the encoded values', () => {
+    const { v } = validator([{ name: 'id', type: 'integer' }, { name: 'day', type: 'date', formats: ['YYYY-MM-DD', 'DD/MM/YYYY'] }]);
+    const raw = '7,2025-05-13';
+    expect(v.check(raw.split(','), 2, raw)).toBe(raw);
+    expect(v.check(['7', '13/05/2025'], 3, '7,13/05/2025')).toBe('7,2025-05-13');
   });
 });
 
@@ -146,5 +156,8 @@ describe('load options', () => {
     expect(bad({ key: ['nope'] }).success).toBe(false);
     expect(bad({ target: 'bad-name' }).success).toBe(false);
     expect(bad({ partition: { column: 'a', value: 'x' } }).success).toBe(false);
+    expect(bad({ csv: { delimiter: '"' } }).success).toBe(false);
+    expect(bad({ csv: { delimiter: '-' } }).success).toBe(false);
+    expect(bad({ csv: { delimiter: '\t' } }).success).toBe(true);
   });
 });

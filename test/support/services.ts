@@ -1,21 +1,24 @@
-/** Services for benchmarks, started the way the tests start them (or taken from DATABASE_URL / REDIS_URL). */
+/**
+ * The real services tests and benchmarks share: an embedded Postgres and a private redis-server on
+ * free ports — or the existing ones DATABASE_URL / REDIS_URL point at.
+ */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
-import { startRedisServer } from '../test/support/redis-server.ts';
+import { startEmbeddedPostgres } from '../../db/embedded.ts';
+import { startRedisServer } from './redis-server.ts';
 
-export interface BenchServices {
+export interface Services {
   databaseUrl: string;
   redisUrl?: string;
   stop(): Promise<void>;
 }
 
-export async function startBenchServices(options: { redis: boolean }): Promise<BenchServices> {
+export async function startServices(options: { redis: boolean }): Promise<Services> {
   const stops: Array<() => Promise<void>> = [];
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-bench-pg-'));
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-pg-'));
     const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false, durable: false });
     databaseUrl = pg.url;
     stops.push(async () => {
@@ -38,7 +41,7 @@ export async function startBenchServices(options: { redis: boolean }): Promise<B
   };
 }
 
-/** A fresh database on the bench server. */
+/** A fresh, empty database on the server (dropped first if it exists). */
 export async function freshDatabase(serverUrl: string, name: string): Promise<string> {
   const { default: pg } = await import('pg');
   const admin = new pg.Client({ connectionString: serverUrl });

@@ -1,0 +1,124 @@
+/**
+ * `report` job kind: runs the query through a cursor on ctx.client (rows stream, never all in
+ * memory), writes the CSV atomically, records it in `reports` (path, rows, bytes, sha256, the
+ * first keepRows rows as JSON) — one row per (run, task, path), replaced when the run re-runs.
+ */
+import path from 'node:path';
+import type pg from 'pg';
+import type { Json, JobKind, TaskContext } from '../../engine/types.ts';
+import { reports } from '../../db/schema/quality.ts';
+import { reportOptions, type ReportOptions } from './options.ts';
+import { AtomicCsvFile } from './atomic-csv.ts';
+import { REPORT_TYPES, toCell, escapeFormula } from './cells.ts';
+import { renderFileName } from './file-name.ts';
+import { SqlParams, contextResolver, preflightResolver, type ParamResolver } from '../sql/named-params.ts';
+import { definitionError, explainStatement } from '../sql/verify.ts';
+
+export { reportOptions, type ReportOptions } from './options.ts';
+export { escapeFormula } from './cells.ts';
+export { renderFileName } from './file-name.ts';
+
+const USER = 'report query';
+const CURSOR = 'trib_report_rows';
+const FETCH_SIZE = 1000;
+
+function compile(options: ReportOptions, resolve: ParamResolver): { text: string; values: unknown[] } {
+  const params = new SqlParams(resolve);
+  const text = params.sql(options.query, USER);
+  return { text, values: params.values };
+}
+
+export const reportKind: JobKind<ReportOptions> = {
+  name: 'report',
+  options: reportOptions,
+  async preflight(options, { client }) {
+    const { text, values } = compile(options, preflightResolver());
+    await explainStatement(client, text, values, USER);
+  },
+  handler: runReport,
+};
+
+/** Fetches batches from a cursor over the query; yields column names once, then rows. */
+async function* queryBatches(client: pg.PoolClient, text: string, values: unknown[]) {
+  try {
+    await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${text}`, values);
+  } catch (err) {
+    throw definitionError(err, USER, text) ?? err;
+  }
+  let failed = false;
+  try {
+    for (;;) {
+      const batch = await client
+        .query<Json[]>({ text: `FETCH ${FETCH_SIZE} FROM ${CURSOR}`, rowMode: 'array', types: REPORT_TYPES })
+        .catch((err: unknown) => {
+          failed = true; // the transaction is aborted: no CLOSE possible, ROLLBACK drops the cursor
+          throw definitionError(err, USER, text) ?? err;
+        });
+      yield { columns: batch.fields.map((f) => f.name), rows: batch.rows };
+      if (batch.rows.length < FETCH_SIZE) return;
+    }
+  } finally {
+    if (!failed) await client.query(`CLOSE ${CURSOR}`);
+  }
+}
+
+async function runReport(ctx: TaskContext, options: ReportOptions) {
+  const { text, values } = compile(options, contextResolver(ctx));
+  await explainStatement(ctx.client, text, values, USER);
+  const fileName = renderFileName(options.fileName, ctx, options.timezone);
+  const target = path.resolve(options.outputDir, fileName);
+  let file: AtomicCsvFile | undefined;
+  let columns: string[] = [];
+  const kept: Array<Record<string, Json>> = [];
+  try {
+    for await (const batch of queryBatches(ctx.client, text, values)) {
+      ctx.signal.throwIfAborted();
+      if (!file) {
+        columns = batch.columns;
+        file = await AtomicCsvFile.open(target, { columns: columns.map(escapeFormula), header: options.header, delimiter: options.delimiter });
+      }
+      for (const row of batch.rows) {
+        if (kept.length < options.keepRows) kept.push(Object.fromEntries(columns.map((c, i) => [c, row[i]])));
+        await file.write(row.map(toCell));
+      }
+    }
+    if (!file) throw new Error('report query returned no result description');
+    const written = await file.finish();
+    await ctx.db
+      .insert(reports)
+      .values(record(ctx, written, fileName, columns, kept))
+      .onConflictDoUpdate({
+        target: [reports.runId, reports.taskId, reports.path],
+        set: { ...record(ctx, written, fileName, columns, kept), createdAt: new Date() },
+      });
+    await file.commit();
+    const truncated = written.rows > kept.length;
+    ctx.log.info({ path: target, rows: written.rows, bytes: written.bytes }, 'report written');
+    return { path: target, file: fileName, rows: written.rows, bytes: written.bytes, sha256: written.sha256, rows_truncated: truncated };
+  } catch (err) {
+    await file?.discard();
+    throw err;
+  }
+}
+
+function record(
+  ctx: TaskContext,
+  written: { path: string; bytes: number; sha256: string; rows: number },
+  fileName: string,
+  columns: string[],
+  kept: Array<Record<string, Json>>,
+) {
+  return {
+    runId: Number(ctx.runId),
+    taskId: ctx.taskId,
+    path: written.path,
+    fileName,
+    logicalDate: ctx.logicalDate,
+    rowCount: written.rows,
+    bytes: written.bytes,
+    sha256: written.sha256,
+    columns,
+    rows: kept,
+    rowsTruncated: written.rows > kept.length,
+  };
+}
