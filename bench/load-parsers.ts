@@ -35,9 +35,10 @@ async function viaOwn(input: Readable, keep: boolean): Promise<{ rows: number; o
   const out: string[][] = [];
   let rows = 0;
   const reader = new CsvReader({ delimiter: ',', quote: '"', escape: '"', maxRecordBytes: 1 << 20 }, {
-    record: (_line, _raw, fields) => {
+    record: (_line, raw, fields) => {
+      const f = fields ?? raw.split(','); // fields of a quote-free record are split on demand
       rows++;
-      if (keep) out.push(fields);
+      if (keep) out.push(f);
     },
     malformed: () => undefined,
   });

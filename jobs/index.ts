@@ -5,8 +5,14 @@ import type { JobKind } from '../engine/types.ts';
 import { loadKind } from './load/index.ts';
 import { noop } from './noop/index.ts';
 import { sensorKind } from './sensor/index.ts';
+import { validateKind } from './validate/index.ts';
+import { reconcileKind } from './reconcile/index.ts';
+import { reportKind } from './report/index.ts';
 
-const KINDS: readonly JobKind[] = [noop, sensorKind as JobKind, loadKind as JobKind];
+const KINDS: readonly JobKind[] = [
+  noop, sensorKind as JobKind, loadKind as JobKind,
+  validateKind as JobKind, reconcileKind as JobKind, reportKind as JobKind,
+];
 
 export function builtinKinds(): Map<string, JobKind> {
   return new Map(KINDS.map((kind) => [kind.name, kind]));

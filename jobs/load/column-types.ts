@@ -46,7 +46,7 @@ const INT = /^[+-]?\d+$/;
 const THOUSANDS_INT = /^[+-]?\d{1,3}(,\d{3})+$/;
 const THOUSANDS_DEC = /^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
-const INT_RANGE = { integer: [-2147483648, 2147483647], bigint: [-9223372036854775808n, 9223372036854775807n] } as const;
+export const INT_RANGE = { integer: [-2147483648, 2147483647], bigint: [-9223372036854775808n, 9223372036854775807n] } as const;
 
 function rangeCheck(n: number, min: number | undefined, max: number | undefined, v: string): Fail | null {
   if (min !== undefined && n < min) return fail('min', `${show(v)} is below the minimum ${min}`);
@@ -54,7 +54,7 @@ function rangeCheck(n: number, min: number | undefined, max: number | undefined,
   return null;
 }
 
-function validDate(y: number, m: number, d: number): boolean {
+export function validDate(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1 || y < 1) return false;
   const days = m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
   return d <= days;
@@ -63,7 +63,7 @@ function validDate(y: number, m: number, d: number): boolean {
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
 /** The number written by the digits v[a..b), or -1 when one is not a digit. */
-function digitsAt(v: string, a: number, b: number): number {
+export function digitsAt(v: string, a: number, b: number): number {
   let n = 0;
   for (let i = a; i < b; i++) {
     const c = v.charCodeAt(i) - 48;
@@ -135,36 +135,49 @@ function integerFn(c: Extract<ColumnSpec, { type: 'integer' | 'bigint' }>, note:
   };
 }
 
+export interface NumberShape {
+  /** Significant integer digits. */
+  int: number;
+  /** Significant decimals (trailing zeros do not count). */
+  frac: number;
+  zero: boolean;
+}
+const SHAPE: NumberShape = { int: 0, frac: 0, zero: true };
+
+/** Reads `[+-]digits[.digits]` in s[a..b) into `out`; false when it is not such a number. */
+export function numberShape(s: string, a: number, b: number, out: NumberShape): boolean {
+  let i = s.charCodeAt(a) === 43 || s.charCodeAt(a) === 45 ? a + 1 : a;
+  let lead = true, int = 0, frac = 0, zero = true, fracZeros = 0, digits = 0, ch = 0;
+  for (; i < b && (ch = s.charCodeAt(i)) >= 48 && ch <= 57; i++, digits++) {
+    if (ch !== 48) lead = zero = false;
+    if (!lead) int++;
+  }
+  if (i < b && s.charCodeAt(i) === 46) {
+    for (i++; i < b && (ch = s.charCodeAt(i)) >= 48 && ch <= 57; i++, digits++) {
+      frac++;
+      if (ch === 48) fracZeros++;
+      else {
+        fracZeros = 0;
+        zero = false;
+      }
+    }
+  }
+  out.int = int;
+  out.frac = frac - fracZeros;
+  out.zero = zero;
+  return i === b && digits > 0;
+}
+
 function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: (what: string) => void): ColumnFn {
   const co = numberCoercions(c, note, THOUSANDS_DEC);
   const intMax = c.precision - c.scale;
   const { scale, min, max } = c;
-  const shape = (v: string): { int: number; frac: number; zero: boolean } | null => {
-    const n = v.length;
-    let i = v.charCodeAt(0) === 43 || v.charCodeAt(0) === 45 ? 1 : 0;
-    let lead = true, int = 0, frac = 0, zero = true, fracZeros = 0, digits = 0, ch = 0;
-    for (; i < n && (ch = v.charCodeAt(i)) >= 48 && ch <= 57; i++, digits++) {
-      if (ch !== 48) lead = zero = false;
-      if (!lead) int++;
-    }
-    if (i < n && v.charCodeAt(i) === 46) {
-      for (i++; i < n && (ch = v.charCodeAt(i)) >= 48 && ch <= 57; i++, digits++) {
-        frac++;
-        if (ch === 48) fracZeros++;
-        else {
-          fracZeros = 0;
-          zero = false;
-        }
-      }
-    }
-    return i === n && digits > 0 ? { int, frac: frac - fracZeros, zero } : null;
-  };
   return (raw) => {
     let v = raw;
-    let s = shape(v);
-    if (s === null) {
+    const s = SHAPE;
+    if (!numberShape(v, 0, v.length, s)) {
       const t = co.thousands(v);
-      if (t === null || (s = shape(t)) === null) return fail('type', `${show(raw)} is not a number`);
+      if (t === null || !numberShape(t, 0, t.length, s)) return fail('type', `${show(raw)} is not a number`);
       v = t;
     }
     if (s.int > intMax) return fail('precision', `${show(raw)} has more than ${intMax} integer digits (numeric(${c.precision},${scale}))`);
@@ -246,10 +259,11 @@ function booleanFn(c: Extract<ColumnSpec, { type: 'boolean' }>): ColumnFn {
 const HEX = new Uint8Array(128);
 for (const ch of '0123456789abcdefABCDEF') HEX[ch.charCodeAt(0)] = 1;
 
-function isUuid(v: string): boolean {
-  if (v.length !== 36) return false;
+/** True when s[a..b) is a hyphenated UUID. */
+export function isUuid(s: string, a: number, b: number): boolean {
+  if (b - a !== 36) return false;
   for (let i = 0; i < 36; i++) {
-    const c = v.charCodeAt(i);
+    const c = s.charCodeAt(a + i);
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (c !== 45) return false;
     } else if (c > 127 || HEX[c] === 0) return false;
@@ -257,7 +271,7 @@ function isUuid(v: string): boolean {
   return true;
 }
 
-const uuidFn: ColumnFn = (raw) => (isUuid(raw) ? raw : fail('type', `${show(raw)} is not a UUID`));
+const uuidFn: ColumnFn = (raw) => (isUuid(raw, 0, raw.length) ? raw : fail('type', `${show(raw)} is not a UUID`));
 
 /** The type check of one column for a non-empty value. */
 export function typeFn(c: ColumnSpec, note: (what: string) => void, escape: Escaper): ColumnFn {

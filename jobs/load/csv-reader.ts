@@ -16,8 +16,11 @@ export interface CsvDialect {
 export type MalformedRule = 'unterminated_quote' | 'closing_quote' | 'invalid_utf8' | 'nul_byte' | 'record_too_long';
 
 export interface RecordSink {
-  /** `clean`: the record has no quote and no CR, so its raw text is valid COPY CSV as is. */
-  record(line: number, raw: string, fields: string[], clean: boolean): void;
+  /**
+   * `fields` is null for a record without quotes: split `raw` by the delimiter when needed.
+   * `clean`: no quote and no CR, so the raw text is valid COPY CSV as is.
+   */
+  record(line: number, raw: string, fields: string[] | null, clean: boolean): void;
   malformed(line: number, raw: string, fields: string[] | null, rule: MalformedRule, message: string): void;
 }
 
@@ -164,7 +167,7 @@ export class CsvReader {
         if (end > pos) {
           if (nextCr !== -1 && nextCr < pos) nextCr = t.indexOf('\r', pos);
           const raw = t.slice(pos, end);
-          this.emit(raw, raw.split(this.delimiter), 1, nextCr === -1 || nextCr >= end);
+          this.emit(raw, null, 1, nextCr === -1 || nextCr >= end);
         }
         this.line++;
         pos = nl + 1;
@@ -199,17 +202,17 @@ export class CsvReader {
     this.discarding = true;
   }
 
-  private emit(raw: string, fields: string[], lines: number, clean: boolean, error?: Parsed['error']): void {
+  private emit(raw: string, fields: string[] | null, lines: number, clean: boolean, error?: Parsed['error']): void {
     if (error) return this.sink.malformed(this.line, raw, fields, error.rule, error.message);
     if (this.badLines.size > 0) {
       for (let l = this.line; l < this.line + lines; l++) {
         if (this.badLines.delete(l)) {
-          return this.sink.malformed(this.line, raw, fields, 'invalid_utf8', `invalid UTF-8 on line ${l}`);
+          return this.sink.malformed(this.line, raw, fields ?? raw.split(this.delimiter), 'invalid_utf8', `invalid UTF-8 on line ${l}`);
         }
       }
     }
     if (this.textHasNul && raw.indexOf('\0') !== -1) {
-      return this.sink.malformed(this.line, raw, fields, 'nul_byte', 'record contains a NUL byte');
+      return this.sink.malformed(this.line, raw, fields ?? raw.split(this.delimiter), 'nul_byte', 'record contains a NUL byte');
     }
     this.sink.record(this.line, raw, fields, clean);
   }

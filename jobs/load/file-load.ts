@@ -68,13 +68,22 @@ class FileLoad implements RecordSink {
     this.validator = new RowValidator(this.plan.columns, fileIndex, headers, suffix, this.plan.staging, delimiter);
   }
 
-  record(line: number, raw: string, fields: string[], clean: boolean): void {
+  record(line: number, raw: string, parsed: string[] | null, clean: boolean): void {
     const validator = this.validator;
     if (validator === null) {
-      const { headers, fileIndex } = headerMapping(this.plan, fields, this.file.path);
+      const { headers, fileIndex } = headerMapping(this.plan, parsed ?? raw.split(this.plan.dialect.delimiter), this.file.path);
       return this.start(headers, fileIndex);
     }
     this.read++;
+    if (clean) {
+      const asRead = validator.checkRaw(raw, line);
+      if (asRead !== null) {
+        this.valid++;
+        this.batch.push(asRead);
+        return;
+      }
+    }
+    const fields = parsed ?? raw.split(this.plan.dialect.delimiter);
     const headers = this.headers as string[];
     if (fields.length !== headers.length) {
       const message = `wrong number of fields: expected ${headers.length}, found ${fields.length}`;

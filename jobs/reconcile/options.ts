@@ -48,6 +48,11 @@ export const reconciliationSchema = z
       .object({ absolute: z.number().min(0).optional(), relative: z.number().min(0).optional() })
       .strict()
       .default({}),
+    /**
+     * The value a key missing on that side compares as (e.g. `{ right: 0 }`: an invoice with no
+     * items of a type compares with 0), instead of counting as left_only / right_only.
+     */
+    absentAs: z.object({ left: z.number().optional(), right: z.number().optional() }).strict().default({}),
     /** @default 'error' */
     severity: z.enum(SEVERITIES).default('error'),
     /** Limits on the failing keys (see failOn), over all keys. @default {} (any) */

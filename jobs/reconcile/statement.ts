@@ -39,16 +39,22 @@ function sideSql(side: Side, params: SqlParams, user: string, sourceSql: string)
   return `SELECT ${keys}, ${value} AS __v, true AS __p FROM ${sourceSql} AS src${where}${group}`;
 }
 
+/** Do the (filled) values `__lv` and `__rv` match? */
 function matchSql(rec: Reconciliation, params: SqlParams): string {
-  if (rec.compare === 'exact') return '__l.__v IS NOT DISTINCT FROM __r.__v';
-  const diff = 'abs(__l.__v::numeric - __r.__v::numeric)';
-  const parts = ['(__l.__v IS NULL AND __r.__v IS NULL)'];
+  if (rec.compare === 'exact') return '__lv IS NOT DISTINCT FROM __rv';
+  const diff = 'abs(__lv::numeric - __rv::numeric)';
+  const parts = ['(__lv IS NULL AND __rv IS NULL)'];
   const { absolute, relative } = rec.tolerance;
   if (absolute !== undefined || relative === undefined) parts.push(`${diff} <= ${params.add(String(absolute ?? 0))}::numeric`);
   if (relative !== undefined) {
-    parts.push(`${diff} <= ${params.add(String(relative))}::numeric * greatest(abs(__l.__v::numeric), abs(__r.__v::numeric))`);
+    parts.push(`${diff} <= ${params.add(String(relative))}::numeric * greatest(abs(__lv::numeric), abs(__rv::numeric))`);
   }
   return parts.join(' OR ');
+}
+
+/** A side's value; where that side lacks the key, its `absentAs` fill (or NULL). */
+function filled(side: '__l' | '__r', fill: number | undefined, params: SqlParams): string {
+  return fill === undefined ? `${side}.__v` : `CASE WHEN ${side}.__p THEN ${side}.__v ELSE ${params.add(String(fill))}::numeric END`;
 }
 
 /** Builds the statement after checking the sides' tables and columns exist. */
@@ -79,17 +85,22 @@ export async function planReconciliation(
   const order = idx.map((i) => `__k${i}`).join(', ');
   const keyJson = idx.map((i) => `${params.add(rec.left.key[i])}::text, __k${i}`).join(', ');
   const difference = rec.compare === 'number' ? '(__lv::numeric - __rv::numeric)::text' : 'NULL::text';
+  const lv = filled('__l', rec.absentAs.left, params);
+  const rv = filled('__r', rec.absentAs.right, params);
+  const rightOnly = rec.absentAs.left === undefined ? `WHEN __lp IS NULL THEN 'right_only' ` : '';
+  const leftOnly = rec.absentAs.right === undefined ? `WHEN __rp IS NULL THEN 'left_only' ` : '';
   const match = matchSql(rec, params);
   const text = `/* reconcile ${rec.name} */
 WITH __l AS (${left}
 ),
 __r AS (${right}
 ),
-__j AS MATERIALIZED (
-  SELECT ${keySel}, __l.__v AS __lv, __r.__v AS __rv,
-         CASE WHEN __l.__p IS NULL THEN 'right_only' WHEN __r.__p IS NULL THEN 'left_only'
-              WHEN ${match} THEN 'matched' ELSE 'mismatched' END AS __status
+__j0 AS (
+  SELECT ${keySel}, __l.__p AS __lp, __r.__p AS __rp, ${lv} AS __lv, ${rv} AS __rv
   FROM __l FULL JOIN __r ON ${on}
+),
+__j AS MATERIALIZED (
+  SELECT *, CASE ${rightOnly}${leftOnly}WHEN ${match} THEN 'matched' ELSE 'mismatched' END AS __status FROM __j0
 ),
 __s AS (SELECT *, row_number() OVER (PARTITION BY __status ORDER BY ${order}) AS __rn FROM __j WHERE __status <> 'matched')
 SELECT count(*) AS keys_total,

@@ -65,7 +65,7 @@ async function runValidate(ctx: TaskContext, options: ValidateOptions) {
   ctx.log.info({ outcomes: summary.outcomes }, 'checks done');
   const failed = runs.filter((r) => r.outcome === 'fail');
   if (failed.length > 0) {
-    const list = failed.map((r) => `${r.plan.check.name} (${r.measured.failing} of ${r.measured.evaluated} rows failing)`);
+    const list = failed.map((r) => `${r.plan.check.name} on ${r.plan.check.table} (${r.measured.failing} of ${r.measured.evaluated} rows failing)`);
     throw new TributaryError(
       'CHECK_FAILED',
       `task "${ctx.taskId}": ${failed.length} error check(s) failed: ${list.join(', ')}`,

@@ -122,6 +122,18 @@ describe('load: rows and the audit table', () => {
     expect(ledger).toEqual({ rows_read: 50, rows_loaded: 40, rows_rejected: 10, coercions: result.files[0].coercions });
   });
 
+  it('round-trips values that COPY CSV must quote, and a lone \\. that would end a COPY', async () => {
+    const file = await writeFile(dir, 'quoting.csv', 'id,note\n1,plain\n2,back\\slash\n3,\\.\n4,"with ""quotes"""\n5,"comma, inside"\n6,tab\tinside\n7,\n8,""\n9,"multi\nline"\n');
+    const columns = [{ name: 'id', type: 'integer' as const }, { name: 'note', type: 'text' as const, required: false }];
+    expect(await runLoad(database, { source: { file }, target: 'quoting', columns })).toMatchObject({ rows_loaded: 9 });
+    expect((await query(database, 'SELECT note FROM quoting ORDER BY id')).map((r) => r.note)).toEqual([
+      'plain', 'back\\slash', '\\.', 'with "quotes"', 'comma, inside', 'tab\tinside', null, null, 'multi\nline',
+    ]);
+    const single = await writeFile(dir, 'single.csv', 'note\na\n\\.\nb\n');
+    expect(await runLoad(database, { source: { file: single }, target: 'single', columns: [columns[1]] })).toMatchObject({ rows_loaded: 3 });
+    expect((await query(database, 'SELECT note FROM single')).map((r) => r.note).sort()).toEqual(['\\.', 'a', 'b']);
+  });
+
   it('honours a custom dialect, no header row and an explicit audit table', async () => {
     const file = await writeFile(dir, 'semi.txt', "1;2;3;'a;b'\n4;5;6;'it''s'\n");
     const result = await runLoad(database, {

@@ -103,6 +103,14 @@ describe('reconcile', () => {
     expect(relative.stored[0]).toMatchObject({ matched: 33, mismatched: 0 });
   });
 
+  it('absentAs: a key missing on one side compares with the fill value instead of counting as one-sided', async () => {
+    const ran = await reconcile({ reconciliations: [{ ...TOTALS, absentAs: { right: 0 }, severity: 'warn', sampleLimit: 50 }] });
+    expect(ran.stored[0]).toMatchObject({ keys_total: 46, matched: 21, mismatched: 19, left_only: 0, right_only: 6 });
+    expect(ran.mismatches.find((m) => (m.key as { invoice_id: string }).invoice_id === 'I34')).toMatchObject({
+      status: 'mismatched', left_value: '340', right_value: '0', difference: '340',
+    });
+  });
+
   it('an error reconciliation throws RECONCILE_FAILED and its results are stored', async () => {
     const ran = await reconcile({ reconciliations: [{ ...TOTALS, sampleLimit: 5 }] });
     expect(ran.error?.code).toBe('RECONCILE_FAILED');

@@ -196,7 +196,7 @@ describe('severity and thresholds', () => {
     const ran = await validate({ checks: [av, { name: 'nn_warn', kind: 'not_null', table: 'leads', columns: ['status'], severity: 'warn' }] });
     expect(ran.error?.code).toBe('CHECK_FAILED');
     expect(ran.error?.details?.keepWrites).toBe(true);
-    expect(ran.error?.message).toContain('status_values (30 of 1000 rows failing)');
+    expect(ran.error?.message).toBe('task "test_task": 1 error check(s) failed: status_values on leads (30 of 1000 rows failing)');
     expect(ran.rows.map((r) => [r.check_name, r.outcome])).toEqual([['status_values', 'fail'], ['nn_warn', 'warn']]);
     const { rows } = await database.pool.query('SELECT count(*)::int AS n FROM quality_scorecards WHERE run_id = $1', [ran.runId]);
     expect(rows[0].n).toBe(1);

@@ -14,7 +14,10 @@ beforeAll(async () => {
   database = await createTestDatabase();
   await database.pool.query(`
     CREATE TABLE accounts (id int PRIMARY KEY, owner text, status text);
-    INSERT INTO accounts VALUES (1, 'ann', 'open'), (2, 'bob', 'closed'), (3, 'cy', 'open');`);
+    INSERT INTO accounts VALUES (1, 'ann', 'open'), (2, 'bob', 'closed'), (3, 'cy', 'open');
+    CREATE VIEW account_owners AS SELECT owner, status FROM accounts UNION ALL SELECT NULL, 'open';
+    CREATE TABLE memberships (member_id int PRIMARY KEY, account_id int);
+    INSERT INTO memberships VALUES (1, 1), (2, 3), (3, 9);`);
 });
 afterAll(async () => database.drop());
 
@@ -126,6 +129,46 @@ describe('identifiers', () => {
       ],
     });
     expect(parsed.success).toBe(false);
+  });
+});
+
+describe('views and declared indexes', () => {
+  it('row checks run on a view (no scorecard there); scorecard: true on a view is refused', async () => {
+    const options = validateKind.options.parse({
+      checks: [
+        { name: 'owner_present', kind: 'not_null', table: 'account_owners', columns: ['owner'], severity: 'warn' },
+        { name: 'status_unique', kind: 'unique', table: 'account_owners', columns: ['status'], severity: 'warn' },
+      ],
+    });
+    const result = (await runTask(database.pool, (ctx) => validateKind.handler(ctx, options), { runId: '80' })) as {
+      results: Array<{ rows_failing: number }>; scorecards: unknown[];
+    };
+    expect(result.results.map((r) => r.rows_failing)).toEqual([1, 3]);
+    expect(result.scorecards).toEqual([]);
+    const forced = validateKind.options.parse({
+      checks: [{ name: 'forced', kind: 'not_null', table: 'account_owners', columns: ['owner'], scorecard: true }],
+    });
+    const client = await database.pool.connect();
+    try {
+      await expect(validateKind.preflight?.(forced, { client })).rejects.toMatchObject({ code: 'OPTIONS_INVALID' });
+    } finally {
+      client.release();
+    }
+  });
+
+  it('ensureIndexes creates the missing foreign-key index once; a primary key already covers the referenced side', async () => {
+    const options = validateKind.options.parse({
+      ensureIndexes: true,
+      checks: [{ name: 'member_account', kind: 'relationship', table: 'memberships', columns: ['account_id'], to: { table: 'accounts', columns: ['id'] }, severity: 'warn' }],
+    });
+    const indexes = async () =>
+      (await database.pool.query(`SELECT indexname FROM pg_indexes WHERE indexname LIKE 'trib_%' ORDER BY 1`)).rows.map((r) => r.indexname as string);
+    await runTask(database.pool, (ctx) => validateKind.handler(ctx, options), { runId: '81' });
+    const first = await indexes();
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatch(/^trib_memberships_account_id_[0-9a-f]{8}$/);
+    await runTask(database.pool, (ctx) => validateKind.handler(ctx, options), { runId: '82' });
+    expect(await indexes()).toEqual(first);
   });
 });
 

@@ -14,7 +14,7 @@ const DIALECT: CsvDialect = { delimiter: ',', quote: '"', escape: '"', maxRecord
 function read(input: string | Buffer, size = 0, dialect: Partial<CsvDialect> = {}, expected = 0): Out[] {
   const out: Out[] = [];
   const reader = new CsvReader({ ...DIALECT, ...dialect }, {
-    record: (line, raw, fields) => out.push({ line, raw, fields }),
+    record: (line, raw, fields) => out.push({ line, raw, fields: fields ?? raw.split(dialect.delimiter ?? ',') }),
     malformed: (line, raw, fields, rule) => out.push({ line, raw, fields, rule }),
   });
   reader.expectedFields = expected;
@@ -103,6 +103,14 @@ describe('CsvReader', () => {
       expect(out[1].fields).toEqual(['1', 'é']);
       expect(out[3].fields).toEqual(['3', 'ü']);
     }
+  });
+
+  it('marks records whose raw text can go to COPY as read (no quote, no CR inside)', () => {
+    const clean: boolean[] = [];
+    const reader = new CsvReader(DIALECT, { record: (_l, _r, _f, c) => clean.push(c), malformed: () => undefined });
+    reader.push(Buffer.from('a,b\r\n1,x\ry\r\n"q",2\r\n3,4\r\n'));
+    reader.end();
+    expect(clean).toEqual([true, false, false, true]);
   });
 
   it('flags NUL bytes', () => {
