@@ -15,6 +15,7 @@ import { runMigrations } from '../db/migrate.ts';
 import { TABLE_DDL, writeBenchFiles } from './load-data.ts';
 import { compareParsers } from './load-parsers.ts';
 import { runChild } from './load-child.ts';
+import { hashFile } from '../jobs/load/ledger.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const log = (msg: string) => process.stderr.write(`[bench:load] ${msg}\n`);
@@ -77,6 +78,11 @@ async function main(): Promise<void> {
     const bytes = (await fs.stat(full)).size;
     log(`1M file: ${(bytes / 1e6).toFixed(1)} MB, planted invalid ${truth.invalid} ${JSON.stringify(truth.byKind)}`);
 
+    const hashStarted = performance.now();
+    await hashFile(full);
+    const hashSeconds = (performance.now() - hashStarted) / 1000;
+    log(`sha256 pre-check of the 1M file: ${hashSeconds.toFixed(3)} s`);
+
     log('parsers, parse only, on the valid file');
     const parsers = await compareParsers(valid);
     log(JSON.stringify(parsers));
@@ -124,6 +130,7 @@ async function main(): Promise<void> {
       rejected_3m_matches_planted: load3.rows_rejected === truth3.invalid,
       runs_seconds: loads.map((l) => round3(l.seconds)),
       raw_copy_runs_seconds: copies.map((c) => round3(c.seconds)),
+      sha256_precheck_seconds: round3(hashSeconds),
       parser: 'own tokenizer (jobs/load/csv-reader.ts)',
       parse_only_rows_per_s: parsers,
       cpus: os.cpus().length,
