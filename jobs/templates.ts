@@ -1,15 +1,31 @@
 /**
- * Date templates in paths, patterns and file names: `{yyyymmdd}`, `{yyyy-mm-dd}` (alias `{date}`),
- * `{yyyy}`, `{mm}`, `{dd}`, from the logical date's UTC calendar day.
+ * Templates in paths, patterns and folders: `{yyyymmdd}`, `{yyyy-mm-dd}` (alias `{date}`), `{yyyy}`,
+ * `{mm}`, `{dd}` from the logical date's UTC calendar day, and `{params.<name>}` from the run's
+ * params (a string or number; a missing one is an OPTIONS_INVALID error naming it).
  */
-const KEYS = /\{(yyyymmdd|yyyy-mm-dd|date|yyyy|mm|dd)\}/g;
+import { TributaryError } from '../engine/errors.ts';
+import type { Json } from '../engine/types.ts';
 
-export function renderDateTemplate(text: string, date: Date): string {
-  const yyyy = String(date.getUTCFullYear());
+const KEYS = /\{(yyyymmdd|yyyy-mm-dd|date|yyyy|mm|dd|params\.[A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export interface TemplateScope {
+  logicalDate: Date;
+  params?: Record<string, Json>;
+}
+
+export function renderTemplate(text: string, scope: TemplateScope): string {
+  const date = scope.logicalDate;
+  const yyyy = String(date.getUTCFullYear()).padStart(4, '0');
   const mm = String(date.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(date.getUTCDate()).padStart(2, '0');
   const parts: Record<string, string> = {
     yyyymmdd: `${yyyy}${mm}${dd}`, 'yyyy-mm-dd': `${yyyy}-${mm}-${dd}`, date: `${yyyy}-${mm}-${dd}`, yyyy, mm, dd,
   };
-  return text.replace(KEYS, (_, key: string) => parts[key]);
+  return text.replace(KEYS, (_, key: string) => {
+    if (!key.startsWith('params.')) return parts[key];
+    const name = key.slice('params.'.length);
+    const value = scope.params?.[name];
+    if (typeof value === 'string' || typeof value === 'number') return String(value);
+    throw new TributaryError('OPTIONS_INVALID', `"${text}" uses {${key}} but the run has no string or number param "${name}"`);
+  });
 }

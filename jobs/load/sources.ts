@@ -1,27 +1,19 @@
 /**
  * Which files a load task reads: a path, a glob (wildcards `*` `?` in the file name only), or the
  * list an upstream task returned (or this mapped instance's item). `{yyyymmdd}`, `{date}`, `{yyyy}`,
- * `{mm}`, `{dd}` in paths and the partition value come from the logical date, in UTC.
+ * `{mm}`, `{dd}` and `{params.x}` in paths and the partition value are rendered (jobs/templates.ts).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TributaryError } from '../../engine/errors.ts';
 import type { Json, TaskContext } from '../../engine/types.ts';
 import type { LoadOptions } from './options.ts';
+import { renderTemplate } from '../templates.ts';
 
 export interface SourceFile {
   path: string;
   /** Partition value for this file (the mapped item's, else the options'). */
   partition?: string;
-}
-
-/** Replaces date placeholders with the logical date's UTC parts. */
-export function renderTemplate(text: string, logicalDate: Date): string {
-  const yyyy = String(logicalDate.getUTCFullYear()).padStart(4, '0');
-  const mm = String(logicalDate.getUTCMonth() + 1).padStart(2, '0');
-  const dd = String(logicalDate.getUTCDate()).padStart(2, '0');
-  const parts: Record<string, string> = { yyyymmdd: `${yyyy}${mm}${dd}`, date: `${yyyy}-${mm}-${dd}`, yyyy, mm, dd };
-  return text.replace(/\{(yyyymmdd|date|yyyy|mm|dd)\}/g, (_, key: string) => parts[key]);
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -65,7 +57,7 @@ function toSource(item: Json | undefined, where: string): SourceFile {
 
 /** The files this task loads, in order, each with its rendered path and partition value. */
 export async function resolveSources(ctx: TaskContext, options: LoadOptions): Promise<SourceFile[]> {
-  const render = (s: string) => renderTemplate(s, ctx.logicalDate);
+  const render = (s: string) => renderTemplate(s, ctx);
   const partition = options.partition ? render(options.partition.value) : undefined;
   let files: SourceFile[];
   const source = options.source;

@@ -11,6 +11,7 @@ import { reportOptions, type ReportOptions } from './options.ts';
 import { AtomicCsvFile } from './atomic-csv.ts';
 import { REPORT_TYPES, toCell, escapeFormula } from './cells.ts';
 import { renderFileName } from './file-name.ts';
+import { renderTemplate } from '../templates.ts';
 import { SqlParams, contextResolver, preflightResolver, type ParamResolver } from '../sql/named-params.ts';
 import { definitionError, explainStatement } from '../sql/verify.ts';
 
@@ -66,7 +67,7 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
   const { text, values } = compile(options, contextResolver(ctx));
   await explainStatement(ctx.client, text, values, USER);
   const fileName = renderFileName(options.fileName, ctx, options.timezone);
-  const target = path.resolve(options.outputDir, fileName);
+  const target = path.resolve(renderTemplate(options.outputDir, ctx), fileName);
   let file: AtomicCsvFile | undefined;
   let columns: string[] = [];
   const kept: Array<Record<string, Json>> = [];

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { TributaryError } from '../../engine/errors.ts';
 import type { HandlerOutcome, JobKind, Json, TaskContext } from '../../engine/types.ts';
-import { renderDateTemplate } from '../templates.ts';
+import { renderTemplate } from '../templates.ts';
 
 export const sensorOptions = z
   .object({
@@ -65,8 +65,8 @@ async function listMatching(dir: string, pattern: RegExp): Promise<FoundFile[]> 
 }
 
 async function poke(ctx: TaskContext, options: SensorOptions): Promise<HandlerOutcome> {
-  const dir = renderDateTemplate(options.dir, ctx.logicalDate);
-  const pattern = new RegExp(renderDateTemplate(options.pattern, ctx.logicalDate));
+  const dir = renderTemplate(options.dir, ctx);
+  const pattern = new RegExp(renderTemplate(options.pattern, ctx));
   const previous = (ctx.resumeState ?? null) as SensorState | null;
   const now = Date.now();
   const state: SensorState = { firstPokeAt: previous?.firstPokeAt ?? now, sizes: {} };

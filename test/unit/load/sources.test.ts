@@ -4,7 +4,8 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOptions } from '../../../jobs/load/options.ts';
-import { expandGlob, renderTemplate, resolveSources } from '../../../jobs/load/sources.ts';
+import { expandGlob, resolveSources } from '../../../jobs/load/sources.ts';
+import { renderTemplate } from '../../../jobs/templates.ts';
 import { makeTaskContext, type TestTaskOverrides } from '../../support/task-context.ts';
 
 let dir: string;
@@ -20,7 +21,13 @@ const options = (source: object, extra: object = {}) =>
 
 describe('load sources', () => {
   it('renders date placeholders from the logical date in UTC', () => {
-    expect(renderTemplate('in/{yyyymmdd}/x_{date}_{yyyy}{mm}{dd}.csv', new Date('2025-05-13T23:30:00Z'))).toBe('in/20250513/x_2025-05-13_20250513.csv');
+    expect(renderTemplate('in/{yyyymmdd}/x_{date}_{yyyy}{mm}{dd}.csv', { logicalDate: new Date('2025-05-13T23:30:00Z') })).toBe('in/20250513/x_2025-05-13_20250513.csv');
+  });
+
+  it('renders run params and names a missing one', () => {
+    const scope = { logicalDate: new Date('2025-05-13T00:00:00Z'), params: { dataDir: '/data/w1', n: 3 } };
+    expect(renderTemplate('{params.dataDir}/{yyyy-mm-dd}/{params.n}', scope)).toBe('/data/w1/2025-05-13/3');
+    expect(() => renderTemplate('{params.missing}/x', scope)).toThrow(/param "missing"/);
   });
 
   it('expands a glob in the file name, sorted; wildcards in directories are refused', async () => {
