@@ -1,12 +1,12 @@
 /**
  * JSON API: /api/health (database ping + queue reachability → 200 or 503), /api/dags,
- * /api/dags/:dagId/runs, /api/runs/:id. Errors answer `{ error: CODE, message }` with 400/404/500.
+ * /api/dags/:dagId/runs, /api/dags/:dagId/reports/:taskId/latest (rows as JSON), /api/runs/:id. Errors answer `{ error: CODE, message }` with 400/404/500.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
 import { describeError, TributaryError, type ErrorCode } from '../engine/errors.ts';
-import { dagSummaries, listRuns, runDetail } from './queries.ts';
+import { dagSummaries, latestReport, listRuns, runDetail } from './queries.ts';
 
 const HEALTH_TIMEOUT_MS = 3000;
 
@@ -43,6 +43,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   RUN_NOT_FOUND: 404,
   DAG_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
+  REPORT_NOT_FOUND: 404,
 };
 
 function idParam(value: string): number {
@@ -63,6 +64,11 @@ export function apiRouter(engine: Engine, log: Logger): Router {
     const dag = engine.dag(req.params.dagId);
     const limit = Math.min(500, Number(req.query.limit) > 0 ? Number(req.query.limit) : 50);
     res.json(await listRuns(engine.pool, dag.id, limit));
+  });
+  router.get('/dags/:dagId/reports/:taskId/latest', async (req, res) => {
+    const dag = engine.dag(req.params.dagId);
+    if (!dag.tasks.has(req.params.taskId)) throw new TributaryError('TASK_NOT_FOUND', `dag "${dag.id}" has no task "${req.params.taskId}"`);
+    res.json(await latestReport(engine.pool, dag.id, req.params.taskId));
   });
   router.get('/runs/:id', async (req, res) => {
     res.json(await runDetail(engine.pool, idParam(req.params.id), engine.dags));

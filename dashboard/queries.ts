@@ -148,3 +148,29 @@ export async function stateCounts(pool: pg.Pool): Promise<StateCounts> {
   );
   return { tasks: tasks.rows, runs: runs.rows };
 }
+
+export interface LatestReport {
+  runId: number;
+  logicalDate: Date;
+  taskId: string;
+  fileName: string;
+  path: string;
+  rowCount: number;
+  columns: Json;
+  rows: Json;
+  rowsTruncated: boolean;
+  createdAt: Date;
+}
+
+/** The newest report a DAG's task wrote (by logical date, then write time), rows included. */
+export async function latestReport(pool: pg.Pool, dagId: string, taskId: string): Promise<LatestReport> {
+  const { rows } = await pool.query<LatestReport>(
+    `SELECT r.run_id AS "runId", r.logical_date AS "logicalDate", r.task_id AS "taskId", r.file_name AS "fileName",
+       r.path, r.row_count AS "rowCount", r.columns, r.rows, r.rows_truncated AS "rowsTruncated", r.created_at AS "createdAt"
+     FROM reports r JOIN dag_runs d ON d.id = r.run_id
+     WHERE d.dag_id = $1 AND r.task_id = $2 ORDER BY r.logical_date DESC, r.created_at DESC, r.id DESC LIMIT 1`,
+    [dagId, taskId],
+  );
+  if (!rows[0]) throw new TributaryError('REPORT_NOT_FOUND', `dag "${dagId}" has no report from task "${taskId}" yet`);
+  return rows[0];
+}

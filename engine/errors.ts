@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   IDENTIFIER_INVALID: 'permanent',
   RUN_NOT_FOUND: 'permanent',
   TASK_NOT_FOUND: 'permanent',
+  REPORT_NOT_FOUND: 'permanent',
   ARGUMENT_INVALID: 'permanent',
   JOB_KIND_UNKNOWN: 'permanent',
   // load job, file level — permanent (the file will not change by retrying)

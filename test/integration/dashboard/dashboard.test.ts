@@ -2,7 +2,9 @@
  * The dashboard server on a real engine (Redis queues, fresh database): token / basic auth /
  * one-time ?token= cookie, bull-board lists every kind's queue, JSON API, /metrics, loopback bind.
  */
+import fs from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { defineDag } from '../../../engine/dag.ts';
@@ -12,11 +14,13 @@ import { triggerRun } from '../../../engine/operations.ts';
 import { dashboardToken } from '../../../dashboard/auth.ts';
 import { startDashboard, type Dashboard } from '../../../dashboard/server.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
+import { runTask } from '../../support/task-context.ts';
 
 const TOKEN = 'test-token-0123456789abcdef';
+const REPORT = { query: 'SELECT 1 AS n, :logical_date::date AS day', fileName: 'summary_{yyyymmdd}.csv', outputDir: path.join(os.tmpdir(), `trib-dash-${process.pid}`) };
 const demo = defineDag({
   id: 'dash_demo',
-  tasks: { a: { kind: 'noop' }, b: { kind: 'noop', upstream: ['a'] } },
+  tasks: { a: { kind: 'noop' }, b: { kind: 'noop', upstream: ['a'] }, summary: { kind: 'report', upstream: ['b'], options: REPORT } },
 });
 
 let t: TestEngine;
@@ -30,6 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dashboard?.close();
   await t?.close();
+  await fs.rm(REPORT.outputDir, { recursive: true, force: true });
 });
 
 const get = (path: string, headers: Record<string, string> = {}) =>
@@ -92,13 +97,30 @@ describe('dashboard', () => {
     expect(res.status).toBe(200);
     const run = (await res.json()) as { dagId: string; state: string; tasks: { taskId: string; state: string }[] };
     expect(run.dagId).toBe('dash_demo');
-    expect(run.tasks.map((x) => [x.taskId, x.state])).toEqual([['a', 'queued'], ['b', 'none']]);
+    expect(run.tasks.map((x) => [x.taskId, x.state])).toEqual([['a', 'queued'], ['b', 'none'], ['summary', 'none']]);
     const missing = await get('/api/runs/999999', bearer);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: 'RUN_NOT_FOUND' });
     expect((await get('/api/runs/abc', bearer)).status).toBe(400);
     const runs = (await (await get('/api/dags/dash_demo/runs', bearer)).json()) as { id: number }[];
     expect(runs.map((r) => r.id)).toEqual([runId]);
+  });
+
+  it('serves the latest report of a task as JSON; 404 before one exists or for an unknown task', async () => {
+    const before = await get('/api/dags/dash_demo/reports/summary/latest', bearer);
+    expect(before.status).toBe(404);
+    expect(await before.json()).toMatchObject({ error: 'REPORT_NOT_FOUND' });
+    expect((await get('/api/dags/dash_demo/reports/nope/latest', bearer)).status).toBe(404);
+    const kind = t.kinds.get('report')!;
+    for (const day of ['2025-05-14', '2025-05-15']) {
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('dash_demo')!, { day });
+      await runTask(t.engine.pool, (ctx) => kind.handler(ctx, kind.options.parse(REPORT)), {
+        dagId: 'dash_demo', runId: String(runId), taskId: 'summary', logicalDate: new Date(`${day}T00:00:00Z`),
+      });
+    }
+    const res = await get('/api/dags/dash_demo/reports/summary/latest', bearer);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ fileName: 'summary_20250515.csv', rowCount: 1, rows: [{ n: 1, day: '2025-05-15' }] });
   });
 
   it('exposes Prometheus metrics', async () => {
