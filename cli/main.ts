@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { addDagCommands } from './commands/dags.ts';
+import { addDemoCommand } from './commands/demo.ts';
 import { addRoleCommands } from './commands/roles.ts';
 import { addRunCommands } from './commands/runs.ts';
 import { addTaskCommands } from './commands/tasks.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   addRunCommands(program);
   addTaskCommands(program);
   addRoleCommands(program);
+  addDemoCommand(program);
   quiet(program);
   return program;
 }

@@ -11,8 +11,8 @@ import { createLogger } from '../engine/logger.ts';
 import type { CompiledDag } from '../engine/types.ts';
 import { builtinKinds } from '../jobs/index.ts';
 
-/** The demo DAG `trib standalone` triggers once it is up. */
-export const DEMO_DAG = 'hello';
+/** The demo DAG `trib standalone` runs on generated data once it is up (W1). */
+export const DEMO_DAG = 'customer_ratings';
 
 export interface Runtime {
   config: Config;
@@ -20,9 +20,12 @@ export interface Runtime {
   log: Logger;
 }
 
-/** One-shot commands log warnings and errors only unless LOG_LEVEL is set; roles log at LOG_LEVEL. */
-export function commandLogger(config: Config, role: boolean): Logger {
-  return createLogger(role || process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn');
+/**
+ * One-shot commands log at `quiet` (warnings and errors by default) unless LOG_LEVEL is set; roles
+ * log at LOG_LEVEL.
+ */
+export function commandLogger(config: Config, role: boolean, quiet = 'warn'): Logger {
+  return createLogger(role || process.env.LOG_LEVEL ? config.LOG_LEVEL : quiet);
 }
 
 export function requireDatabaseUrl(config: Config): string {

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   REPORT_NOT_FOUND: 'permanent',
   ARGUMENT_INVALID: 'permanent',
   JOB_KIND_UNKNOWN: 'permanent',
+  // database migrations — a down migration refused or failed (nothing changed)
+  MIGRATION_FAILED: 'permanent',
   // load job, file level — permanent (the file will not change by retrying)
   FILE_NOT_FOUND: 'permanent',
   FILE_UNREADABLE: 'permanent',
@@ -32,6 +34,9 @@ export const ERROR_CODES = {
   SENSOR_TIMEOUT: 'permanent',
   SOURCE_MALFORMED: 'permanent',
   SOURCE_UNAVAILABLE: 'retryable',
+  // extract job — an HTTP source refused the request (4xx) or sent a page it cannot read
+  SOURCE_REJECTED: 'permanent',
+  PAGE_MALFORMED: 'permanent',
   // runtime
   TASK_TIMEOUT: 'retryable',
   TASK_FAILED: 'retryable',

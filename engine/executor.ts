@@ -58,15 +58,18 @@ WITH claimed AS (
 )
 SELECT * FROM claimed`;
 
-/** Ends the current try; only the delivery that still holds it ('running', same try) wins. */
+/**
+ * Ends the current try; only the delivery that still holds it ('running', same try) wins. The end
+ * time is clock_timestamp(): now() would be the start of the try's transaction, before the handler.
+ */
 const FINISH_SQL = `
 WITH done AS (
-  UPDATE task_instances SET state = $3, result = $4::jsonb, error = $5, error_code = $6, ended_at = now(),
-    duration_ms = (extract(epoch FROM now() - started_at) * 1000)::int, resume_state = NULL, updated_at = now()
+  UPDATE task_instances SET state = $3, result = $4::jsonb, error = $5, error_code = $6, ended_at = clock_timestamp(),
+    duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int, resume_state = NULL, updated_at = now()
   WHERE id = $1 AND try_number = $2 AND state = 'running'
   RETURNING id, try_number, duration_ms
 ), tried AS (
-  UPDATE task_tries t SET state = $3, ended_at = now(), duration_ms = done.duration_ms, error = $5, error_code = $6
+  UPDATE task_tries t SET state = $3, ended_at = clock_timestamp(), duration_ms = done.duration_ms, error = $5, error_code = $6
   FROM done WHERE t.task_instance_id = done.id AND t.try_number = done.try_number
 )
 SELECT id FROM done`;
@@ -191,8 +194,8 @@ async function recordFailure(
          UPDATE task_instances SET state = 'up_for_retry', try_number = $3, job_id = $4, error = $5, error_code = $6,
            pokes = 0, resume_state = NULL, updated_at = now()
          WHERE id = $1 AND try_number = $2 AND state = 'running' RETURNING id)
-       UPDATE task_tries t SET state = 'failed', ended_at = now(), error = $5, error_code = $6,
-         duration_ms = (extract(epoch FROM now() - t.started_at) * 1000)::int
+       UPDATE task_tries t SET state = 'failed', ended_at = clock_timestamp(), error = $5, error_code = $6,
+         duration_ms = (extract(epoch FROM clock_timestamp() - t.started_at) * 1000)::int
        FROM up WHERE t.task_instance_id = up.id AND t.try_number = $2 RETURNING t.id`,
       [claimed.id, claimed.try_number, next, jobId, message, code],
     );

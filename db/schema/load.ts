@@ -37,8 +37,8 @@ export const loadLedger = pgTable(
   ],
 );
 
-/** The shared shape of a load job's audit table: one row per refused CSV record. */
-function auditColumns() {
+/** Where an audited row comes from: the task try's run, task and map index, the file and line. */
+function rowOrigin() {
   return {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     runId: text('run_id').notNull(),
@@ -47,6 +47,15 @@ function auditColumns() {
     file: text('file').notNull(),
     /** Physical line (1-based) where the record starts; a quoted field may span lines. */
     line: bigint('line', { mode: 'number' }).notNull(),
+  };
+}
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+/** The shared shape of a load job's audit table: one row per refused CSV record. */
+function auditColumns() {
+  return {
+    ...rowOrigin(),
     /** The record's text as read (NUL shown as U+2400, invalid UTF-8 as U+FFFD). */
     raw: text('raw').notNull(),
     /** Header name → field text, or null when the record could not be split into fields. */
@@ -54,13 +63,36 @@ function auditColumns() {
     /** `[{column, rule, message, value}]` — every failing column, not just the first. */
     errors: jsonb('errors').notNull(),
     reason: text('reason').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+  };
+}
+
+/**
+ * The shared shape of a load job's coercion audit (`audit.<target>_coercions`): one row per
+ * declared coercion applied to a value of a row that was loaded.
+ */
+function coercionColumns() {
+  return {
+    ...rowOrigin(),
+    column: text('column').notNull(),
+    /** The coercion's name, e.g. `thousands_separator`. */
+    coercion: text('coercion').notNull(),
+    /** The value before the coercion (as read, after any earlier coercion of the same column). */
+    value: text('value').notNull(),
+    /** The value after it. */
+    coerced: text('coerced').notNull(),
+    createdAt: createdAt(),
   };
 }
 
 /** The Drizzle table for one audit table, e.g. `auditTable('audit', 'invoice_items_rejects')`. */
 export function auditTable(schema: string, name: string) {
   return schema === 'public' ? pgTable(name, auditColumns()) : pgSchema(schema).table(name, auditColumns());
+}
+
+/** The Drizzle table for one coercion audit table, e.g. `coercionTable('audit', 'events_coercions')`. */
+export function coercionTable(schema: string, name: string) {
+  return schema === 'public' ? pgTable(name, coercionColumns()) : pgSchema(schema).table(name, coercionColumns());
 }
 
 export type AuditTable = ReturnType<typeof auditTable>;

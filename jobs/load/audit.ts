@@ -1,12 +1,13 @@
 /**
- * A load job's audit table: created on first use from the one Drizzle definition
- * (`auditTable()` in db/schema/load.ts), and filled with refused rows in batches (one
- * parameterised INSERT … SELECT FROM unnest per batch) on the task's transaction.
+ * A load job's audit tables: refused rows (`<target>_rejects`) and applied coercions (its sibling
+ * `<target>_coercions`), created on first use from the Drizzle definitions in db/schema/load.ts
+ * (`auditTable()`, `coercionTable()`), and filled in batches (one parameterised
+ * INSERT … SELECT FROM unnest per batch) on the task's transaction.
  */
 import { is, SQL } from 'drizzle-orm';
-import { getTableConfig, PgDialect } from 'drizzle-orm/pg-core';
+import { getTableConfig, PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
-import { auditTable } from '../../db/schema/load.ts';
+import { auditTable, coercionTable } from '../../db/schema/load.ts';
 import { quoteIdent, quoteTable, splitTable } from '../../db/identifiers.ts';
 
 export interface AuditRow {
@@ -38,6 +39,13 @@ function defaultAudit(target: string): { schema: string; table: string } {
   return { schema: 'audit', table: `${base.slice(0, 63 - '_rejects'.length)}_rejects` };
 }
 
+/** The coercion table beside an audit table: `x_rejects` → `x_coercions`, else `<audit>_coercions`. */
+export function coercionTarget(audit: AuditTarget): AuditTarget {
+  const base = audit.table.endsWith('_rejects') ? audit.table.slice(0, -'_rejects'.length) : audit.table;
+  const table = `${base.slice(0, 63 - '_coercions'.length)}_coercions`;
+  return { schema: audit.schema, table, sql: quoteTable(`${audit.schema}.${table}`) };
+}
+
 function literal(value: unknown, dialect: PgDialect): string {
   if (is(value, SQL)) return dialect.sqlToQuery(value).sql;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -45,7 +53,7 @@ function literal(value: unknown, dialect: PgDialect): string {
 }
 
 /** CREATE TABLE IF NOT EXISTS for a Drizzle table definition (columns, defaults, primary key). */
-export function createTableSql(table: ReturnType<typeof auditTable>): string {
+export function createTableSql(table: PgTable): string {
   const config = getTableConfig(table);
   const dialect = new PgDialect();
   const columns = config.columns.map((c) => {
@@ -58,16 +66,24 @@ export function createTableSql(table: ReturnType<typeof auditTable>): string {
   return `CREATE TABLE IF NOT EXISTS ${quoteTable(`${config.schema ?? 'public'}.${config.name}`)} (${columns.join(', ')})`;
 }
 
-/** Creates the schema and table if missing; concurrent first uses are serialised by a lock. */
-export async function ensureAuditTable(client: pg.PoolClient, audit: AuditTarget): Promise<void> {
-  const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [audit.sql]);
+/** Creates the schema and a table with its (run_id, task_id) index if missing; first uses are serialised by a lock. */
+async function ensureTable(client: pg.PoolClient, target: AuditTarget, definition: PgTable): Promise<void> {
+  const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [target.sql]);
   if (exists.rows[0].ok) return;
-  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.ddl.${audit.schema}.${audit.table}`]);
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(audit.schema)}`);
-  await client.query(createTableSql(auditTable(audit.schema, audit.table)));
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.ddl.${target.schema}.${target.table}`]);
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`);
+  await client.query(createTableSql(definition));
   await client.query(
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${audit.table.slice(0, 50)}_run`)} ON ${audit.sql} (run_id, task_id)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${target.table.slice(0, 50)}_run`)} ON ${target.sql} (run_id, task_id)`,
   );
+}
+
+export async function ensureAuditTable(client: pg.PoolClient, audit: AuditTarget): Promise<void> {
+  await ensureTable(client, audit, auditTable(audit.schema, audit.table));
+}
+
+export async function ensureCoercionTable(client: pg.PoolClient, target: AuditTarget): Promise<void> {
+  await ensureTable(client, target, coercionTable(target.schema, target.table));
 }
 
 export interface AuditContext {
@@ -77,16 +93,51 @@ export interface AuditContext {
   file: string;
 }
 
+/** One batch as `INSERT … SELECT <context>, u.* FROM unnest(<parallel arrays>)`: SQL text and values. */
+function batchInsert(
+  table: string, ctx: AuditContext, columns: Array<{ name: string; type: string; values: unknown[] }>,
+): { text: string; values: unknown[] } {
+  const names = columns.map((c) => quoteIdent(c.name));
+  const arrays = columns.map((c, i) => `$${i + 5}::${c.type}[]`);
+  return {
+    text: `INSERT INTO ${table} (run_id, task_id, map_index, file, ${names.join(', ')})
+     SELECT $1, $2, $3, $4, ${names.map((n) => `u.${n}`).join(', ')} FROM unnest(${arrays.join(', ')}) AS u(${names.join(', ')})`,
+    values: [ctx.runId, ctx.taskId, ctx.mapIndex, ctx.file, ...columns.map((c) => c.values)],
+  };
+}
+
 /** Inserts one batch of refused rows. */
 export async function insertAuditRows(client: pg.PoolClient, audit: AuditTarget, ctx: AuditContext, rows: AuditRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await client.query(
-    `INSERT INTO ${audit.sql} (run_id, task_id, map_index, file, line, raw, record, errors, reason)
-     SELECT $1, $2, $3, $4, u.line, u.raw, u.record, u.errors, u.reason
-       FROM unnest($5::bigint[], $6::text[], $7::jsonb[], $8::jsonb[], $9::text[]) AS u(line, raw, record, errors, reason)`,
-    [
-      ctx.runId, ctx.taskId, ctx.mapIndex, ctx.file,
-      rows.map((r) => r.line), rows.map((r) => r.raw), rows.map((r) => r.record), rows.map((r) => r.errors), rows.map((r) => r.reason),
-    ],
-  );
+  const { text, values } = batchInsert(audit.sql, ctx, [
+    { name: 'line', type: 'bigint', values: rows.map((r) => r.line) },
+    { name: 'raw', type: 'text', values: rows.map((r) => r.raw) },
+    { name: 'record', type: 'jsonb', values: rows.map((r) => r.record) },
+    { name: 'errors', type: 'jsonb', values: rows.map((r) => r.errors) },
+    { name: 'reason', type: 'text', values: rows.map((r) => r.reason) },
+  ]);
+  await client.query(text, values);
+}
+
+/** One applied coercion of a loaded row. */
+export interface CoercionRow {
+  line: number;
+  column: string;
+  coercion: string;
+  value: string;
+  coerced: string;
+}
+
+/** Inserts one batch of coercion rows; returns the smallest id written (null for an empty batch). */
+export async function insertCoercionRows(client: pg.PoolClient, target: AuditTarget, ctx: AuditContext, rows: CoercionRow[]): Promise<number | null> {
+  if (rows.length === 0) return null;
+  const { text, values } = batchInsert(target.sql, ctx, [
+    { name: 'line', type: 'bigint', values: rows.map((r) => r.line) },
+    { name: 'column', type: 'text', values: rows.map((r) => r.column) },
+    { name: 'coercion', type: 'text', values: rows.map((r) => r.coercion) },
+    { name: 'value', type: 'text', values: rows.map((r) => r.value) },
+    { name: 'coerced', type: 'text', values: rows.map((r) => r.coerced) },
+  ]);
+  const res = await client.query<{ first: string }>(`WITH written AS (${text} RETURNING id) SELECT min(id) AS first FROM written`, values);
+  return Number(res.rows[0].first);
 }

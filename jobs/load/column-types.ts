@@ -11,6 +11,8 @@ export interface Fail {
   message: string;
 }
 export type ColumnFn = (value: string) => string | Fail;
+/** Told each declared coercion a column fn applies: its name and the value before and after it. */
+export type NoteCoercion = (coercion: string, before: string, after: string) => void;
 
 /** NULL in COPY CSV: an unquoted empty field. */
 export const COPY_NULL = '';
@@ -99,24 +101,25 @@ function dateLayout(format: string): (v: string) => string | null {
 }
 
 /** Number-like coercions shared by integer, bigint and numeric. */
-function numberCoercions(c: ColumnSpec, note: (what: string) => void, pattern: RegExp) {
+function numberCoercions(c: ColumnSpec, note: NoteCoercion, pattern: RegExp) {
   const thousands = c.coerce.includes('thousands_separator');
   const negZero = c.coerce.includes('negative_zero');
   return {
     thousands: (v: string): string | null => {
       if (!thousands || !pattern.test(v)) return null;
-      note('thousands_separator');
-      return v.replace(/,/g, '');
+      const out = v.replace(/,/g, '');
+      note('thousands_separator', v, out);
+      return out;
     },
     zero: (v: string, isZero: boolean): string => {
       if (!negZero || !isZero || v.charCodeAt(0) !== 45) return v;
-      note('negative_zero');
+      note('negative_zero', v, v.slice(1));
       return v.slice(1);
     },
   };
 }
 
-function integerFn(c: Extract<ColumnSpec, { type: 'integer' | 'bigint' }>, note: (what: string) => void): ColumnFn {
+function integerFn(c: Extract<ColumnSpec, { type: 'integer' | 'bigint' }>, note: NoteCoercion): ColumnFn {
   const co = numberCoercions(c, note, THOUSANDS_INT);
   const [lo, hi] = INT_RANGE[c.type];
   const { min, max } = c;
@@ -168,7 +171,7 @@ export function numberShape(s: string, a: number, b: number, out: NumberShape): 
   return i === b && digits > 0;
 }
 
-function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: (what: string) => void): ColumnFn {
+function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: NoteCoercion): ColumnFn {
   const co = numberCoercions(c, note, THOUSANDS_DEC);
   const intMax = c.precision - c.scale;
   const { scale, min, max } = c;
@@ -186,7 +189,7 @@ function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: (what: str
   };
 }
 
-function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: (what: string) => void, escape: Escaper): ColumnFn {
+function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: NoteCoercion, escape: Escaper): ColumnFn {
   const source = c.type === 'pattern' ? c.regex : c.pattern;
   const re = source === undefined ? null : new RegExp(source);
   const { minLength, maxLength } = c;
@@ -196,7 +199,7 @@ function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: (wha
     if (casing) {
       const t = casing === 'lowercase' ? v.toLowerCase() : v.toUpperCase();
       if (t !== v) {
-        note(casing);
+        note(casing, v, t);
         v = t;
       }
     }
@@ -209,15 +212,16 @@ function textFn(c: Extract<ColumnSpec, { type: 'text' | 'pattern' }>, note: (wha
   };
 }
 
-function enumFn(c: Extract<ColumnSpec, { type: 'enum' }>, note: (what: string) => void, escape: Escaper): ColumnFn {
+function enumFn(c: Extract<ColumnSpec, { type: 'enum' }>, note: NoteCoercion, escape: Escaper): ColumnFn {
   const allowed = new Map(c.values.map((v) => [v, escape(v)]));
   const listed = c.values.slice(0, 12).join(', ') + (c.values.length > 12 ? ', …' : '');
   const casing = c.coerce.includes('lowercase') ? 'lowercase' : c.coerce.includes('uppercase') ? 'uppercase' : null;
   return (raw) => {
     let out = allowed.get(raw);
     if (out === undefined && casing) {
-      out = allowed.get(casing === 'lowercase' ? raw.toLowerCase() : raw.toUpperCase());
-      if (out !== undefined) note(casing);
+      const cased = casing === 'lowercase' ? raw.toLowerCase() : raw.toUpperCase();
+      out = allowed.get(cased);
+      if (out !== undefined) note(casing, raw, cased);
     }
     return out ?? fail('enum', `${show(raw)} is not one of ${listed}`);
   };
@@ -274,7 +278,7 @@ export function isUuid(s: string, a: number, b: number): boolean {
 const uuidFn: ColumnFn = (raw) => (isUuid(raw, 0, raw.length) ? raw : fail('type', `${show(raw)} is not a UUID`));
 
 /** The type check of one column for a non-empty value. */
-export function typeFn(c: ColumnSpec, note: (what: string) => void, escape: Escaper): ColumnFn {
+export function typeFn(c: ColumnSpec, note: NoteCoercion, escape: Escaper): ColumnFn {
   switch (c.type) {
     case 'integer': case 'bigint': return integerFn(c, note);
     case 'numeric': return numericFn(c, note);
@@ -288,7 +292,7 @@ export function typeFn(c: ColumnSpec, note: (what: string) => void, escape: Esca
 }
 
 /** The full check of one column: trim coercion, required/NULL, then the type. */
-export function columnFn(c: ColumnSpec, note: (what: string) => void, escape: Escaper): ColumnFn {
+export function columnFn(c: ColumnSpec, note: NoteCoercion, escape: Escaper): ColumnFn {
   const type = typeFn(c, note, escape);
   const trim = c.coerce.includes('trim');
   const empty = c.required ? fail('required', 'value is required') : COPY_NULL;
@@ -297,7 +301,7 @@ export function columnFn(c: ColumnSpec, note: (what: string) => void, escape: Es
     if (trim) {
       const t = v.trim();
       if (t !== v) {
-        note('trim');
+        note('trim', v, t);
         v = t;
       }
     }

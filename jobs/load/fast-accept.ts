@@ -77,6 +77,46 @@ function dateCheck(c: Extract<ColumnSpec, { type: 'date' }>): RangeCheck | null 
   };
 }
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * ISO 8601 `YYYY-MM-DD[T ]HH:MM[:SS[.f…]][Z|±HH[[:]MM]]` read in place, as the timestamp column fn
+ * reads it: accepted as is when a zone is there exactly for timestamptz (a zoneless timestamptz
+ * value gets `+00` appended, a zoned plain timestamp is refused).
+ */
+function timestampCheck(zoned: boolean): RangeCheck {
+  return (s, a, b) => {
+    if (b - a < 16 || s.charCodeAt(a + 4) !== 45 || s.charCodeAt(a + 7) !== 45 || s.charCodeAt(a + 13) !== 58) return false;
+    const t = s.charCodeAt(a + 10);
+    if (t !== 84 && t !== 32) return false;
+    if (!validDate(digitsAt(s, a, a + 4), digitsAt(s, a + 5, a + 7), digitsAt(s, a + 8, a + 10))) return false;
+    const hour = digitsAt(s, a + 11, a + 13);
+    const minute = digitsAt(s, a + 14, a + 16);
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59) return false;
+    let i = a + 16;
+    if (i < b && s.charCodeAt(i) === 58) {
+      const second = digitsAt(s, i + 1, i + 3);
+      if (i + 3 > b || second < 0 || second > 59) return false;
+      i += 3;
+      if (i < b && s.charCodeAt(i) === 46) {
+        let j = i + 1;
+        while (j < b && isDigit(s.charCodeAt(j))) j++;
+        if (j === i + 1 || j - i - 1 > 6) return false;
+        i = j;
+      }
+    }
+    if (i === b) return !zoned;
+    const z = s.charCodeAt(i);
+    if (!zoned) return false;
+    if (z === 90) return i + 1 === b;
+    if ((z !== 43 && z !== 45) || b - i < 3 || digitsAt(s, i + 1, i + 3) < 0) return false;
+    const rest = b - (i + 3);
+    if (rest === 0) return true;
+    if (rest === 2) return digitsAt(s, i + 3, b) >= 0;
+    return rest === 3 && s.charCodeAt(i + 3) === 58 && digitsAt(s, i + 4, b) >= 0;
+  };
+}
+
 /** The accept-as-is check of one column for a non-empty value. */
 export function rangeCheck(c: ColumnSpec, fn: ColumnFn, escape: Escaper): RangeCheck {
   const generic: RangeCheck = (s, a, b) => {
@@ -95,6 +135,7 @@ export function rangeCheck(c: ColumnSpec, fn: ColumnFn, escape: Escaper): RangeC
     }
     case 'date': return dateCheck(c) ?? generic;
     case 'uuid': return (s, a, b) => isUuid(s, a, b);
+    case 'timestamp': case 'timestamptz': return timestampCheck(c.type === 'timestamptz');
     default: return generic;
   }
 }
@@ -102,16 +143,19 @@ export function rangeCheck(c: ColumnSpec, fn: ColumnFn, escape: Escaper): RangeC
 /**
  * For a file whose fields are the declared columns in order: true when the raw line splits into
  * exactly that many fields by the delimiter and every field is accepted as is (an empty field is
- * NULL, fine for an optional column). The generated source holds only indices, never names or data.
+ * NULL, fine for an optional column). With `ends`, field i of an accepted line is
+ * `s.slice(i === 0 ? 0 : ends[i - 1] + 1, ends[i])`. The generated source holds only indices,
+ * never names or data.
  */
-export function compileRawRow(checks: RangeCheck[], required: boolean[], delimiter: string): (s: string) => boolean {
+export function compileRawRow(checks: RangeCheck[], required: boolean[], delimiter: string, ends?: Int32Array): (s: string) => boolean {
   const n = checks.length;
   const body: string[] = ['let a = 0, b = 0;'];
   for (let i = 0; i < n; i++) {
     body.push(i < n - 1 ? 'b = s.indexOf(d, a); if (b === -1) return false;' : 'if (s.indexOf(d, a) !== -1) return false; b = s.length;');
     body.push(`if (a === b) { ${required[i] ? 'return false;' : ''} } else if (!c[${i}](s, a, b)) return false;`);
+    if (ends) body.push(`e[${i}] = b;`);
     if (i < n - 1) body.push('a = b + 1;');
   }
   body.push('return true;');
-  return new Function('c', 'd', `return function rawRow(s) {\n${body.join('\n')}\n};`)(checks, delimiter);
+  return new Function('c', 'd', 'e', `return function rawRow(s) {\n${body.join('\n')}\n};`)(checks, delimiter, ends);
 }

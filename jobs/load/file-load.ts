@@ -1,20 +1,22 @@
 /**
  * Loads one file on the task's transaction: fs stream → CsvReader → RowValidator → COPY text into
- * the target (or staging), refused rows batched into the audit table, then the accounting check
- * (read = loaded + rejected + deduplicated) and the ledger entry. Throws (nothing to commit) on
- * file-level errors, the reject limit, or any database error.
+ * the target (or staging, then merged), refused rows and applied coercions batched into the audit
+ * tables, then the accounting check (read = loaded + rejected + deduplicated) and the ledger entry.
+ * Throws (nothing to commit) on file-level errors, the reject limit, or any database error.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { TributaryError } from '../../engine/errors.ts';
 import type { TaskContext } from '../../engine/types.ts';
-import { insertAuditRows, type AuditRow } from './audit.ts';
+import { insertAuditRows, type AuditContext, type AuditRow } from './audit.ts';
+import { CoercionLog } from './coercions.ts';
 import { CopyWriter } from './copy-writer.ts';
 import { CsvReader, type RecordSink } from './csv-reader.ts';
 import { recordInLedger } from './ledger.ts';
-import { copyDestination, mergeStaging } from './modes.ts';
+import { copyDestination } from './modes.ts';
 import type { LoadPlan } from './plan.ts';
 import { headerMapping } from './header.ts';
+import { StagingMerge } from './staging-merge.ts';
 import { detach, DUPLICATE, partitionSuffix, RowValidator, type ColumnError } from './validator.ts';
 
 export type FileResult = {
@@ -39,6 +41,8 @@ export interface FileToLoad {
 
 /** Read size: big enough to amortise per-chunk work, small enough to keep the working set flat. */
 const READ_CHUNK = 256 << 10;
+/** COPY text the reader may queue while a staging segment merges, before it waits for the merge. */
+const MAX_QUEUED_BYTES = 32 << 20;
 
 const visible = (s: string) => (s.indexOf('\0') === -1 ? s : s.replace(/\0/g, '\u2400'));
 
@@ -52,14 +56,27 @@ class FileLoad implements RecordSink {
   private headers: string[] | null = null;
   private validator: RowValidator | null = null;
   private batch: string[] = [];
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  /** `valid` when the current staging segment began. */
+  private segmentStart = 0;
   private rejects: AuditRow[] = [];
   private copy: CopyWriter | null = null;
   private destination: { table: string; columns: string[] } | null = null;
+  private readonly audit: AuditContext;
+  /** Applied coercions of accepted rows; null when no column declares a coercion. */
+  private readonly coercions: CoercionLog | null;
+  /** Staging → target; null when rows are COPYed straight into the target. */
+  readonly merge: StagingMerge | null;
 
   /** Told the expected field count once the header is known. */
   reader: CsvReader | null = null;
 
   constructor(private readonly ctx: TaskContext, private readonly plan: LoadPlan, private readonly file: FileToLoad) {
+    this.audit = { runId: ctx.runId, taskId: ctx.taskId, mapIndex: ctx.mapIndex, file: file.path };
+    this.coercions = plan.coercions && new CoercionLog(ctx.client, plan.coercions, this.audit);
+    plan.columns.recorder = this.coercions?.record ?? null;
+    this.merge = plan.staging ? new StagingMerge(ctx.client, plan, this.coercions) : null;
     if (!plan.options.csv.header) this.start(plan.specs.map((c) => c.header ?? c.name), plan.specs.map((_, i) => i));
   }
 
@@ -125,29 +142,50 @@ class FileLoad implements RecordSink {
     }
   }
 
-  /** Sends the batch to COPY; at `auditBatchRows` refused rows (or at the end) pauses COPY to write them. */
+  /**
+   * Queues the batch's COPY text and sends the queue to COPY — unless a staging segment is being
+   * merged: then the reader reads on, up to MAX_QUEUED_BYTES or `auditBatchRows` audit rows. At
+   * that many audit rows, a full segment or the end, the COPY is ended to write the audit rows; a
+   * full segment is then merged.
+   */
   async flush(final: boolean): Promise<void> {
     if (this.batch.length > 0) {
-      if (this.copy === null) {
-        this.destination ??= await copyDestination(this.ctx.client, this.plan);
-        this.copy = CopyWriter.open(this.ctx.client, this.destination.table, this.destination.columns, this.plan.dialect);
-      }
       this.batch.push('');
       const data = Buffer.from(this.batch.join('\n'), 'utf8');
       this.batch = [];
-      await this.copy.write(data);
+      this.queued.push(data);
+      this.queuedBytes += data.length;
     }
-    if (final || this.rejects.length >= this.plan.options.auditBatchRows) {
+    const auditDue = this.rejects.length + (this.coercions?.buffered ?? 0) >= this.plan.options.auditBatchRows;
+    if (this.merge?.busy && !final && !auditDue && this.queuedBytes < MAX_QUEUED_BYTES) return;
+    await this.merge?.wait();
+    await this.sendQueued();
+    const segmentFull = this.plan.mergeInSegments && !final && this.valid - this.segmentStart >= this.plan.options.mergeSegmentRows;
+    if (final || segmentFull || auditDue) {
       if (this.copy !== null) {
         this.copied += await this.copy.finish();
         this.copy = null;
       }
       const rows = this.rejects;
       this.rejects = [];
-      await insertAuditRows(this.ctx.client, this.plan.audit, {
-        runId: this.ctx.runId, taskId: this.ctx.taskId, mapIndex: this.ctx.mapIndex, file: this.file.path,
-      }, rows);
+      await insertAuditRows(this.ctx.client, this.plan.audit, this.audit, rows);
+      await this.coercions?.flush();
     }
+    if (segmentFull && this.destination !== null) {
+      this.segmentStart = this.valid;
+      this.merge?.start();
+    }
+  }
+
+  private async sendQueued(): Promise<void> {
+    if (this.queued.length === 0) return;
+    if (this.copy === null) {
+      this.destination ??= await copyDestination(this.ctx.client, this.plan);
+      this.copy = CopyWriter.open(this.ctx.client, this.destination.table, this.destination.columns, this.plan.dialect);
+    }
+    for (const data of this.queued) await this.copy.write(data);
+    this.queued = [];
+    this.queuedBytes = 0;
   }
 
   abort(err: Error): void {
@@ -200,16 +238,15 @@ export async function loadFile(ctx: TaskContext, plan: LoadPlan, file: FileToLoa
     throw new TributaryError('FILE_UNREADABLE', `${file.path}: the file changed while it was being loaded`);
   }
   let loaded = load.copied;
-  let deduplicated = load.deduplicated;
-  if (load.usedStaging) {
-    const merged = await mergeStaging(ctx.client, plan);
-    loaded = merged.loaded;
-    deduplicated += merged.deduplicated;
+  const coercions = plan.columns.takeCoercions();
+  if (load.usedStaging && load.merge) {
+    await load.merge.finish();
+    loaded = load.merge.loaded;
+    for (const [key, n] of load.merge.dropped) if ((coercions[key] -= n) === 0) delete coercions[key];
   }
   const result: FileResult = {
-    path: file.path, sha256: file.sha256, bytes: file.bytes,
-    rows_read: load.read, rows_loaded: loaded, rows_rejected: load.rejected, rows_deduplicated: deduplicated,
-    skipped: false, coercions: plan.columns.takeCoercions(),
+    path: file.path, sha256: file.sha256, bytes: file.bytes, rows_read: load.read, rows_loaded: loaded,
+    rows_rejected: load.rejected, rows_deduplicated: load.deduplicated + load.copied - loaded, skipped: false, coercions,
   };
   checkAccounting(result, load.valid, load.copied);
   const ratio = plan.options.rejectLimit.ratio;

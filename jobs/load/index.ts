@@ -1,13 +1,13 @@
 /**
- * `load` job kind: CSV files → a Postgres table at COPY speed, refused rows audited, every row
- * accounted for. Everything runs on ctx.client inside the try's transaction (never BEGIN/COMMIT):
- * rows, audit rows and ledger entries commit with the task's state or not at all.
+ * `load` job kind: CSV files → a Postgres table at COPY speed, refused rows and applied coercions
+ * audited, every row accounted for. Everything runs on ctx.client inside the try's transaction
+ * (never BEGIN/COMMIT): rows, audit rows and ledger entries commit with the task's state or not at all.
  * Returns `{ files: FileResult[], rows_read, rows_loaded, rows_rejected, rows_deduplicated }`.
  */
 import fs from 'node:fs/promises';
 import { TributaryError } from '../../engine/errors.ts';
 import type { JobKind, TaskContext } from '../../engine/types.ts';
-import { ensureAuditTable } from './audit.ts';
+import { ensureAuditTable, ensureCoercionTable } from './audit.ts';
 import { loadFile, type FileResult, type FileToLoad } from './file-load.ts';
 import { hashFile, inLedger, latestInLedger } from './ledger.ts';
 import { clearForReplace, ensureTarget, lockPartition } from './modes.ts';
@@ -87,6 +87,7 @@ export async function runLoad(ctx: TaskContext, options: LoadOptions): Promise<L
   for (const source of sources) files.push(await inspect(source));
   await ensureTarget(ctx.client, plan);
   await ensureAuditTable(ctx.client, plan.audit);
+  if (plan.coercions) await ensureCoercionTable(ctx.client, plan.coercions);
   const groups = new Map<string, FileToLoad[]>();
   for (const f of files) groups.set(f.partition ?? '', [...(groups.get(f.partition ?? '') ?? []), f]);
   const byPath = new Map<FileToLoad, FileResult>();

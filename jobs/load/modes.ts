@@ -1,7 +1,7 @@
 /**
  * Target-side SQL of the load modes, all on the task's transaction: create or check the target,
  * clear it (replace) or one partition (replace-partition), and the staging table that upsert and
- * last-wins deduplication go through (`INSERT … SELECT … ON CONFLICT (key) DO UPDATE`).
+ * last-wins deduplication go through (`INSERT … SELECT`, ON CONFLICT (key) DO UPDATE for upsert).
  */
 import type pg from 'pg';
 import { TributaryError } from '../../engine/errors.ts';
@@ -10,6 +10,8 @@ import { sqlType } from './column-types.ts';
 import { LINE_COLUMN, STAGING_TABLE, type LoadPlan } from './plan.ts';
 
 const q = (name: string) => quoteIdent(name, 'column');
+/** Postgres SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 
 function columnDefs(plan: LoadPlan, withConstraints: boolean): string[] {
   const defs = plan.specs.map((c) => `${q(c.name)} ${sqlType(c)}${withConstraints && c.required ? ' NOT NULL' : ''}`);
@@ -67,18 +69,31 @@ export async function copyDestination(client: pg.PoolClient, plan: LoadPlan): Pr
   return { table: `pg_temp.${q(STAGING_TABLE)}`, columns: [...plan.copyColumns, q(LINE_COLUMN)] };
 }
 
-/**
- * Staging → target: drop earlier duplicates (last line wins) for each last-wins column set, then
- * insert (upsert: ON CONFLICT (key) DO UPDATE). Returns rows written and rows deduplicated.
- */
-export async function mergeStaging(client: pg.PoolClient, plan: LoadPlan): Promise<{ loaded: number; deduplicated: number }> {
+/** Staging: drops earlier duplicates (the last line wins) for each last-wins column set. Returns rows dropped. */
+export async function dropStagedDuplicates(client: pg.PoolClient, plan: LoadPlan): Promise<number> {
   const stage = `pg_temp.${q(STAGING_TABLE)}`;
-  let deduplicated = 0;
+  let dropped = 0;
   for (const set of plan.lastWins) {
     const same = set.map((c) => `a.${q(c)} = b.${q(c)}`).join(' AND ');
     const res = await client.query(`DELETE FROM ${stage} a USING ${stage} b WHERE ${same} AND a.${q(LINE_COLUMN)} < b.${q(LINE_COLUMN)}`);
-    deduplicated += res.rowCount ?? 0;
+    dropped += res.rowCount ?? 0;
   }
+  return dropped;
+}
+
+/**
+ * Staging → target, then empties the staging table for the next segment or drops it: a plain
+ * insert, or for upsert ON CONFLICT (key) DO UPDATE, or under onConflict 'ignore' the staged rows
+ * whose key is not in the target yet. Returns rows written (inserted or updated).
+ */
+export async function insertStaged(client: pg.PoolClient, plan: LoadPlan, then: 'truncate' | 'drop' = 'drop'): Promise<number> {
+  const stage = `pg_temp.${q(STAGING_TABLE)}`;
+  const written = plan.insertNew ? await insertNewKeys(client, plan, stage) : (await client.query(insertSql(plan, stage))).rowCount ?? 0;
+  await client.query(`${then === 'drop' ? 'DROP TABLE' : 'TRUNCATE'} ${stage}`);
+  return written;
+}
+
+function insertSql(plan: LoadPlan, stage: string): string {
   const cols = plan.copyColumns.join(', ');
   let conflict = '';
   if (plan.options.mode === 'upsert') {
@@ -89,9 +104,29 @@ export async function mergeStaging(client: pg.PoolClient, plan: LoadPlan): Promi
     const set = (updates.length > 0 ? updates : target.slice(0, 1)).map((c) => `${c} = EXCLUDED.${c}`);
     conflict = ` ON CONFLICT (${target.join(', ')}) DO UPDATE SET ${set.join(', ')}`;
   }
-  const res = await client.query(`INSERT INTO ${plan.targetSql} (${cols}) SELECT ${cols} FROM ${stage}${conflict}`);
-  await client.query(`DROP TABLE ${stage}`);
-  return { loaded: res.rowCount ?? 0, deduplicated };
+  return `INSERT INTO ${plan.targetSql} (${cols}) SELECT ${cols} FROM ${stage}${conflict}`;
+}
+
+/**
+ * Insert-new: rows whose key the target lacks, by one primary-key probe per staged row (OFFSET 0
+ * keeps the NOT EXISTS a per-row probe: a hash anti-join would read the whole target for every
+ * segment), then a plain insert — cheaper per row than ON CONFLICT's speculative insertion. Staged
+ * keys are unique as text; two that differ as text but are equal as values (a UUID in two cases)
+ * collide, and only then the segment is inserted again with ON CONFLICT (key) DO NOTHING.
+ */
+async function insertNewKeys(client: pg.PoolClient, plan: LoadPlan, stage: string): Promise<number> {
+  const cols = plan.copyColumns.join(', ');
+  const key = plan.options.key.map(q);
+  const fresh = `INSERT INTO ${plan.targetSql} (${cols}) SELECT ${cols} FROM ${stage} s
+    WHERE NOT EXISTS (SELECT 1 FROM ${plan.targetSql} t WHERE ${key.map((k) => `t.${k} = s.${k}`).join(' AND ')} OFFSET 0)`;
+  await client.query('SAVEPOINT tributary_insert_new');
+  const res = await client.query(fresh).catch(async (err: unknown) => {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    await client.query('ROLLBACK TO SAVEPOINT tributary_insert_new');
+    return client.query(`INSERT INTO ${plan.targetSql} (${cols}) SELECT ${cols} FROM ${stage} ON CONFLICT (${key.join(', ')}) DO NOTHING`);
+  });
+  await client.query('RELEASE SAVEPOINT tributary_insert_new');
+  return res.rowCount ?? 0;
 }
 
 function columnName(plan: LoadPlan, i: number): string {

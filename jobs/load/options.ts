@@ -7,11 +7,18 @@ import { z } from 'zod';
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a SQL identifier');
 const tableName = z.string().regex(/^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be table or schema.table');
 
-/** Explicit, recorded coercions a column may opt into (counted in the result as `column.name`). */
+/**
+ * Explicit coercions a column may opt into. Each one applied to a loaded row is counted in the
+ * result and ledger as `column.coercion` and recorded, with its line and the value before and
+ * after, in the coercion audit table beside the rejects (`audit.<table>_coercions`).
+ */
 export const COERCIONS = ['trim', 'thousands_separator', 'negative_zero', 'lowercase', 'uppercase'] as const;
 export type Coercion = (typeof COERCIONS)[number];
 
-/** A custom rule: return true when the value is fine, or false / a message when it is not. */
+/**
+ * A custom rule: return true when the value is fine, or false / a message when it is not.
+ * `record` is the row's fields by header name, valid only during the call.
+ */
 export type ColumnPredicate = (value: string, record: Readonly<Record<string, string>>) => boolean | string;
 
 const common = {
@@ -99,9 +106,19 @@ export const loadOptions = z
     mode: z.enum(['append', 'upsert', 'replace', 'replace-partition']).default('append'),
     /** Key columns: the upsert conflict target and the primary key of a created table. */
     key: z.array(identifier).default([]),
+    /**
+     * upsert: what a row whose key is already in the target does. `update` overwrites it (the last
+     * line of a key in a file wins; `ON CONFLICT DO UPDATE`). `ignore` loads only keys that are new:
+     * the existing row stays as it is (like `ON CONFLICT DO NOTHING`), within a file the first line of a
+     * key wins, and every skipped row counts in `rows_deduplicated`. @default 'update'
+     */
+    onConflict: z.enum(['update', 'ignore']).default('update'),
     /** replace-partition: the column (not in the file) and the value it gets for every row. */
     partition: z.object({ column: identifier, value: z.string().min(1) }).strict().optional(),
-    /** @default `audit.<table>_rejects` */
+    /**
+     * Refused rows. Coerced values go to its sibling: the same name with `_coercions` in place of a
+     * trailing `_rejects` (else appended). @default `audit.<table>_rejects`
+     */
     audit: tableName.optional(),
     /** Above either limit the file fails and nothing is committed. */
     rejectLimit: z
@@ -115,6 +132,14 @@ export const loadOptions = z
     createTable: z.boolean().default(true),
     /** Refused rows are written to the audit table in batches of this many. @default 5000 */
     auditBatchRows: z.number().int().min(1).max(50_000).default(5000),
+    /**
+     * upsert with onConflict 'ignore': staged rows are merged into the target in segments of this
+     * many while the rest of the file is read, so reading and merging overlap (50,000 rows of ~150
+     * bytes stay within Postgres' default 8 MB of temp buffers). Plans where a later line wins
+     * (onConflict 'update', a `unique: 'last'` column) merge once, at the end of the file.
+     * @default 50000
+     */
+    mergeSegmentRows: z.number().int().min(1).default(50_000),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -129,6 +154,12 @@ export const loadOptions = z
       }
     }
     if (o.mode === 'upsert' && o.key.length === 0) ctx.addIssue({ code: 'custom', message: 'mode upsert needs key columns', path: ['key'] });
+    if (o.onConflict === 'ignore' && o.mode !== 'upsert') {
+      ctx.addIssue({ code: 'custom', message: "onConflict 'ignore' needs mode upsert", path: ['onConflict'] });
+    }
+    if (o.onConflict === 'ignore' && o.columns.some((c) => c.unique === 'last' && o.key.includes(c.name))) {
+      ctx.addIssue({ code: 'custom', message: "onConflict 'ignore' keeps the first row of a key: a key column cannot be unique 'last'", path: ['columns'] });
+    }
     if (o.mode === 'replace-partition' && !o.partition) {
       ctx.addIssue({ code: 'custom', message: 'mode replace-partition needs partition {column, value}', path: ['partition'] });
     }

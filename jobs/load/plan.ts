@@ -1,10 +1,10 @@
 /**
  * Parsed load options → the plan the hot path trusts: quoted names, compiled columns, the CSV
- * dialect, and where rows go (straight into the target, or through a staging table when the
- * mode is upsert or a column keeps the last duplicate).
+ * dialect, the audit tables, and where rows go (straight into the target, or through a staging
+ * table when the mode is upsert or a column keeps the last duplicate).
  */
 import { quoteIdent, quoteTable } from '../../db/identifiers.ts';
-import { auditTarget, type AuditTarget } from './audit.ts';
+import { auditTarget, coercionTarget, type AuditTarget } from './audit.ts';
 import { csvEscaper } from './column-types.ts';
 import type { CsvDialect } from './csv-reader.ts';
 import type { ColumnSpec, LoadOptions } from './options.ts';
@@ -18,6 +18,8 @@ export interface LoadPlan {
   target: string;
   targetSql: string;
   audit: AuditTarget;
+  /** Where applied coercions are recorded; null when no column declares one. */
+  coercions: AuditTarget | null;
   specs: readonly ColumnSpec[];
   /** Column checks compiled once; coercion counts are taken per file. */
   columns: CompiledColumns;
@@ -27,22 +29,34 @@ export interface LoadPlan {
   staging: boolean;
   /** Column sets deduplicated in SQL keeping the last line: each `unique: 'last'` column, then the upsert key. */
   lastWins: string[][];
+  /** upsert with onConflict 'ignore': rows whose key is already in the target are skipped. */
+  insertNew: boolean;
+  /**
+   * Insert-new stages and merges in segments while the file is read (its first-wins key set spans
+   * the file, so a later segment never repeats a key of an earlier one). Last-wins plans (upsert
+   * `update`, `unique: 'last'`) merge once: all duplicates of a key must be staged together.
+   */
+  mergeInSegments: boolean;
   /** Quoted column list of every COPY: declared columns, then the partition column. */
   copyColumns: string[];
 }
 
 export function compileLoad(options: LoadOptions): LoadPlan {
   const lastWins = options.columns.filter((c) => c.unique === 'last').map((c) => [c.name]);
-  if (options.mode === 'upsert') lastWins.push(options.key);
+  const insertNew = options.mode === 'upsert' && options.onConflict === 'ignore';
+  if (options.mode === 'upsert' && !insertNew) lastWins.push(options.key);
+  const audit = auditTarget(options.target, options.audit);
   const partitionColumn = options.partition?.column;
+  const fileKey = options.key.filter((k) => k !== partitionColumn); // one partition value per file
   const names = [...options.columns.map((c) => c.name), ...(partitionColumn ? [partitionColumn] : [])];
   return {
     options,
     target: options.target,
     targetSql: quoteTable(options.target),
-    audit: auditTarget(options.target, options.audit),
+    audit,
+    coercions: options.columns.some((c) => c.coerce.length > 0) ? coercionTarget(audit) : null,
     specs: options.columns,
-    columns: new CompiledColumns(options.columns, csvEscaper(options.csv.delimiter, options.csv.quote)),
+    columns: new CompiledColumns(options.columns, csvEscaper(options.csv.delimiter, options.csv.quote), insertNew ? fileKey : []),
     dialect: {
       delimiter: options.csv.delimiter,
       quote: options.csv.quote,
@@ -50,8 +64,10 @@ export function compileLoad(options: LoadOptions): LoadPlan {
       maxRecordBytes: options.csv.maxRecordBytes,
     },
     partitionColumn,
-    staging: lastWins.length > 0,
+    staging: lastWins.length > 0 || insertNew,
     lastWins,
+    insertNew,
+    mergeInSegments: insertNew && lastWins.length === 0,
     copyColumns: names.map((n) => quoteIdent(n, 'column')),
   };
 }

@@ -1,12 +1,13 @@
 /**
  * `trib standalone` end to end: embedded Postgres under TRIBUTARY_HOME, BullMQ on the Postgres
- * backend, dashboard on a free port; the demo run must succeed (seen through the dashboard API)
- * and SIGINT must stop everything with exit code 0.
+ * backend, dashboard on a free port; the W1 demo run must succeed (seen through the dashboard API)
+ * and write the report its generated data's truth expects; SIGINT must stop everything with exit 0.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { W1Truth } from '../../../samples/w1-customer-ratings.ts';
 import { cliEnv, REPO, spawnTrib } from '../../support/cli.ts';
 
 let home: string;
@@ -17,7 +18,8 @@ beforeAll(async () => {
   await fs.chmod(home, 0o755); // as root, Postgres runs as `postgres` and must reach its data dir
   dagsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'trib-standalone-dags-'));
   // Only the demo DAG (other DAGs in schedules/ would add their own scheduled runs).
-  await fs.writeFile(path.join(dagsDir, 'hello.ts'), `export { default } from ${JSON.stringify(path.join(REPO, 'schedules/hello.ts'))};\n`);
+  const dag = path.join(REPO, 'schedules/customer_ratings.ts');
+  await fs.writeFile(path.join(dagsDir, 'customer_ratings.ts'), `export { default } from ${JSON.stringify(dag)};\n`);
   await fs.writeFile(path.join(dagsDir, 'package.json'), '{ "type": "module" }\n');
 });
 
@@ -25,12 +27,12 @@ afterAll(async () => {
   for (const dir of [home, dagsDir]) if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-it('starts everything, runs the demo DAG, and stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
+it('starts everything, runs W1 on generated data, writes its report, and stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
   const trib = spawnTrib(['standalone'], cliEnv({ TRIBUTARY_HOME: home, DASHBOARD_PORT: '0', DAGS_DIR: dagsDir, SWEEP_INTERVAL_MS: '1000' }));
   try {
     const [, url] = await trib.waitFor(/^ready: dashboard (http:\/\/127\.0\.0\.1:\d+)$/m, 90_000);
     const token = /^\s+Token\s+(\S+)/m.exec(trib.out())?.[1] ?? '';
-    const runId = Number(/Demo run\s+hello run (\d+)/.exec(trib.out())?.[1]);
+    const runId = Number(/Demo run\s+customer_ratings run (\d+)/.exec(trib.out())?.[1]);
     expect(token.length).toBeGreaterThanOrEqual(16);
     expect(runId).toBeGreaterThan(0);
     expect(trib.out()).toMatch(/Database\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+/);
@@ -47,6 +49,14 @@ it('starts everything, runs the demo DAG, and stops cleanly on SIGINT', { timeou
       if (state !== 'success') await new Promise((r) => setTimeout(r, 250));
     }
     expect(state).toBe('success');
+
+    const [, day, report] = await trib.waitFor(/^demo run \d+ of customer_ratings for (\S+): success\n(?:.*\n)*?\s+report\s+(\S+) \(3 rows\)$/m);
+    expect(report).toBe(path.join(home, 'demo/customer_ratings/reports', `Customer_Rating_Aggregate_Report_${day.replaceAll('-', '')}.csv`));
+    const truth = JSON.parse(await fs.readFile(path.join(home, 'demo/customer_ratings/data/truth.json'), 'utf8')) as W1Truth;
+    const expected = truth.reports[day.replaceAll('-', '')].rows;
+    const lines = (await fs.readFile(report, 'utf8')).trimEnd().split('\n');
+    expect(lines[0]).toBe(Object.keys(expected[0]).join(','));
+    expect(lines.slice(1)).toEqual(expected.map((r) => Object.values(r).join(',')));
 
     const envFile = path.join(home, 'env');
     expect((await fs.stat(envFile)).mode & 0o777).toBe(0o600);

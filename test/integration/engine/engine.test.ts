@@ -76,6 +76,14 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
     expect(at.a).toBeLessThan(at.b);
     expect(at.a).toBeLessThan(at.c);
     expect(at.d).toBeGreaterThan(Math.max(at.b, at.c));
+    // A try's duration covers its handler (c sleeps 30 ms), not only the claim.
+    const tries = await t.engine.pool.query(
+      `SELECT tt.duration_ms, ti.duration_ms AS instance_ms FROM task_tries tt JOIN task_instances ti ON ti.id = tt.task_instance_id
+       WHERE ti.run_id = $1 AND ti.task_id = 'c'`,
+      [runId],
+    );
+    expect(tries.rows[0].duration_ms).toBeGreaterThanOrEqual(30);
+    expect(tries.rows[0].instance_ms).toBe(tries.rows[0].duration_ms);
   });
 
   it('retries with backoff until success and keeps every try', async () => {

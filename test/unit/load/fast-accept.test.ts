@@ -55,6 +55,22 @@ describe('accept-as-is checks agree with the full column checks', () => {
     });
   }
 
+  it('timestamps: accepted as is exactly when the full check returns the value unchanged', () => {
+    const stamps = [
+      '2025-05-13T06:00', '2025-05-13 06:00:59', '2025-05-13T06:00:00.1', '2025-05-13T06:00:00.123456', '2025-05-13T06:00:00.1234567',
+      '2025-05-13T06:00:00.', '2025-05-13T06:00:0', '2025-05-13T06:00:60', '2025-05-13T24:00', '2025-05-13T06:60', '2025-02-29T06:00',
+      '2024-02-29T06:00', '2025-05-13X06:00', '2025-5-13T06:00', '2025-05-13T06:00Z', '2025-05-13T06:00:00.066Z', '2025-05-13T06:00+02',
+      '2025-05-13T06:00-0230', '2025-05-13T06:00+02:30', '2025-05-13T06:00+2', '2025-05-13T06:00+02:3', '2025-05-13T06:00+02:300',
+      '2025-05-13T06:00Zx', '2025-13-45T25:61:00Z', '20250513T99:99',
+    ];
+    for (const type of ['timestamp', 'timestamptz'] as const) {
+      const [spec] = loadOptions.parse({ source: { file: 'x' }, target: 't', columns: [{ name: 'at', type }] }).columns;
+      const fn = columnFn(spec, () => undefined, escape);
+      const check = rangeCheck(spec, fn, escape);
+      for (const v of stamps) expect(check(`,${v},`, 1, 1 + v.length), `${type} ${v}`).toBe(fn(v) === v);
+    }
+  });
+
   it('a raw row passes only with the right field count, and empty fields only for optional columns', () => {
     const row = loadOptions.parse({
       source: { file: 'x' }, target: 't',
