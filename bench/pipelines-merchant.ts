@@ -119,10 +119,11 @@ async function undoDayTwo(pool: pg.Pool, runId: number, file: string): Promise<v
 
 export async function benchMerchantDay(): Promise<MerchantBench> {
   const services = await startServices({ redis: true });
-  const stops: Array<() => Promise<void>> = [services.stop];
+  const params = { dataDir: path.join(DIR, 'data'), reportDir: path.join(DIR, 'reports') };
+  // The two generated days are 260 MB: removed at the end; the reports stay for a look.
+  const stops: Array<() => Promise<void>> = [services.stop, async () => fs.rmSync(params.dataDir, { recursive: true, force: true })];
   try {
     fs.rmSync(DIR, { recursive: true, force: true });
-    const params = { dataDir: path.join(DIR, 'data'), reportDir: path.join(DIR, 'reports') };
     log(`generating ${DAYS.length} days of ${EVENTS_PER_DAY} merchant events in ${params.dataDir}`);
     const truth = await generateMerchantActivity({ dir: params.dataDir, seed: 1, size: EVENTS_PER_DAY, days: DAYS.length, startDate: DAYS[0] });
     const databaseUrl = await freshDatabase(services.databaseUrl, 'bench_pipelines_merchant');

@@ -14,7 +14,10 @@ const q = (name: string) => quoteIdent(name, 'column');
 
 export class CoercionLog {
   private rows: CoercionRow[] = [];
-  /** Smallest id this file load wrote: its rows are `id >= firstId` with its run, task, map index and file. */
+  /**
+   * Smallest id written since the last `dropUnloaded` (the current staging segment): its rows are
+   * `id >= firstId` with this load's run, task, map index and file.
+   */
   private firstId: number | null = null;
 
   constructor(private readonly client: pg.PoolClient, private readonly target: AuditTarget, private readonly ctx: AuditContext) {}

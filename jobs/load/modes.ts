@@ -111,8 +111,9 @@ function insertSql(plan: LoadPlan, stage: string): string {
  * Insert-new: rows whose key the target lacks, by one primary-key probe per staged row (OFFSET 0
  * keeps the NOT EXISTS a per-row probe: a hash anti-join would read the whole target for every
  * segment), then a plain insert — cheaper per row than ON CONFLICT's speculative insertion. Staged
- * keys are unique as text; two that differ as text but are equal as values (a UUID in two cases)
- * collide, and only then the segment is inserted again with ON CONFLICT (key) DO NOTHING.
+ * keys are unique as text; two that differ as text but are equal as values (a UUID in two cases),
+ * or a key another writer added meanwhile, collide: only then the segment is inserted again with
+ * ON CONFLICT (key) DO NOTHING.
  */
 async function insertNewKeys(client: pg.PoolClient, plan: LoadPlan, stage: string): Promise<number> {
   const cols = plan.copyColumns.join(', ');

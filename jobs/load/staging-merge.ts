@@ -1,8 +1,8 @@
 /**
- * Staging table → target, one segment at a time while the file is still being read: a full
- * segment is merged (last-wins duplicates dropped, the coercion audit of lines that will not load
- * removed, INSERT … ON CONFLICT, TRUNCATE) without the reader waiting for it — its next COPY text
- * waits in memory until the connection is free. `finish()` merges the rest and drops the table.
+ * Staging table → target. A merge drops last-wins duplicates, removes the coercion audit of lines
+ * that will not load, inserts (modes.ts) and empties the table. Insert-new plans merge each full
+ * segment while the file is still read, without the reader waiting for it (its next COPY text
+ * waits in memory until the connection is free); `finish()` merges the rest and drops the table.
  */
 import type pg from 'pg';
 import type { CoercionLog } from './coercions.ts';
