@@ -5,29 +5,20 @@
  * one `reversal` row per new entry that reverses another record. Unchanged records write nothing.
  */
 import type pg from 'pg';
-import { quoteIdent, quoteTable, splitTable } from '../../db/identifiers.ts';
+import { quoteIdent } from '../../db/identifiers.ts';
 import { historyTable } from '../../db/schema/extract.ts';
-import { createTableSql, type AuditTarget } from '../load/audit.ts';
+import { auditTarget, ensureJobTable, type AuditTarget } from '../load/audit.ts';
 import { LINE_COLUMN, STAGING_TABLE, type LoadPlan } from '../load/plan.ts';
 
 export type HistoryTarget = AuditTarget;
 
 /** `audit.<table>_history` by default (`<schema>_<table>_history` for a non-public target schema). */
 export function historyTarget(target: string, explicit?: string): HistoryTarget {
-  const t = splitTable(target);
-  const base = t.schema === 'public' ? t.table : `${t.schema}_${t.table}`;
-  const { schema, table } = explicit ? splitTable(explicit) : { schema: 'audit', table: `${base.slice(0, 63 - '_history'.length)}_history` };
-  return { schema, table, sql: quoteTable(`${schema}.${table}`) };
+  return auditTarget(target, explicit, '_history');
 }
 
-/** Creates the schema and table if missing; concurrent first uses are serialised by a lock. */
 export async function ensureHistoryTable(client: pg.PoolClient, history: HistoryTarget): Promise<void> {
-  const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [history.sql]);
-  if (exists.rows[0].ok) return;
-  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.ddl.${history.schema}.${history.table}`]);
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(history.schema)}`);
-  await client.query(createTableSql(historyTable(history.schema, history.table)));
-  await client.query(`CREATE INDEX IF NOT EXISTS ${quoteIdent(`${history.table.slice(0, 50)}_run`)} ON ${history.sql} (run_id, task_id)`);
+  await ensureJobTable(client, history, historyTable(history.schema, history.table));
 }
 
 const q = (name: string) => quoteIdent(name, 'column');

@@ -27,16 +27,19 @@ export interface AuditTarget {
   sql: string;
 }
 
-/** `audit.<table>_rejects` by default (`<schema>_<table>_rejects` for a non-public target schema). */
-export function auditTarget(target: string, explicit?: string): AuditTarget {
-  const { schema, table } = explicit ? splitTable(explicit) : defaultAudit(target);
+/**
+ * A job's own table beside its target: `audit.<table><suffix>` by default (`<schema>_<table><suffix>`
+ * for a non-public target schema), or the explicit `schema.table`. @default suffix `_rejects`
+ */
+export function auditTarget(target: string, explicit?: string, suffix = '_rejects'): AuditTarget {
+  const { schema, table } = explicit ? splitTable(explicit) : defaultAudit(target, suffix);
   return { schema, table, sql: quoteTable(`${schema}.${table}`) };
 }
 
-function defaultAudit(target: string): { schema: string; table: string } {
+function defaultAudit(target: string, suffix: string): { schema: string; table: string } {
   const t = splitTable(target);
   const base = t.schema === 'public' ? t.table : `${t.schema}_${t.table}`;
-  return { schema: 'audit', table: `${base.slice(0, 63 - '_rejects'.length)}_rejects` };
+  return { schema: 'audit', table: `${base.slice(0, 63 - suffix.length)}${suffix}` };
 }
 
 /** The coercion table beside an audit table: `x_rejects` → `x_coercions`, else `<audit>_coercions`. */
@@ -67,7 +70,8 @@ export function createTableSql(table: PgTable): string {
 }
 
 /** Creates the schema and a table with its (run_id, task_id) index if missing; first uses are serialised by a lock. */
-async function ensureTable(client: pg.PoolClient, target: AuditTarget, definition: PgTable): Promise<void> {
+/** Creates a job table (schema, table, run index) if missing; concurrent first uses are serialised by a lock. */
+export async function ensureJobTable(client: pg.PoolClient, target: AuditTarget, definition: PgTable): Promise<void> {
   const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [target.sql]);
   if (exists.rows[0].ok) return;
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.ddl.${target.schema}.${target.table}`]);
@@ -79,11 +83,11 @@ async function ensureTable(client: pg.PoolClient, target: AuditTarget, definitio
 }
 
 export async function ensureAuditTable(client: pg.PoolClient, audit: AuditTarget): Promise<void> {
-  await ensureTable(client, audit, auditTable(audit.schema, audit.table));
+  await ensureJobTable(client, audit, auditTable(audit.schema, audit.table));
 }
 
 export async function ensureCoercionTable(client: pg.PoolClient, target: AuditTarget): Promise<void> {
-  await ensureTable(client, target, coercionTable(target.schema, target.table));
+  await ensureJobTable(client, target, coercionTable(target.schema, target.table));
 }
 
 export interface AuditContext {
