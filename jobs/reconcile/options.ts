@@ -49,8 +49,8 @@ export const reconciliationSchema = z
       .strict()
       .default({}),
     /**
-     * The value a key missing on that side compares as (e.g. `{ right: 0 }`: an invoice with no
-     * items of a type compares with 0), instead of counting as left_only / right_only.
+     * The value a key missing on that side compares as (e.g. `{ right: 0 }`: a header with no
+     * detail lines of a type compares with 0), instead of counting as left_only / right_only.
      */
     absentAs: z.object({ left: z.number().optional(), right: z.number().optional() }).strict().default({}),
     /** @default 'error' */

@@ -21,7 +21,7 @@ export const reportOptions = z
     query: sqlText.transform((q) => q.replace(/;\s*$/, '')),
     /** Folder of the report files (created if missing). */
     outputDir: z.string().min(1),
-    /** e.g. `Customer_Rating_Aggregate_Report_{yyyymmdd}.csv`. */
+    /** e.g. `Daily_Summary_{yyyymmdd}.csv`. */
     fileName: z.string().min(1).superRefine((t, ctx) => {
       const problem = templateProblem(t);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });

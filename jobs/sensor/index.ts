@@ -17,7 +17,7 @@ export const sensorOptions = z
     dir: z.string().min(1),
     /**
      * File-name regex, anchored, with date placeholders; a named group `partition` becomes the
-     * file's partition (e.g. the agency). @default any file
+     * file's partition (e.g. the sender's name). @default any file
      */
     pattern: z.string().default('^.*$'),
     /** Files needed before the sensor is satisfied. @default 1 */
