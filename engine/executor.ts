@@ -118,8 +118,12 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
     const jobs = isReschedule(outcome)
       ? await reschedule(client, task, claimed, outcome)
       : await succeed(client, dag, claimed, outcome as Json);
-    await client.query('COMMIT');
     log.info(isReschedule(outcome) ? { delay_ms: outcome.reschedule.delayMs } : {}, isReschedule(outcome) ? 'rescheduled' : 'try succeeded');
+    // The log lines ride in the try's transaction (one commit per hop, not two); kept for the
+    // finally block if the COMMIT fails.
+    await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
+    await client.query('COMMIT');
+    lines.length = 0;
     await deps.enqueue(jobs);
   } catch (err) {
     if (err instanceof LostClaim || destroy) {

@@ -17,9 +17,9 @@ export async function loadUpstreamResults(
   return Object.fromEntries(rows.map((r) => [r.task_id, r.result]));
 }
 
-export async function saveTaskLogs(pool: pg.Pool, taskInstanceId: number, tryNumber: number, lines: CollectedLine[]) {
+export async function saveTaskLogs(db: pg.Pool | pg.PoolClient, taskInstanceId: number, tryNumber: number, lines: CollectedLine[]) {
   if (lines.length === 0) return;
-  await pool.query(
+  await db.query(
     `INSERT INTO task_logs (task_instance_id, try_number, level, message, fields, at)
      SELECT $1, $2, l.level, l.message, l.fields, l.at
      FROM unnest($3::text[], $4::text[], $5::jsonb[], $6::timestamptz[]) AS l(level, message, fields, at)`,
