@@ -26,16 +26,19 @@ export interface AdvanceResult {
   runState?: 'success' | 'failed';
 }
 
-export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId: number): Promise<AdvanceResult> {
-  const run = await client.query<{ state: string }>('SELECT state FROM dag_runs WHERE id = $1 FOR UPDATE', [runId]);
-  if (run.rows[0]?.state !== 'running') return { jobs: [] };
+/** `lockedRunState`: the caller already holds the run's row lock and read this state under it. */
+export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId: number, lockedRunState?: string): Promise<AdvanceResult> {
+  const state = lockedRunState
+    ?? (await client.query<{ state: string }>({ name: 'trib_lock_run', text: 'SELECT state FROM dag_runs WHERE id = $1 FOR UPDATE', values: [runId] })).rows[0]?.state;
+  if (state !== 'running') return { jobs: [] };
 
   // Parent rows only: mapped children are read when their parent closes, so a 1,000-way map
   // does not make every completion read 1,000 rows.
-  const { rows } = await client.query<InstanceRow & { map_pending: number }>(
-    'SELECT id, task_id, map_index, state, result, map_pending FROM task_instances WHERE run_id = $1 AND map_index = -1',
-    [runId],
-  );
+  const { rows } = await client.query<InstanceRow & { map_pending: number }>({
+    name: 'trib_parents',
+    text: 'SELECT id, task_id, map_index, state, result, map_pending FROM task_instances WHERE run_id = $1 AND map_index = -1',
+    values: [runId],
+  });
   const parents = new Map<string, InstanceRow & { map_pending: number }>(rows.map((r) => [r.task_id, r]));
   const children = new Map<string, InstanceRow[]>();
   const jobs: PendingJob[] = [];
@@ -172,12 +175,13 @@ async function expand(
 
 /** Queues the next try (try numbers only grow, so a cleared task never reuses a finished job id). */
 async function queueInstance(client: pg.PoolClient, id: number): Promise<{ tryNumber: number; jobId: string }> {
-  const { rows } = await client.query<{ try_number: number; job_id: string }>(
-    `UPDATE task_instances SET state = 'queued', try_number = try_number + 1, pokes = 0, queued_at = now(), updated_at = now(),
+  const { rows } = await client.query<{ try_number: number; job_id: string }>({
+    name: 'trib_queue_instance',
+    text: `UPDATE task_instances SET state = 'queued', try_number = try_number + 1, pokes = 0, queued_at = now(), updated_at = now(),
        job_id = 'r' || run_id || '-' || task_id || '-m' || map_index || '-t' || (try_number + 1)
      WHERE id = $1 RETURNING try_number, job_id`,
-    [id],
-  );
+    values: [id],
+  });
   return { tryNumber: rows[0].try_number, jobId: rows[0].job_id };
 }
 

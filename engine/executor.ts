@@ -10,7 +10,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { advanceRun, childFinished } from './advance.ts';
 import { describeError, isRetryable, TributaryError } from './errors.ts';
 import { jobIdFor, retryDelay, type PendingJob } from './jobs.ts';
-import { taskLogger } from './logger.ts';
+import { taskLogger, type CollectedLine } from './logger.ts';
 import { loadUpstreamResults, saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
 import {
@@ -74,10 +74,32 @@ WITH done AS (
 )
 SELECT id FROM done`;
 
+/**
+ * A try's success in one round trip: FINISH for state 'success', the try's log lines, and — for
+ * a parent task ($8) — the run's row lock that advanceRun needs (run_state NULL for a mapped child).
+ */
+const SUCCEED_SQL = `
+WITH done AS (
+  UPDATE task_instances SET state = 'success', result = $3::jsonb, error = NULL, error_code = NULL, ended_at = clock_timestamp(),
+    duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int, resume_state = NULL, updated_at = now()
+  WHERE id = $1 AND try_number = $2 AND state = 'running'
+  RETURNING id, run_id, try_number, duration_ms
+), tried AS (
+  UPDATE task_tries t SET state = 'success', ended_at = clock_timestamp(), duration_ms = done.duration_ms, error = NULL, error_code = NULL
+  FROM done WHERE t.task_instance_id = done.id AND t.try_number = done.try_number
+), logs AS (
+  INSERT INTO task_logs (task_instance_id, try_number, level, message, fields, at)
+  SELECT done.id, done.try_number, l.level, l.message, l.fields, l.at
+  FROM done, unnest($4::text[], $5::text[], $6::jsonb[], $7::timestamptz[]) AS l(level, message, fields, at)
+), run AS (
+  SELECT r.state FROM dag_runs r JOIN done ON r.id = done.run_id WHERE $8::boolean FOR UPDATE OF r
+)
+SELECT done.id, (SELECT state FROM run) AS run_state FROM done`;
+
 class LostClaim extends Error {}
 
 export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise<'done' | 'noop'> {
-  const claim = await deps.pool.query<Claimed>(CLAIM_SQL, [data.taskInstanceId, data.tryNumber, deps.workerName]);
+  const claim = await deps.pool.query<Claimed>({ name: 'trib_claim', text: CLAIM_SQL, values: [data.taskInstanceId, data.tryNumber, deps.workerName] });
   const claimed = claim.rows[0];
   if (!claimed) return 'noop';
   const dag = deps.dags.get(claimed.dag_id);
@@ -115,13 +137,17 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
     };
     log.info('try started');
     const outcome = await withTimeout(kind.handler(ctx, task.options), task.timeoutMs, controller, () => (destroy = true));
-    const jobs = isReschedule(outcome)
-      ? await reschedule(client, task, claimed, outcome)
-      : await succeed(client, dag, claimed, outcome as Json);
-    log.info(isReschedule(outcome) ? { delay_ms: outcome.reschedule.delayMs } : {}, isReschedule(outcome) ? 'rescheduled' : 'try succeeded');
-    // The log lines ride in the try's transaction (one commit per hop, not two); kept for the
-    // finally block if the COMMIT fails.
-    await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
+    // The log lines ride in the try's transaction (one commit per hop, not two); they stay in
+    // `lines` for the finally block until the COMMIT has succeeded.
+    let jobs: PendingJob[];
+    if (isReschedule(outcome)) {
+      jobs = await reschedule(client, task, claimed, outcome);
+      log.info({ delay_ms: outcome.reschedule.delayMs }, 'rescheduled');
+      await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
+    } else {
+      log.info('try succeeded');
+      jobs = await succeed(client, dag, claimed, outcome as Json, lines);
+    }
     await client.query('COMMIT');
     lines.length = 0;
     await deps.enqueue(jobs);
@@ -148,10 +174,22 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
   return 'done';
 }
 
-async function succeed(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed, result: Json): Promise<PendingJob[]> {
-  const done = await client.query(FINISH_SQL, [claimed.id, claimed.try_number, 'success', JSON.stringify(result ?? null), null, null]);
+async function succeed(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed, result: Json, lines: CollectedLine[]): Promise<PendingJob[]> {
+  const parent = claimed.map_index < 0;
+  const done = await client.query<{ id: number; run_state: string | null }>({
+    name: 'trib_succeed',
+    text: SUCCEED_SQL,
+    values: [
+      claimed.id, claimed.try_number, JSON.stringify(result ?? null),
+      lines.map((l) => l.level), lines.map((l) => l.message), lines.map((l) => JSON.stringify(l.fields)), lines.map((l) => l.at),
+      parent,
+    ],
+  });
   if (done.rowCount === 0) throw new LostClaim();
-  return (await afterTerminal(client, dag, claimed)).jobs;
+  const advanced = parent
+    ? await advanceRun(client, dag, claimed.run_id, done.rows[0].run_state ?? 'gone')
+    : await childFinished(client, dag, claimed.run_id, claimed.task_id);
+  return advanced.jobs;
 }
 
 function afterTerminal(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed) {

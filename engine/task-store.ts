@@ -10,20 +10,22 @@ export async function loadUpstreamResults(
   upstream: readonly string[],
 ): Promise<Record<string, Json>> {
   if (upstream.length === 0) return {};
-  const { rows } = await client.query<{ task_id: string; result: Json }>(
-    'SELECT task_id, result FROM task_instances WHERE run_id = $1 AND map_index = -1 AND task_id = ANY($2::text[])',
-    [runId, upstream],
-  );
+  const { rows } = await client.query<{ task_id: string; result: Json }>({
+    name: 'trib_upstream_results',
+    text: 'SELECT task_id, result FROM task_instances WHERE run_id = $1 AND map_index = -1 AND task_id = ANY($2::text[])',
+    values: [runId, upstream],
+  });
   return Object.fromEntries(rows.map((r) => [r.task_id, r.result]));
 }
 
 export async function saveTaskLogs(db: pg.Pool | pg.PoolClient, taskInstanceId: number, tryNumber: number, lines: CollectedLine[]) {
   if (lines.length === 0) return;
-  await db.query(
-    `INSERT INTO task_logs (task_instance_id, try_number, level, message, fields, at)
+  await db.query({
+    name: 'trib_save_logs',
+    text: `INSERT INTO task_logs (task_instance_id, try_number, level, message, fields, at)
      SELECT $1, $2, l.level, l.message, l.fields, l.at
      FROM unnest($3::text[], $4::text[], $5::jsonb[], $6::timestamptz[]) AS l(level, message, fields, at)`,
-    [
+    values: [
       taskInstanceId,
       tryNumber,
       lines.map((l) => l.level),
@@ -31,5 +33,5 @@ export async function saveTaskLogs(db: pg.Pool | pg.PoolClient, taskInstanceId: 
       lines.map((l) => JSON.stringify(l.fields)),
       lines.map((l) => l.at),
     ],
-  );
+  });
 }
