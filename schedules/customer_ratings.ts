@@ -11,18 +11,15 @@ const AGENCIES_PER_DAY = 3;
 
 /**
  * Per agency this run loaded: valid-row figures from the table (which now holds exactly that
- * agency's file), refused rows from the file ledger entry of the file the run loaded — also when
- * the load found the file already loaded and skipped it. Percent = invalid / (valid + invalid).
+ * agency's file); refused rows from the file ledger entry of each file the run's loads report
+ * (`:upstream_load` = their results) — also when a load found its file already loaded and skipped
+ * it. Percent = invalid / (valid + invalid), two decimals.
  */
 const REPORT_QUERY = `
 WITH run_files AS (
-  SELECT item.map_item->>'partition' AS agency, f.file->>'sha256' AS sha256
-  FROM task_instances item
-  JOIN task_instances parent
-    ON parent.run_id = item.run_id AND parent.task_id = item.task_id AND parent.map_index = -1
+  SELECT f.file->>'partition' AS agency, f.file->>'sha256' AS sha256
+  FROM jsonb_array_elements(CAST(:upstream_load AS jsonb)) AS item(result)
   CROSS JOIN LATERAL jsonb_array_elements(item.result->'files') AS f(file)
-  WHERE item.run_id = CAST(:run_id AS bigint) AND item.task_id = 'load'
-    AND item.map_index >= 0 AND item.map_index < jsonb_array_length(parent.result)
 ),
 files AS (
   SELECT r.agency, sum(l.rows_loaded) AS valid, sum(l.rows_rejected) AS invalid

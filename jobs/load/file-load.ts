@@ -21,6 +21,8 @@ import { detach, DUPLICATE, partitionSuffix, RowValidator, type ColumnError } fr
 
 export type FileResult = {
   path: string;
+  /** The partition value the file was loaded into (replace-partition), when there is one. */
+  partition?: string;
   sha256: string;
   bytes: number;
   rows_read: number;
@@ -245,7 +247,8 @@ export async function loadFile(ctx: TaskContext, plan: LoadPlan, file: FileToLoa
     for (const [key, n] of load.merge.dropped) if ((coercions[key] -= n) === 0) delete coercions[key];
   }
   const result: FileResult = {
-    path: file.path, sha256: file.sha256, bytes: file.bytes, rows_read: load.read, rows_loaded: loaded,
+    path: file.path, ...(file.partition === undefined ? {} : { partition: file.partition }),
+    sha256: file.sha256, bytes: file.bytes, rows_read: load.read, rows_loaded: loaded,
     rows_rejected: load.rejected, rows_deduplicated: load.deduplicated + load.copied - loaded, skipped: false, coercions,
   };
   checkAccounting(result, load.valid, load.copied);

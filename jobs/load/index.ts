@@ -42,7 +42,7 @@ async function inspect(source: SourceFile): Promise<FileToLoad> {
 
 function skippedResult(file: FileToLoad): FileResult {
   return {
-    path: file.path, sha256: file.sha256, bytes: file.bytes,
+    path: file.path, ...(file.partition === undefined ? {} : { partition: file.partition }), sha256: file.sha256, bytes: file.bytes,
     rows_read: 0, rows_loaded: 0, rows_rejected: 0, rows_deduplicated: 0, skipped: true, coercions: {},
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Named placeholders in trusted SQL text (`:logical_date`, `:interval_start`, `:interval_end`,
- * `:run_id`, `:task_id`, `:dag_id`, `:param_<name>`) → `$n` bound parameters. Values never enter
+ * `:run_id`, `:task_id`, `:dag_id`, `:param_<name>`, `:upstream_<task>` = an upstream task's result
+ * as JSON text, e.g. `jsonb_array_elements(CAST(:upstream_load AS jsonb))`) → `$n` bound parameters. Values never enter
  * the SQL text; strings, quoted identifiers, comments, dollar quotes and `::` casts are skipped.
  */
 import { TributaryError } from '../../engine/errors.ts';
@@ -18,6 +19,8 @@ export interface ParamSource {
   runId: string;
   taskId: string;
   dagId: string;
+  /** Results of the task's upstream tasks, by task id. */
+  upstream: Record<string, Json>;
 }
 
 function paramValue(value: Json): unknown {
@@ -42,6 +45,13 @@ export function contextResolver(source: ParamSource): ParamResolver {
       }
       return paramValue(source.params[key]);
     }
+    if (name.startsWith('upstream_')) {
+      const task = name.slice('upstream_'.length);
+      if (!Object.hasOwn(source.upstream, task)) {
+        throw new TributaryError('OPTIONS_INVALID', `SQL uses :${name} but "${task}" is not an upstream task of this one`);
+      }
+      return JSON.stringify(source.upstream[task]);
+    }
     throw unknownName(name);
   };
 }
@@ -53,6 +63,7 @@ export function preflightResolver(): ParamResolver {
     if (name === 'logical_date' || name === 'interval_start' || name === 'interval_end') return now;
     if (name === 'run_id' || name === 'task_id' || name === 'dag_id') return '';
     if (name.startsWith('param_') && name.length > 'param_'.length) return null;
+    if (name.startsWith('upstream_') && name.length > 'upstream_'.length) return null;
     throw unknownName(name);
   };
 }
@@ -60,7 +71,7 @@ export function preflightResolver(): ParamResolver {
 function unknownName(name: string): TributaryError {
   return new TributaryError(
     'OPTIONS_INVALID',
-    `unknown SQL placeholder :${name} (use :${BUILTIN_PARAMS.join(', :')} or :param_<name>)`,
+    `unknown SQL placeholder :${name} (use :${BUILTIN_PARAMS.join(', :')}, :param_<name> or :upstream_<task>)`,
   );
 }
 

@@ -10,6 +10,7 @@ const source = {
   runId: '42',
   taskId: 'report',
   dagId: 'ratings',
+  upstream: { load: [{ files: [{ sha256: 'ab' }] }] },
 };
 
 describe('named placeholders', () => {
@@ -43,6 +44,14 @@ describe('named placeholders', () => {
     const p = new SqlParams(contextResolver(source));
     p.sql(':param_tags :run_id :dag_id :task_id :logical_date', 'q');
     expect(p.values).toEqual(['["a","b"]', '42', 'ratings', 'report', source.logicalDate]);
+  });
+
+  it('binds an upstream result as JSON text; a task that is not upstream is an error naming it', () => {
+    const p = new SqlParams(contextResolver(source));
+    expect(p.sql('SELECT * FROM jsonb_array_elements(CAST(:upstream_load AS jsonb))', 'q')).toBe('SELECT * FROM jsonb_array_elements(CAST($1 AS jsonb))');
+    expect(p.values).toEqual(['[{"files":[{"sha256":"ab"}]}]']);
+    expect(() => new SqlParams(contextResolver(source)).sql(':upstream_files', 'q')).toThrow(/"files" is not an upstream task/);
+    expect(new SqlParams(preflightResolver()).sql(':upstream_load', 'q')).toBe('$1');
   });
 
   it('rejects positional parameters, unknown names, missing params and unterminated strings', () => {
