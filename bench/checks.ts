@@ -33,7 +33,8 @@ async function asTask(database: Database, runId: string, taskId: string, fn: (ct
     const ctx: TaskContext = {
       dagId: 'credit_platform', runId, taskId, mapIndex: -1, tryNumber: 1, logicalDate,
       dataInterval: { start: logicalDate, end: new Date('2025-05-14T00:00:00Z') },
-      params: {}, upstream: {}, log: pino({ level: 'silent' }), client, db: drizzle(client), signal: new AbortController().signal,
+      params: {}, upstream: {}, dataRoots: [], log: pino({ level: 'silent' }), client, db: drizzle(client), signal: new AbortController().signal,
+      afterCommit: (onCommit) => void onCommit(),
     };
     try {
       const result = await fn(ctx);

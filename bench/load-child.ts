@@ -3,6 +3,7 @@
  * handler in a transaction; `copy` streams the file straight into `COPY … CSV` (no validation).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
@@ -28,9 +29,10 @@ export async function runChild([mode, url, file, table]: string[]) {
       const result = await runLoad(
         {
           dagId: 'bench', runId: '1', taskId: 'load', mapIndex: -1, tryNumber: 1, logicalDate,
-          dataInterval: { start: logicalDate, end: logicalDate }, params: {}, upstream: {},
+          dataInterval: { start: logicalDate, end: logicalDate }, params: {}, upstream: {}, dataRoots: [path.dirname(file)],
           log: pino({ level: 'silent' }), client: client as pg.PoolClient, db: drizzle(client),
           signal: new AbortController().signal,
+          afterCommit: (onCommit) => void onCommit(),
         },
         options,
       );

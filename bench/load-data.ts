@@ -24,7 +24,7 @@ export const TABLE_DDL = `(item_id uuid PRIMARY KEY, invoice_id varchar(32) NOT 
   amount numeric(14,2) NOT NULL, invoice_date date NOT NULL)`;
 
 export const INVALID_KINDS = [
-  'bad_uuid', 'bad_integer', 'scale', 'bad_date', 'required', 'field_count', 'unterminated_quote', 'nul_byte',
+  'bad_uuid', 'bad_integer', 'scale', 'bad_date', 'required', 'field_count', 'stray_quote', 'nul_byte',
   'invalid_utf8', 'three_bad_columns',
 ] as const;
 
@@ -83,7 +83,7 @@ export async function writeBenchFiles(rows: number, fullPath: string, validPath:
         case 'bad_date': fields[7] = '2025-02-30'; break;
         case 'required': fields[3] = ''; break;
         case 'field_count': fields.pop(); break;
-        case 'unterminated_quote': fields[3] = `"${word.replace(/[",]/g, '')} never closed`; break;
+        case 'stray_quote': fields[3] = `${word.replace(/[",]/g, '')} 5" long`; break; // a quote inside an unquoted field
         case 'nul_byte': fields[3] = `Null\0byte`; break;
         case 'three_bad_columns': fields[0] = 'x'; fields[2] = '-'; fields[7] = '13/13/2025'; break;
       }

@@ -133,6 +133,7 @@ async function main(): Promise<void> {
       sha256_precheck_seconds: round3(hashSeconds),
       parser: 'own tokenizer (jobs/load/csv-reader.ts)',
       parse_only_rows_per_s: parsers,
+      own_vs_csv_parse_same_work: round3(parsers.own.rows_per_s / parsers.csv_parse_raw_info.rows_per_s),
       cpus: os.cpus().length,
     };
     console.log(JSON.stringify(result));

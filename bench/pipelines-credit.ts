@@ -74,7 +74,7 @@ export async function benchCreditPlatform(): Promise<CreditBench> {
     const dag = compileDag(creditPlatform, 'schedules/credit_platform.ts', kinds);
     const engine = new Engine({
       databaseUrl, queueBackend: 'redis', redisUrl: services.redisUrl, queuePrefix: 'bench_credit',
-      dags: new Map([[dag.id, dag]]), kinds, log: pino({ level: 'silent' }), poolSize: 20,
+      dags: new Map([[dag.id, dag]]), kinds, log: pino({ level: 'silent' }), poolSize: 20, dataRoots: [DIR],
     });
     stops.unshift(() => engine.close());
     await engine.register();

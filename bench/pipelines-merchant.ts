@@ -135,7 +135,7 @@ export async function benchMerchantDay(): Promise<MerchantBench> {
     const dag = compileDag(benchDag(), 'schedules/merchant_activity.ts', kinds);
     const engine = new Engine({
       databaseUrl, queueBackend: 'redis', redisUrl: services.redisUrl, queuePrefix: 'bench_merchant',
-      dags: new Map([[dag.id, dag]]), kinds, log: pino({ level: 'silent' }), poolSize: 20,
+      dags: new Map([[dag.id, dag]]), kinds, log: pino({ level: 'silent' }), poolSize: 20, dataRoots: [DIR],
     });
     stops.unshift(() => engine.close());
     await engine.register();

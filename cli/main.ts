@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { addDagCommands } from './commands/dags.ts';
+import { addDbCommands } from './commands/db.ts';
 import { addDemoCommand } from './commands/demo.ts';
 import { addRoleCommands } from './commands/roles.ts';
 import { addRunCommands } from './commands/runs.ts';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   addRunCommands(program);
   addTaskCommands(program);
   addRoleCommands(program);
+  addDbCommands(program);
   addDemoCommand(program);
   quiet(program);
   return program;

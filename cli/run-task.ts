@@ -41,6 +41,7 @@ export async function runTaskNow(
 
   const client = await engine.pool.connect();
   const controller = new AbortController();
+  const hooks: Array<{ onCommit: () => unknown; onRollback?: () => unknown }> = [];
   try {
     await client.query('BEGIN');
     const { runId, created } = await createRun(client, dag, {
@@ -58,10 +59,12 @@ export async function runTaskNow(
       dataInterval,
       params: rows[0].params,
       upstream: await loadUpstreamResults(client, runId, task.upstream),
+      dataRoots: [...engine.dataRoots, ...dag.dataRoots],
       log: options.log.child({ dag_id: dag.id, run_id: runId, task_id: taskId, try: 1, run_task: true }),
       client,
       db: drizzle(client),
       signal: controller.signal,
+      afterCommit: (onCommit, onRollback) => hooks.push({ onCommit, onRollback }),
     };
     const started = Date.now();
     let outcome: HandlerOutcome;
@@ -70,9 +73,11 @@ export async function runTaskNow(
     } catch (err) {
       const keep = err instanceof TributaryError && err.details?.keepWrites === true;
       await client.query(keep ? 'COMMIT' : 'ROLLBACK');
+      for (const h of hooks) await (keep ? h.onCommit() : h.onRollback?.());
       throw err;
     }
     await client.query('COMMIT');
+    for (const h of hooks) await h.onCommit();
     return { runId, created, logicalDate, outcome, durationMs: Date.now() - started };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -43,15 +43,28 @@ export async function loadDagsFrom(config: Config): Promise<Map<string, Compiled
 }
 
 export function createEngine(config: Config, databaseUrl: string, dags: Map<string, CompiledDag>, log: Logger): Engine {
+  const kinds = builtinKinds();
   return new Engine({
     databaseUrl,
     queueBackend: config.QUEUE_BACKEND,
     redisUrl: config.REDIS_URL,
     queuePrefix: config.QUEUE_PREFIX,
     dags,
-    kinds: builtinKinds(),
+    kinds,
     log,
+    dataRoots: config.dataRoots,
+    poolSize: config.DATABASE_POOL_MAX ?? poolForWorkers(config, kinds.keys()),
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    workerLostLimit: config.WORKER_LOST_LIMIT,
+    infraRetryMax: config.INFRA_RETRY_MAX,
   });
+}
+
+/** One connection per worker slot of every queue, plus headroom for the sweeper, heartbeats and failures. */
+function poolForWorkers(config: Config, queues: Iterable<string>): number {
+  let slots = 0;
+  for (const queue of queues) slots += config.concurrency(queue);
+  return slots + 8;
 }
 
 export async function openRuntime(options: { role?: boolean } = {}): Promise<Runtime> {

@@ -1,10 +1,12 @@
 /**
  * Read model shared by the dashboard API and the `trib` CLI: DAG summaries, runs, one run with its
- * task instances, task logs and state counts. Read-only SQL; values always bound as parameters.
+ * task instances and task logs (metrics: dashboard/metrics.ts). Read-only SQL; values always bound as parameters.
  */
 import type pg from 'pg';
 import { TributaryError } from '../engine/errors.ts';
 import type { CompiledDag, Json } from '../engine/types.ts';
+import { refusedFiles, runWarnings, type RefusedFile } from './warnings.ts';
+import { waitingOf, type WaitStatus } from '../jobs/sensor/wait-state.ts';
 
 export interface DagSummary {
   dagId: string;
@@ -60,13 +62,14 @@ export interface RunRow {
 const RUN_COLUMNS = `id, dag_id AS "dagId", logical_date AS "logicalDate", state, run_type AS "runType", params,
   created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt"`;
 
-/** The newest runs of a DAG, by logical date. */
-export async function listRuns(pool: pg.Pool, dagId: string, limit: number): Promise<RunRow[]> {
+/** The newest runs of a DAG, by logical date, each with its count of warnings. */
+export async function listRuns(pool: pg.Pool, dagId: string, limit: number): Promise<Array<RunRow & { warnings: number }>> {
   const { rows } = await pool.query<RunRow>(
     `SELECT ${RUN_COLUMNS} FROM dag_runs WHERE dag_id = $1 ORDER BY logical_date DESC LIMIT $2`,
     [dagId, limit],
   );
-  return rows;
+  const warnings = await runWarnings(pool, rows.map((r) => r.id));
+  return rows.map((r) => ({ ...r, warnings: warnings.filter((w) => w.runId === Number(r.id)).length }));
 }
 
 export async function getRun(pool: pg.Pool, runId: number): Promise<RunRow> {
@@ -89,26 +92,40 @@ export interface TaskRow {
   error: string | null;
   errorCode: string | null;
   worker: string | null;
+  /** A queued/running sensor between pokes: what it waits for, and that as one line of text. */
+  waiting: (WaitStatus & { text: string }) | null;
 }
 
 export interface RunDetail extends RunRow {
-  tasks: TaskRow[];
+  /** Each with its warnings (dashboard/warnings.ts). */
+  tasks: Array<TaskRow & { warnings: string[] }>;
+  /** Warnings of all its tasks. */
+  warnings: number;
+  /** Files its loads read that had refused rows. */
+  refused: RefusedFile[];
 }
 
 /** One run with its task instances in the DAG's topological order (mapped children after their parent). */
 export async function runDetail(pool: pg.Pool, runId: number, dags?: ReadonlyMap<string, CompiledDag>): Promise<RunDetail> {
   const run = await getRun(pool, runId);
   const order = dags?.get(run.dagId)?.order ?? [];
-  const { rows } = await pool.query<TaskRow>(
+  const selected = await pool.query<Omit<TaskRow, 'waiting'> & { resumeState: Json }>(
     `SELECT task_id AS "taskId", map_index AS "mapIndex", state, try_number AS "tryNumber", max_tries AS "maxTries",
        queue, started_at AS "startedAt", ended_at AS "endedAt", duration_ms AS "durationMs", result, error,
-       error_code AS "errorCode", worker
+       error_code AS "errorCode", worker,
+       CASE WHEN state IN ('queued', 'running') THEN resume_state END AS "resumeState"
      FROM task_instances WHERE run_id = $1 ORDER BY task_id, map_index`,
     [runId],
   );
+  const now = new Date();
+  const rows: TaskRow[] = selected.rows.map(({ resumeState, ...row }) => ({ ...row, waiting: waitingOf(resumeState, now) }));
   const rank = (id: string) => (order.includes(id) ? order.indexOf(id) : order.length);
   rows.sort((a, b) => rank(a.taskId) - rank(b.taskId) || a.taskId.localeCompare(b.taskId) || a.mapIndex - b.mapIndex);
-  return { ...run, tasks: rows };
+  const warnings = await runWarnings(pool, [runId]);
+  const tasks = rows.map((t) => ({
+    ...t, warnings: warnings.filter((w) => w.taskId === t.taskId && w.mapIndex === t.mapIndex).map((w) => w.message),
+  }));
+  return { ...run, tasks, warnings: warnings.length, refused: await refusedFiles(pool, runId) };
 }
 
 export interface LogLine {
@@ -132,21 +149,6 @@ export async function taskLogs(pool: pg.Pool, runId: number, taskId: string): Pr
     [runId, taskId],
   );
   return rows;
-}
-
-export interface StateCounts {
-  tasks: { state: string; count: number }[];
-  runs: { dagId: string; state: string; count: number }[];
-}
-
-export async function stateCounts(pool: pg.Pool): Promise<StateCounts> {
-  const tasks = await pool.query<{ state: string; count: number }>(
-    'SELECT state, count(*)::int AS count FROM task_instances GROUP BY state ORDER BY state',
-  );
-  const runs = await pool.query<{ dagId: string; state: string; count: number }>(
-    'SELECT dag_id AS "dagId", state, count(*)::int AS count FROM dag_runs GROUP BY dag_id, state ORDER BY dag_id, state',
-  );
-  return { tasks: tasks.rows, runs: runs.rows };
 }
 
 export interface LatestReport {

@@ -14,8 +14,7 @@ import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
 import { apiRouter } from './api.ts';
 import { requireToken } from './auth.ts';
-import { renderMetrics } from './metrics.ts';
-import { stateCounts } from './queries.ts';
+import { metricCounts, renderMetrics } from './metrics.ts';
 
 export interface DashboardOptions {
   engine: Engine;
@@ -50,7 +49,7 @@ export function createDashboardApp({ engine, token, log }: Omit<DashboardOptions
   app.use('/queues', board.getRouter() as express.Router);
   app.use('/api', apiRouter(engine, log));
   app.get('/metrics', async (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(renderMetrics(await stateCounts(engine.pool)));
+    res.type('text/plain; version=0.0.4').send(renderMetrics(await metricCounts(engine.pool)));
   });
   app.get('/', (_req, res) => res.redirect('/queues'));
   return app;

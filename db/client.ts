@@ -13,14 +13,28 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function connect(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): Database {
+export interface ConnectOptions {
+  /** @default 10 */
+  max?: number;
+  applicationName?: string;
+  /** A starved pool or an unreachable server fails a checkout after this long. @default 10000 */
+  connectionTimeoutMillis?: number;
+  /** Told every connection error (idle or checked out); the process never crashes on one. */
+  onError?: (err: Error) => void;
+}
+
+export function connect(databaseUrl: string, options: ConnectOptions = {}): Database {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'tributary',
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
   });
-  // An idle client losing its server must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
+  const onError = options.onError ?? (() => undefined);
+  // pg-pool listens for errors only while a client is idle: a server restart under a checked-out
+  // client would be an uncaught exception. This listener stays for the client's whole life.
+  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('error', onError);
   return { pool, db: drizzle(pool), close: () => pool.end() };
 }
 

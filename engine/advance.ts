@@ -7,6 +7,8 @@
 import type pg from 'pg';
 import { decide, runOutcome } from './trigger-rules.ts';
 import type { PendingJob } from './jobs.ts';
+import { startQueuedRuns } from './runs.ts';
+import { LOCK_RUN_FOR_PARENT_SQL } from './try-sql.ts';
 import type { CompiledDag, CompiledTask, Json, TaskState } from './types.ts';
 import { TERMINAL_TASK_STATES } from './types.ts';
 
@@ -29,7 +31,7 @@ export interface AdvanceResult {
 /** `lockedRunState`: the caller already holds the run's row lock and read this state under it. */
 export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId: number, lockedRunState?: string): Promise<AdvanceResult> {
   const state = lockedRunState
-    ?? (await client.query<{ state: string }>({ name: 'trib_lock_run', text: 'SELECT state FROM dag_runs WHERE id = $1 FOR UPDATE', values: [runId] })).rows[0]?.state;
+    ?? (await client.query<{ state: string }>({ name: 'trib_lock_run', text: LOCK_RUN_FOR_PARENT_SQL, values: [runId] })).rows[0]?.state;
   if (state !== 'running') return { jobs: [] };
 
   // Parent rows only: mapped children are read when their parent closes, so a 1,000-way map
@@ -45,7 +47,7 @@ export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId:
   const setState = async (row: InstanceRow, state: TaskState, extra: { result?: Json; error?: string } = {}) => {
     await client.query(
       `UPDATE task_instances SET state = $2, result = COALESCE($3::jsonb, result), error = COALESCE($4, error),
-         ended_at = CASE WHEN $2 IN ('success','failed','upstream_failed','skipped') THEN now() ELSE ended_at END,
+         ended_at = CASE WHEN $2 IN ('success','failed','upstream_failed','skipped') THEN clock_timestamp() ELSE ended_at END,
          updated_at = now()
        WHERE id = $1`,
       [row.id, state, extra.result === undefined ? null : JSON.stringify(extra.result), extra.error ?? null],
@@ -85,10 +87,12 @@ export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId:
   if ([...parents.values()].every((r) => isTerminal(r.state))) {
     const outcome = runOutcome(leaves.map((id) => parents.get(id)?.state ?? 'none'));
     if (outcome !== 'running') {
-      await client.query(`UPDATE dag_runs SET state = $2, ended_at = now() WHERE id = $1 AND state = 'running'`, [
+      await client.query(`UPDATE dag_runs SET state = $2, ended_at = clock_timestamp() WHERE id = $1 AND state = 'running'`, [
         runId,
         outcome,
       ]);
+      // Hand-off: the run's slot is free now, so the next queued run starts in this same transaction.
+      jobs.push(...(await startQueuedRuns(client, dag)));
       return { jobs, runState: outcome };
     }
   }
@@ -163,6 +167,7 @@ async function expand(
      FROM jsonb_array_elements($5::jsonb) WITH ORDINALITY AS t(item, i)
      ON CONFLICT (run_id, task_id, map_index) DO UPDATE SET state = 'queued', try_number = ti.try_number + 1,
        max_tries = ti.try_number + $3::int, map_item = EXCLUDED.map_item, result = NULL, error = NULL, pokes = 0,
+       attempt = 0, lost_attempts = 0, infra_retries = 0, lease_until = NULL, not_before = NULL,
        job_id = 'r' || $1::bigint || '-' || $2::text || '-m' || ti.map_index || '-t' || (ti.try_number + 1), queued_at = now(), updated_at = now()
      RETURNING id, map_index, try_number, job_id`,
     [runId, task.id, task.retries + 1, task.kind, JSON.stringify(list)],
@@ -178,6 +183,7 @@ async function queueInstance(client: pg.PoolClient, id: number): Promise<{ tryNu
   const { rows } = await client.query<{ try_number: number; job_id: string }>({
     name: 'trib_queue_instance',
     text: `UPDATE task_instances SET state = 'queued', try_number = try_number + 1, pokes = 0, queued_at = now(), updated_at = now(),
+       attempt = 0, lost_attempts = 0, infra_retries = 0, lease_until = NULL, not_before = NULL,
        job_id = 'r' || run_id || '-' || task_id || '-m' || map_index || '-t' || (try_number + 1)
      WHERE id = $1 RETURNING try_number, job_id`,
     values: [id],

@@ -2,6 +2,7 @@
  * Configuration from the environment, validated once at start. Every bad value is reported on
  * its own line naming the variable; nothing here reads files or exits on import.
  */
+import path from 'node:path';
 import { z } from 'zod';
 import { TributaryError } from './errors.ts';
 
@@ -39,10 +40,27 @@ const schema = z
     SWEEP_INTERVAL_MS: positiveInt(15_000),
     /** BullMQ lock: a worker silent this long is considered dead and its job re-delivered. @default 30000 */
     JOB_LOCK_MS: positiveInt(30_000),
+    /** Postgres connections per process. @default the total worker concurrency + 8 */
+    DATABASE_POOL_MAX: z.coerce.number().int().positive().optional(),
+    /** A checkout from a starved pool (or an unreachable server) fails after this long. @default 10000 */
+    DATABASE_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+    /** Attempts of one try whose worker may die before the try fails with WORKER_LOST. @default 2 */
+    WORKER_LOST_LIMIT: z.coerce.number().int().min(0).default(2),
+    /** Engine retries of one try after database/queue outages (the task's `retries` stay untouched). @default 10 */
+    INFRA_RETRY_MAX: z.coerce.number().int().min(0).default(10),
+    /** `trib backfill` refuses to create more runs than this without `--yes`. @default 1000 */
+    BACKFILL_MAX_RUNS: positiveInt(1000),
+    /** Days after which the scheduler deletes ended runs and their rows, daily; 0 = keep forever. @default 0 */
+    RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
     /** @default 'info' */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Folder of the embedded Postgres data and other local state. @default '.tributary' */
     TRIBUTARY_HOME: z.string().min(1).default('.tributary'),
+    /**
+     * Folders tasks may read and write files in, separated by path.delimiter (`:`); a DAG's
+     * `dataRoots` add to them. @default `<TRIBUTARY_HOME>/data`, `/reports` and `/demo`
+     */
+    DATA_ROOTS: z.string().refine((v) => v.split(path.delimiter).some(Boolean), 'must name at least one folder').optional(),
   })
   .superRefine((env, ctx) => {
     if (env.QUEUE_BACKEND === 'redis' && !env.REDIS_URL) {
@@ -57,6 +75,8 @@ export const CONFIG_KEYS = Object.keys(schema.shape) as (keyof RawConfig)[];
 
 export interface Config extends Omit<RawConfig, 'QUEUE_CONCURRENCY' | 'QUEUE_BACKEND'> {
   QUEUE_BACKEND: 'redis' | 'postgres';
+  /** DATA_ROOTS as absolute folders (or the default ones). */
+  dataRoots: string[];
   concurrency: (queue: string) => number;
 }
 
@@ -84,8 +104,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     ...raw,
     QUEUE_BACKEND: raw.QUEUE_BACKEND ?? (raw.REDIS_URL ? 'redis' : 'postgres'),
+    dataRoots: raw.DATA_ROOTS
+      ? raw.DATA_ROOTS.split(path.delimiter).filter(Boolean).map((root) => path.resolve(root))
+      : defaultDataRoots(raw.TRIBUTARY_HOME),
     concurrency: (queue) => perQueue.get(queue) ?? raw.WORKER_CONCURRENCY,
   };
+}
+
+/** The data roots without DATA_ROOTS: the data, report and demo folders under TRIBUTARY_HOME. */
+export function defaultDataRoots(home = '.tributary'): string[] {
+  return ['data', 'reports', 'demo'].map((folder) => path.resolve(home, folder));
 }
 
 /** `postgres://user:secret@host` → `postgres://user:***@host`, for logs and messages. */

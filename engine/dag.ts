@@ -38,6 +38,10 @@ const dagSchema = z
     maxActiveRuns: z.number().int().min(1).default(1),
     startDate: z.string().optional(),
     params: z.record(z.string(), z.json()).default({}),
+    optionDefaults: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    dataRoots: z
+      .array(z.string().min(1).refine((root) => !/[{}]/.test(root), 'a data root is a literal folder (no {templates}: run params never widen the roots)'))
+      .default([]),
     tasks: z.record(z.string(), taskSchema).refine((t) => Object.keys(t).length > 0, 'must define at least one task'),
   })
   .strict();
@@ -87,6 +91,7 @@ export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<strin
     maxActiveRuns: dag.maxActiveRuns,
     ...(startDate && { startDate }),
     params: dag.params,
+    dataRoots: dag.dataRoots.map((root) => path.resolve(root)),
     tasks,
     order,
   };
@@ -105,6 +110,9 @@ function compileTasks(
 ): Map<string, CompiledTask> {
   const ids = Object.keys(dag.tasks);
   const tasks = new Map<string, CompiledTask>();
+  for (const kind of Object.keys(dag.optionDefaults)) {
+    if (!kinds.has(kind)) fail(`optionDefaults: unknown job kind "${kind}" (known: ${[...kinds.keys()].sort().join(', ') || 'none'})`);
+  }
   for (const id of ids) {
     const raw = dag.tasks[id];
     const at = `task "${id}"`;
@@ -121,7 +129,7 @@ function compileTasks(
     if (raw.mapOver && !seen.has(raw.mapOver.task)) {
       fail(`${at}: mapOver.task "${raw.mapOver.task}" must be one of its upstream tasks`);
     }
-    const options = kind!.options.safeParse(raw.options);
+    const options = kind!.options.safeParse(withDefaults(dag.optionDefaults[raw.kind], raw.options));
     if (!options.success) fail(`${at} (kind "${raw.kind}"): invalid ${describeIssues(options.error, ['options'])}`);
     tasks.set(id, {
       id,
@@ -142,6 +150,13 @@ function compileTasks(
     for (const up of task.upstream) tasks.get(up)!.downstream.push(task.id);
   }
   return tasks;
+}
+
+/** A task's raw options over its DAG's defaults for the kind, key by key (non-object options untouched). */
+function withDefaults(defaults: Record<string, unknown> | undefined, options: unknown): unknown {
+  if (defaults === undefined) return options;
+  if (options === undefined) return { ...defaults };
+  return typeof options === 'object' && options !== null && !Array.isArray(options) ? { ...defaults, ...options } : options;
 }
 
 /** Kahn's algorithm in declaration order; on a cycle, finds and names one. */

@@ -51,12 +51,16 @@ export class Dispatcher {
    */
   async sweep(graceMs = 10_000): Promise<number> {
     const started = await this.startWaitingRuns();
+    // A running try is left alone while its worker's lease is live (however its job was lost):
+    // re-delivering it would run its body twice. A delayed job comes back with its remaining delay.
     const { rows } = await this.pool.query<{
-      id: number; run_id: number; dag_id: string; task_id: string; job_id: string; queue: string; try_number: number; state: string;
+      id: number; dag_id: string; task_id: string; job_id: string; queue: string; try_number: number; delay_ms: number;
     }>(
-      `SELECT ti.id, ti.run_id, r.dag_id, ti.task_id, ti.job_id, ti.queue, ti.try_number, ti.state
+      `SELECT ti.id, r.dag_id, ti.task_id, ti.job_id, ti.queue, ti.try_number,
+         GREATEST(0, ceil(extract(epoch FROM ti.not_before - now()) * 1000))::int AS delay_ms
        FROM task_instances ti JOIN dag_runs r ON r.id = ti.run_id
        WHERE r.state = 'running' AND ti.state IN ('queued', 'running', 'up_for_retry')
+         AND (ti.state <> 'running' OR ti.lease_until IS NULL OR ti.lease_until < now())
          AND ti.job_id IS NOT NULL AND ti.updated_at < now() - make_interval(secs => $1::float8 / 1000)`,
       [graceMs],
     );
@@ -68,7 +72,10 @@ export class Dispatcher {
       if (state === 'waiting' || state === 'active' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') continue;
       if (job) await job.remove().catch(() => undefined); // completed/failed without our state moving: try again
       const task = this.dags.get(row.dag_id)?.tasks.get(row.task_id);
-      missing.push({ queue: row.queue, jobId: row.job_id, data: { taskInstanceId: row.id, tryNumber: row.try_number }, priority: task?.priority });
+      missing.push({
+        queue: row.queue, jobId: row.job_id, data: { taskInstanceId: row.id, tryNumber: row.try_number },
+        priority: task?.priority, delayMs: row.delay_ms || undefined,
+      });
     }
     await this.repairStuckRuns();
     if (missing.length > 0) {

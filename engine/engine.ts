@@ -7,10 +7,13 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { connect, type Database } from '../db/client.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { executeTry } from './executor.ts';
+import { executeTry, type ExecutorDeps } from './executor.ts';
+import { Leases } from './leases.ts';
+import { OutageLog } from './outage.ts';
 import { createQueueBackend, type QueueBackend, type TaskWorker } from './queues.ts';
 import { registerDags } from './runs.ts';
 import { Scheduler } from './scheduler.ts';
+import { defaultDataRoots } from './config.ts';
 import { TributaryError } from './errors.ts';
 import type { CompiledDag, JobKind } from './types.ts';
 
@@ -22,8 +25,18 @@ export interface EngineOptions {
   dags: ReadonlyMap<string, CompiledDag>;
   kinds: ReadonlyMap<string, JobKind>;
   log: Logger;
-  /** @default 10 */
+  /** Postgres connections of this process. @default 10 */
   poolSize?: number;
+  /** @default 10000 */
+  connectTimeoutMs?: number;
+  /** Attempts of one try whose worker may be lost before it fails with WORKER_LOST. @default 2 */
+  workerLostLimit?: number;
+  /** Engine retries of one try after infrastructure errors. @default 10 */
+  infraRetryMax?: number;
+  /** How long a worker waits for the database to come back to record an attempt's end. @default 60000 */
+  recordWaitMs?: number;
+  /** Folders tasks may touch files in (a DAG's dataRoots add to them). @default defaultDataRoots() */
+  dataRoots?: string[];
 }
 
 export interface WorkerOptions {
@@ -41,10 +54,19 @@ export class Engine {
   readonly workerName = `${os.hostname()}:${process.pid}`;
   private scheduler?: Scheduler;
   private sweepTimer?: NodeJS.Timeout;
+  private sweeping = false;
   private readonly workers: TaskWorker[] = [];
+  private leases?: Leases;
+  readonly outage: OutageLog;
 
   constructor(readonly options: EngineOptions) {
-    this.database = connect(options.databaseUrl, { max: options.poolSize ?? 10, applicationName: 'tributary' });
+    this.outage = new OutageLog(options.log);
+    this.database = connect(options.databaseUrl, {
+      max: options.poolSize ?? 10,
+      applicationName: 'tributary',
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      onError: (err) => this.outage.failed('database', err),
+    });
     this.backend = createQueueBackend({
       kind: options.queueBackend,
       redisUrl: options.redisUrl,
@@ -60,6 +82,10 @@ export class Engine {
 
   get dags() {
     return this.options.dags;
+  }
+
+  get dataRoots(): readonly string[] {
+    return this.options.dataRoots ?? defaultDataRoots();
   }
 
   dag(dagId: string): CompiledDag {
@@ -83,26 +109,39 @@ export class Engine {
 
   startWorkers(options: WorkerOptions): string[] {
     const queues = options.queues ?? [...this.options.kinds.keys()];
+    const lockDuration = options.lockDurationMs ?? 30_000;
     for (const queue of queues) {
       if (!this.options.kinds.has(queue)) {
         throw new TributaryError('ARGUMENT_INVALID', `unknown queue "${queue}" (known: ${[...this.options.kinds.keys()].join(', ')})`);
       }
-      const deps = {
-        pool: this.pool,
-        dags: this.options.dags,
-        kinds: this.options.kinds,
-        log: this.options.log,
-        workerName: this.workerName,
-        enqueue: (jobs: Parameters<Dispatcher['enqueue']>[0]) => this.dispatcher.enqueue(jobs),
-      };
+      const deps = this.executorDeps(lockDuration);
       this.workers.push(
         this.backend.worker(queue, (job) => executeTry(deps, job.data), {
           concurrency: options.concurrency(queue),
-          lockDuration: options.lockDurationMs ?? 30_000,
+          lockDuration,
         }),
       );
     }
     return queues;
+  }
+
+  /** What executeTry needs from this process (also used by tests that deliver a job by hand). */
+  executorDeps(lockDurationMs = 30_000): ExecutorDeps {
+    this.leases ??= new Leases(this.pool, this.workerName, lockDurationMs, this.outage);
+    return {
+      pool: this.pool,
+      dags: this.options.dags,
+      kinds: this.options.kinds,
+      log: this.options.log,
+      workerName: this.workerName,
+      dataRoots: this.dataRoots,
+      enqueue: (jobs) => this.dispatcher.enqueue(jobs),
+      leases: this.leases,
+      outage: this.outage,
+      workerLostLimit: this.options.workerLostLimit ?? 2,
+      infraRetryMax: this.options.infraRetryMax ?? 10,
+      recordWaitMs: this.options.recordWaitMs ?? 60_000,
+    };
   }
 
   /** Periodic repair of the commit→enqueue gap; also starts runs waiting for a slot. */
@@ -110,21 +149,24 @@ export class Engine {
     const tick = async () => {
       try {
         await this.dispatcher.sweep(graceMs);
+        this.outage.ok('sweeper');
       } catch (err) {
-        this.options.log.error({ err }, 'sweep failed; retrying next interval');
+        this.outage.failed('sweeper', err);
       }
-      this.sweepTimer = setTimeout(tick, intervalMs);
-      this.sweepTimer.unref();
+      if (this.sweeping) this.sweepTimer = setTimeout(tick, intervalMs);
     };
+    // Not unref()'d: the sweeper alone keeps a scheduler with no cron DAG alive.
+    this.sweeping = true;
     this.sweepTimer = setTimeout(tick, intervalMs);
-    this.sweepTimer.unref();
   }
 
   /** Graceful: stop taking jobs, let running tries finish, then close connections. */
   async close(): Promise<void> {
+    this.sweeping = false;
     clearTimeout(this.sweepTimer);
     await this.scheduler?.stop();
-    await this.backend.close();
+    await this.backend.close(); // running tries finish first, their leases still renewed
+    this.leases?.stop();
     await this.database.close();
   }
 }

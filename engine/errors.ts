@@ -13,9 +13,13 @@ export const ERROR_CODES = {
   TASK_NOT_FOUND: 'permanent',
   REPORT_NOT_FOUND: 'permanent',
   ARGUMENT_INVALID: 'permanent',
+  // `trib backfill` over more runs than BACKFILL_MAX_RUNS without --yes
+  BACKFILL_TOO_LARGE: 'permanent',
   JOB_KIND_UNKNOWN: 'permanent',
   // database migrations — a down migration refused or failed (nothing changed)
   MIGRATION_FAILED: 'permanent',
+  // `trib demo` / `trib standalone` cannot create or reach the demo's own database
+  DEMO_DATABASE_FAILED: 'permanent',
   // load job, file level — permanent (the file will not change by retrying)
   FILE_NOT_FOUND: 'permanent',
   FILE_UNREADABLE: 'permanent',
@@ -23,6 +27,7 @@ export const ERROR_CODES = {
   FILE_HEADER_MISMATCH: 'permanent',
   FILE_HEADER_DUPLICATE: 'permanent',
   FILE_HEADER_EXTRA: 'permanent',
+  FILE_UNTERMINATED_QUOTE: 'permanent',
   REJECT_LIMIT_EXCEEDED: 'permanent',
   ACCOUNTING_MISMATCH: 'permanent',
   // checks and reports
@@ -33,6 +38,8 @@ export const ERROR_CODES = {
   // sensors and sources
   SENSOR_TIMEOUT: 'permanent',
   SOURCE_MALFORMED: 'permanent',
+  // a file path a task touches is outside the data roots (DATA_ROOTS, the DAG's dataRoots)
+  PATH_OUTSIDE_ROOT: 'permanent',
   SOURCE_UNAVAILABLE: 'retryable',
   // extract job — an HTTP source refused the request (4xx) or sent a page it cannot read
   SOURCE_REJECTED: 'permanent',
@@ -41,6 +48,9 @@ export const ERROR_CODES = {
   TASK_TIMEOUT: 'retryable',
   TASK_FAILED: 'retryable',
   DATABASE_UNAVAILABLE: 'retryable',
+  QUEUE_UNAVAILABLE: 'retryable',
+  // a try whose worker died (or stopped renewing its lease) more often than WORKER_LOST_LIMIT
+  WORKER_LOST: 'retryable',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -76,6 +86,23 @@ export function isRetryable(err: unknown): boolean {
   if (RETRYABLE_NODE_CODES.has(code)) return true;
   if (/^[0-9A-Z]{5}$/.test(code)) return RETRYABLE_SQLSTATE_PREFIXES.some((p) => code.startsWith(p));
   return true;
+}
+
+/**
+ * Infrastructure errors: the database or the queue failed under the try, not the task. The engine
+ * retries these itself (with backoff, up to a ceiling) without using the task's own `retries`.
+ * Connection loss, admin shutdown / crash recovery, serialization failure, deadlock, too many
+ * connections. A pg error without a SQLSTATE (e.g. "Connection terminated") is recognised by the
+ * executor from the state of its client, not from the message.
+ */
+const INFRASTRUCTURE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '40001', '40P01', '53300']);
+const INFRASTRUCTURE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['DATABASE_UNAVAILABLE', 'QUEUE_UNAVAILABLE']);
+
+export function isInfrastructure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  if (err instanceof TributaryError) return INFRASTRUCTURE_CODES.has(code);
+  return code.startsWith('08') || INFRASTRUCTURE_SQLSTATES.has(code) || RETRYABLE_NODE_CODES.has(code);
 }
 
 /** `CODE: message` with the root cause appended, for one-line reports to people. */

@@ -1,121 +1,99 @@
 /**
- * executeTry(deps, job): runs one try of one task instance, exactly once in effect.
- * Claim (compare-and-set to 'running') → handler inside a transaction → in that same transaction
- * mark success (compare-and-set) and advance the run → COMMIT → enqueue what became ready.
- * A delivery of a finished try, or one that loses the race, commits nothing.
+ * executeTry(deps, job): runs one delivery of one try of one task instance, exactly once in effect.
+ * Claim (a new attempt under a lease) → handler inside a transaction → in that same transaction
+ * mark success (compare-and-set on the attempt) and advance the run → COMMIT → the handler's
+ * afterCommit hooks → enqueue what became ready. A delivery of a finished try, or of one running
+ * under a live lease, or one that loses the race, commits nothing and logs nothing as succeeded.
+ * Failures end through attempt-end.ts; a broken or lost database connection never crashes the
+ * process: the attempt ends as an infrastructure error, retried by the engine.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { advanceRun, childFinished } from './advance.ts';
-import { describeError, isRetryable, TributaryError } from './errors.ts';
-import { jobIdFor, retryDelay, type PendingJob } from './jobs.ts';
+import { enqueueSafely, recordFailure, writeFailure, type EndingAttempt, type FailureDeps } from './attempt-end.ts';
+import { describeError, isInfrastructure, TributaryError } from './errors.ts';
+import { jobIdFor, type PendingJob } from './jobs.ts';
+import type { Leases } from './leases.ts';
 import { taskLogger, type CollectedLine } from './logger.ts';
 import { loadUpstreamResults, saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
-import {
-  isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type JobKind, type Json, type TaskContext,
-} from './types.ts';
+import { CLAIM_SQL, RESCHEDULE_SQL, SUCCEED_CHILD_SQL, SUCCEED_PARENT_SQL, type Claimed } from './try-sql.ts';
+import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
+import type { JobKind } from './types.ts';
 
-export interface ExecutorDeps {
-  pool: pg.Pool;
+export interface ExecutorDeps extends FailureDeps {
   dags: ReadonlyMap<string, CompiledDag>;
   kinds: ReadonlyMap<string, JobKind>;
   log: Logger;
   workerName: string;
-  enqueue(jobs: PendingJob[]): Promise<void>;
+  /** Data roots from the configuration; a task also gets its DAG's dataRoots. */
+  dataRoots: readonly string[];
+  leases: Leases;
+  /** Attempts of one try whose worker may be lost before the try fails with WORKER_LOST. */
+  workerLostLimit: number;
 }
-
-interface Claimed {
-  id: number;
-  run_id: number;
-  task_id: string;
-  map_index: number;
-  try_number: number;
-  max_tries: number;
-  map_item: Json;
-  resume_state: Json;
-  pokes: number;
-  dag_id: string;
-  logical_date: Date;
-  interval_end: Date;
-  params: Record<string, Json>;
-}
-
-/** Marks the try running (again, after a crash) unless it already finished; records the try. */
-const CLAIM_SQL = `
-WITH claimed AS (
-  UPDATE task_instances ti SET state = 'running', started_at = now(), worker = $3, updated_at = now()
-  FROM dag_runs r
-  WHERE ti.id = $1 AND ti.try_number = $2 AND ti.state IN ('queued', 'running', 'up_for_retry')
-    AND r.id = ti.run_id AND r.state = 'running'
-  RETURNING ti.id, ti.run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries, ti.map_item,
-            ti.resume_state, ti.pokes, r.dag_id, r.logical_date, r.interval_end, r.params
-), tried AS (
-  INSERT INTO task_tries (task_instance_id, try_number, state, worker, started_at)
-  SELECT id, try_number, 'running', $3, now() FROM claimed
-  ON CONFLICT (task_instance_id, try_number) DO UPDATE SET state = 'running', worker = $3, started_at = now()
-)
-SELECT * FROM claimed`;
-
-/**
- * Ends the current try; only the delivery that still holds it ('running', same try) wins. The end
- * time is clock_timestamp(): now() would be the start of the try's transaction, before the handler.
- */
-const FINISH_SQL = `
-WITH done AS (
-  UPDATE task_instances SET state = $3, result = $4::jsonb, error = $5, error_code = $6, ended_at = clock_timestamp(),
-    duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int, resume_state = NULL, updated_at = now()
-  WHERE id = $1 AND try_number = $2 AND state = 'running'
-  RETURNING id, try_number, duration_ms
-), tried AS (
-  UPDATE task_tries t SET state = $3, ended_at = clock_timestamp(), duration_ms = done.duration_ms, error = $5, error_code = $6
-  FROM done WHERE t.task_instance_id = done.id AND t.try_number = done.try_number
-)
-SELECT id FROM done`;
-
-/**
- * A try's success in one round trip: FINISH for state 'success', the try's log lines, and — for
- * a parent task ($8) — the run's row lock that advanceRun needs (run_state NULL for a mapped child).
- */
-const SUCCEED_SQL = `
-WITH done AS (
-  UPDATE task_instances SET state = 'success', result = $3::jsonb, error = NULL, error_code = NULL, ended_at = clock_timestamp(),
-    duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int, resume_state = NULL, updated_at = now()
-  WHERE id = $1 AND try_number = $2 AND state = 'running'
-  RETURNING id, run_id, try_number, duration_ms
-), tried AS (
-  UPDATE task_tries t SET state = 'success', ended_at = clock_timestamp(), duration_ms = done.duration_ms, error = NULL, error_code = NULL
-  FROM done WHERE t.task_instance_id = done.id AND t.try_number = done.try_number
-), logs AS (
-  INSERT INTO task_logs (task_instance_id, try_number, level, message, fields, at)
-  SELECT done.id, done.try_number, l.level, l.message, l.fields, l.at
-  FROM done, unnest($4::text[], $5::text[], $6::jsonb[], $7::timestamptz[]) AS l(level, message, fields, at)
-), run AS (
-  SELECT r.state FROM dag_runs r JOIN done ON r.id = done.run_id WHERE $8::boolean FOR UPDATE OF r
-)
-SELECT done.id, (SELECT state FROM run) AS run_state FROM done`;
 
 class LostClaim extends Error {}
 
+type Hook = () => unknown;
+
 export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise<'done' | 'noop'> {
-  const claim = await deps.pool.query<Claimed>({ name: 'trib_claim', text: CLAIM_SQL, values: [data.taskInstanceId, data.tryNumber, deps.workerName] });
-  const claimed = claim.rows[0];
+  let claimed: Claimed | undefined;
+  try {
+    const claim = await deps.pool.query<Claimed>({
+      name: 'trib_claim', text: CLAIM_SQL, values: [data.taskInstanceId, data.tryNumber, deps.workerName, deps.leases.leaseMs],
+    });
+    deps.outage.ok('database');
+    claimed = claim.rows[0];
+  } catch (err) {
+    // Nothing was claimed: the job fails in BullMQ and the sweeper re-delivers the try later.
+    deps.outage.failed('database', err);
+    throw new TributaryError('DATABASE_UNAVAILABLE', `could not claim try ${data.tryNumber} of instance ${data.taskInstanceId}: ${describeError(err)}`, { cause: err });
+  }
   if (!claimed) return 'noop';
+  deps.leases.add(claimed.id);
+  try {
+    await runAttempt(deps, claimed);
+  } finally {
+    deps.leases.delete(claimed.id);
+  }
+  return 'done';
+}
+
+async function runAttempt(deps: ExecutorDeps, claimed: Claimed): Promise<void> {
   const dag = deps.dags.get(claimed.dag_id);
   const task = dag?.tasks.get(claimed.task_id);
   const kind = task && deps.kinds.get(task.kind);
-  const bindings = { dag_id: claimed.dag_id, run_id: claimed.run_id, task_id: claimed.task_id, map_index: claimed.map_index, try: claimed.try_number };
+  const bindings = { dag_id: claimed.dag_id, run_id: claimed.run_id, task_id: claimed.task_id, map_index: claimed.map_index, try: claimed.try_number, attempt: claimed.attempt };
   const { log, lines } = taskLogger(deps.log, bindings);
+  const ending: EndingAttempt = { claimed, dag, task, log, lines };
   if (!dag || !task || !kind) {
     const err = new TributaryError('DAG_NOT_FOUND', `task ${claimed.dag_id}.${claimed.task_id} is not in the loaded DAGs`);
-    await finishWithFailure(deps, dag, task, claimed, err, log);
-    return 'done';
+    return recordFailure(deps, ending, err, false, null);
+  }
+  if (claimed.lost_attempts > deps.workerLostLimit) {
+    const err = new TributaryError('WORKER_LOST', `the worker running this try was lost ${claimed.lost_attempts} times (limit ${deps.workerLostLimit})`);
+    return recordFailure(deps, ending, err, false, null);
   }
 
-  const client = await deps.pool.connect();
+  let client: pg.PoolClient;
+  try {
+    client = await deps.pool.connect();
+  } catch (err) {
+    const down = new TributaryError('DATABASE_UNAVAILABLE', `no database connection for the try: ${describeError(err)}`, { cause: err });
+    return recordFailure(deps, ending, down, true, null);
+  }
+  // A connection lost mid-try emits 'error' on the client: note it (and keep it from crashing the process).
+  let broken = false;
+  const onError = () => (broken = true);
+  client.on('error', onError);
   const controller = new AbortController();
+  const committed: Hook[] = [];
+  const rolledBack: Hook[] = [];
   let destroy = false;
+  let jobs: PendingJob[];
+  let rescheduled = false;
   try {
     await client.query('BEGIN');
     const ctx: TaskContext = {
@@ -129,60 +107,104 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
       dataInterval: { start: claimed.logical_date, end: claimed.interval_end },
       params: claimed.params,
       upstream: await loadUpstreamResults(client, claimed.run_id, task.upstream),
+      dataRoots: [...deps.dataRoots, ...dag.dataRoots],
       log,
       resumeState: claimed.resume_state ?? undefined,
       client,
       db: drizzle(client),
       signal: controller.signal,
+      afterCommit: (onCommit, onRollback) => {
+        committed.push(onCommit);
+        if (onRollback) rolledBack.push(onRollback);
+      },
     };
-    log.info('try started');
+    // A poke of a rescheduling handler (sensor) continues its try: the engine logs its start and
+    // first reschedule once; later pokes store only what the handler logs.
+    if (claimed.pokes === 0) log.info('try started');
     const outcome = await withTimeout(kind.handler(ctx, task.options), task.timeoutMs, controller, () => (destroy = true));
-    // The log lines ride in the try's transaction (one commit per hop, not two); they stay in
-    // `lines` for the finally block until the COMMIT has succeeded.
-    let jobs: PendingJob[];
+    rescheduled = isReschedule(outcome);
     if (isReschedule(outcome)) {
+      if (claimed.pokes === 0) log.info({ delay_ms: outcome.reschedule.delayMs }, 'rescheduled');
       jobs = await reschedule(client, task, claimed, outcome);
-      log.info({ delay_ms: outcome.reschedule.delayMs }, 'rescheduled');
       await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
     } else {
-      log.info('try succeeded');
-      jobs = await succeed(client, dag, claimed, outcome as Json, lines);
+      jobs = await succeed(client, dag, claimed, outcome as Json, [...lines, storedLine(bindings, 'try succeeded')]);
     }
     await client.query('COMMIT');
-    lines.length = 0;
-    await deps.enqueue(jobs);
   } catch (err) {
-    if (err instanceof LostClaim || destroy) {
-      if (!destroy) await client.query('ROLLBACK').catch(() => undefined);
-    } else if (keepsWrites(err)) {
-      // A failed check keeps its stored results: record the failure in the same transaction.
-      const jobs = await recordFailure(client, dag, task, claimed, err, log);
-      await client.query('COMMIT');
-      await deps.enqueue(jobs);
-      return 'done';
-    } else {
-      await client.query('ROLLBACK').catch(() => (destroy = true));
-    }
-    if (!(err instanceof LostClaim)) await finishWithFailure(deps, dag, task, claimed, err, log);
-    return 'done';
-  } finally {
-    // A timed-out handler may still be using the connection: destroying it makes Postgres roll back.
-    client.release(destroy ? new Error('try timed out') : undefined);
     controller.abort();
-    await saveTaskLogs(deps.pool, claimed.id, claimed.try_number, lines).catch(() => undefined);
+    await runHooks(rolledBack, log);
+    const infra = broken || isInfrastructure(err);
+    if (err instanceof LostClaim) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.removeListener('error', onError);
+      client.release();
+      log.warn('claim lost to another delivery; nothing committed');
+      return;
+    }
+    if (destroy || broken) {
+      // A timed-out handler may still be using the connection: destroying it makes Postgres roll back.
+      client.release(true);
+      return recordFailure(deps, ending, err, infra, null);
+    }
+    if (keepsWrites(err) && !infra) return keepWritesAndFail(deps, ending, client, onError, err);
+    const rolled = await client.query('ROLLBACK').then(() => true, () => false);
+    client.removeListener('error', onError);
+    if (!rolled) client.release(true);
+    return recordFailure(deps, ending, err, infra, rolled ? client : null);
   }
-  return 'done';
+  client.removeListener('error', onError);
+  client.release();
+  controller.abort();
+  if (!rescheduled) deps.log.info(bindings, 'try succeeded');
+  await runHooks(committed, log);
+  await enqueueSafely(deps, jobs);
+}
+
+/**
+ * A failed check keeps its stored results: the failure is recorded in the same transaction, and
+ * committed only when its compare-and-set won. Anything going wrong here destroys the connection
+ * (Postgres rolls back), and the failure is recorded again on a fresh one without the writes.
+ */
+async function keepWritesAndFail(deps: ExecutorDeps, ending: EndingAttempt, client: pg.PoolClient, onError: () => void, err: unknown): Promise<void> {
+  let jobs: PendingJob[] | null;
+  try {
+    ending.log.error({ err_code: (err as TributaryError).code, will_retry: false }, describeError(err));
+    jobs = await writeFailure(client, ending, { kind: 'fail' }, err);
+    await client.query(jobs === null ? 'ROLLBACK' : 'COMMIT');
+  } catch (e) {
+    client.release(true);
+    return recordFailure(deps, ending, e, true, null);
+  }
+  client.removeListener('error', onError);
+  client.release();
+  ending.lines.length = 0;
+  if (jobs) await enqueueSafely(deps, jobs);
+}
+
+function storedLine(fields: Record<string, unknown>, message: string): CollectedLine {
+  return { level: 'info', message, fields, at: new Date() };
+}
+
+async function runHooks(hooks: Hook[], log: Logger): Promise<void> {
+  for (const hook of hooks) {
+    try {
+      await hook();
+    } catch (err) {
+      log.error({ err: describeError(err) }, 'an after-commit hook failed');
+    }
+  }
 }
 
 async function succeed(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed, result: Json, lines: CollectedLine[]): Promise<PendingJob[]> {
   const parent = claimed.map_index < 0;
   const done = await client.query<{ id: number; run_state: string | null }>({
-    name: 'trib_succeed',
-    text: SUCCEED_SQL,
+    name: parent ? 'trib_succeed_parent' : 'trib_succeed_child',
+    text: parent ? SUCCEED_PARENT_SQL : SUCCEED_CHILD_SQL,
     values: [
-      claimed.id, claimed.try_number, JSON.stringify(result ?? null),
+      claimed.id, claimed.try_number, claimed.attempt, JSON.stringify(result ?? null),
       lines.map((l) => l.level), lines.map((l) => l.message), lines.map((l) => JSON.stringify(l.fields)), lines.map((l) => l.at),
-      parent,
+      claimed.run_id,
     ],
   });
   if (done.rowCount === 0) throw new LostClaim();
@@ -190,12 +212,6 @@ async function succeed(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed
     ? await advanceRun(client, dag, claimed.run_id, done.rows[0].run_state ?? 'gone')
     : await childFinished(client, dag, claimed.run_id, claimed.task_id);
   return advanced.jobs;
-}
-
-function afterTerminal(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed) {
-  return claimed.map_index >= 0
-    ? childFinished(client, dag, claimed.run_id, claimed.task_id)
-    : advanceRun(client, dag, claimed.run_id);
 }
 
 /** A sensor not yet satisfied: back to 'queued' with its state kept, a delayed job for the next poke. */
@@ -206,70 +222,12 @@ async function reschedule(
   outcome: { reschedule: { delayMs: number; state?: Json } },
 ): Promise<PendingJob[]> {
   const jobId = jobIdFor(claimed.run_id, claimed.task_id, claimed.map_index, claimed.try_number, claimed.pokes + 1);
-  const updated = await client.query(
-    `UPDATE task_instances SET state = 'queued', pokes = pokes + 1, job_id = $3, resume_state = $4::jsonb, updated_at = now()
-     WHERE id = $1 AND try_number = $2 AND state = 'running'`,
-    [claimed.id, claimed.try_number, jobId, JSON.stringify(outcome.reschedule.state ?? null)],
-  );
+  const { delayMs } = outcome.reschedule;
+  const updated = await client.query(RESCHEDULE_SQL, [
+    claimed.id, claimed.try_number, claimed.attempt, jobId, JSON.stringify(outcome.reschedule.state ?? null), delayMs,
+  ]);
   if (updated.rowCount === 0) throw new LostClaim();
-  return [{ queue: task.kind, jobId, data: { taskInstanceId: claimed.id, tryNumber: claimed.try_number }, delayMs: outcome.reschedule.delayMs, priority: task.priority }];
-}
-
-/** Retry with backoff when the error is retryable and tries remain; else fail and advance the run. */
-async function recordFailure(
-  client: pg.PoolClient,
-  dag: CompiledDag | undefined,
-  task: CompiledTask | undefined,
-  claimed: Claimed,
-  err: unknown,
-  log: Logger,
-): Promise<PendingJob[]> {
-  const message = describeError(err);
-  const code = err instanceof TributaryError ? err.code : ((err as { code?: string })?.code ?? null);
-  const retry = task !== undefined && isRetryable(err) && claimed.try_number < claimed.max_tries;
-  log.error({ err_code: code, will_retry: retry }, message);
-  if (retry) {
-    const next = claimed.try_number + 1;
-    const jobId = jobIdFor(claimed.run_id, claimed.task_id, claimed.map_index, next);
-    const done = await client.query(
-      `WITH up AS (
-         UPDATE task_instances SET state = 'up_for_retry', try_number = $3, job_id = $4, error = $5, error_code = $6,
-           pokes = 0, resume_state = NULL, updated_at = now()
-         WHERE id = $1 AND try_number = $2 AND state = 'running' RETURNING id)
-       UPDATE task_tries t SET state = 'failed', ended_at = clock_timestamp(), error = $5, error_code = $6,
-         duration_ms = (extract(epoch FROM clock_timestamp() - t.started_at) * 1000)::int
-       FROM up WHERE t.task_instance_id = up.id AND t.try_number = $2 RETURNING t.id`,
-      [claimed.id, claimed.try_number, next, jobId, message, code],
-    );
-    if (done.rowCount === 0) return [];
-    const delayMs = retryDelay(task.retryDelayMs, task.maxRetryDelayMs, claimed.try_number);
-    return [{ queue: task.kind, jobId, data: { taskInstanceId: claimed.id, tryNumber: next }, delayMs, priority: task.priority }];
-  }
-  const done = await client.query(FINISH_SQL, [claimed.id, claimed.try_number, 'failed', 'null', message, code]);
-  if (done.rowCount === 0 || !dag) return [];
-  return (await afterTerminal(client, dag, claimed)).jobs;
-}
-
-async function finishWithFailure(
-  deps: ExecutorDeps,
-  dag: CompiledDag | undefined,
-  task: CompiledTask | undefined,
-  claimed: Claimed,
-  err: unknown,
-  log: Logger,
-): Promise<void> {
-  const client = await deps.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const jobs = await recordFailure(client, dag, task, claimed, err, log);
-    await client.query('COMMIT');
-    await deps.enqueue(jobs);
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e; // the job fails in BullMQ; the sweeper re-delivers the still-running try later
-  } finally {
-    client.release();
-  }
+  return [{ queue: task.kind, jobId, data: { taskInstanceId: claimed.id, tryNumber: claimed.try_number }, delayMs, priority: task.priority }];
 }
 
 function keepsWrites(err: unknown): boolean {

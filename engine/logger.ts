@@ -38,7 +38,8 @@ export interface CollectedLine {
 
 /**
  * A logger for one try: every line goes to the parent's destination (when the parent's level
- * allows it) and info-and-above lines are kept (bounded) for the task's stored log.
+ * allows it) and lines are kept (bounded) for the task's stored log — info and above, and below
+ * info too when the parent logs there (LOG_LEVEL=debug|trace).
  */
 export function taskLogger(parent: Logger, bindings: Record<string, unknown>, maxLines = 2000) {
   const lines: CollectedLine[] = [];
@@ -55,6 +56,6 @@ export function taskLogger(parent: Logger, bindings: Record<string, unknown>, ma
       }
     },
   };
-  const log = createLogger('info', tee).child(bindings);
+  const log = createLogger(parentLevel < pino.levels.values.info ? parent.level : 'info', tee).child(bindings);
   return { log, lines };
 }

@@ -8,7 +8,7 @@ import { advanceRun } from './advance.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { TributaryError } from './errors.ts';
 import { createRun, startQueuedRuns, type RunType } from './runs.ts';
-import { daysBetween, intervalFor, logicalDateFor } from './schedule.ts';
+import { intervalFor, logicalDateFor, ticksBetween } from './schedule.ts';
 import type { CompiledDag, Json } from './types.ts';
 
 export interface TriggerResult {
@@ -40,18 +40,52 @@ export async function triggerRun(
   return { ...result, logicalDate };
 }
 
-/** One run per day from..to (inclusive), oldest first; existing runs are left as they are. */
+/** No backfill enumerates more ticks than this, even with --yes: split such a range. */
+const BACKFILL_CEILING = 100_000;
+/** Runs created per transaction by a backfill. */
+const BACKFILL_CHUNK = 500;
+
+/**
+ * The logical dates a backfill of days from..to creates: the DAG's cron ticks in that range (see
+ * `ticksBetween`). More than `maxRuns` of them is refused unless `confirmed`.
+ */
+export function planBackfill(dag: CompiledDag, from: string, to: string, opts: { maxRuns: number; confirmed: boolean }): Date[] {
+  const { dates, truncated } = ticksBetween(dag.schedule, from, to, BACKFILL_CEILING);
+  const what = `backfill of "${dag.id}" from ${from} to ${to}`;
+  if (truncated) {
+    throw new TributaryError('BACKFILL_TOO_LARGE', `${what} is more than ${BACKFILL_CEILING} runs; split the range`);
+  }
+  if (dates.length > opts.maxRuns && !opts.confirmed) {
+    throw new TributaryError(
+      'BACKFILL_TOO_LARGE',
+      `${what} is ${dates.length} runs, more than BACKFILL_MAX_RUNS=${opts.maxRuns}; pass --yes to create them`,
+    );
+  }
+  return dates;
+}
+
+/**
+ * Creates the runs of `logicalDates` (oldest first, in transactions of 500) and starts what fits
+ * in maxActiveRuns; existing runs are left as they are (unique dag_id + logical_date).
+ */
 export async function backfill(
   pool: pg.Pool,
   dispatcher: Dispatcher,
   dag: CompiledDag,
-  from: string,
-  to: string,
+  logicalDates: Date[],
   params?: Record<string, Json>,
 ): Promise<TriggerResult[]> {
   const results: TriggerResult[] = [];
-  for (const day of daysBetween(from, to)) {
-    results.push(await triggerRun(pool, dispatcher, dag, { day, params, runType: 'backfill' }));
+  for (let i = 0; i < logicalDates.length; i += BACKFILL_CHUNK) {
+    const jobs = await withTransaction(pool, async (client) => {
+      for (const logicalDate of logicalDates.slice(i, i + BACKFILL_CHUNK)) {
+        const { end } = intervalFor(dag.schedule, logicalDate);
+        const created = await createRun(client, dag, { logicalDate, intervalEnd: end, runType: 'backfill', params });
+        results.push({ ...created, logicalDate });
+      }
+      return startQueuedRuns(client, dag);
+    });
+    await dispatcher.enqueue(jobs);
   }
   return results;
 }

@@ -153,6 +153,35 @@ export function daysBetween(from: string, to: string): string[] {
   return Array.from({ length: count }, (_, i) => new Date(start + i * DAY_MS).toISOString().slice(0, 10));
 }
 
+export interface Ticks {
+  /** Oldest first, at most the limit asked for. */
+  dates: Date[];
+  /** True when more ticks than the limit fall in the range. */
+  truncated: boolean;
+}
+
+/**
+ * The logical dates of [from, to] (days inclusive, in the DAG's timezone): every cron tick in the
+ * range — the ticks the scheduler's catch-up would create — or one per day at midnight UTC for a
+ * DAG without schedule. At most `limit` of them.
+ */
+export function ticksBetween(schedule: MaybeSchedule, from: string, to: string, limit: number): Ticks {
+  const days = daysBetween(from, to);
+  if (!schedule) {
+    const dates = days.slice(0, limit).map((day) => manualInterval(day).logicalDate);
+    return { dates, truncated: days.length > limit };
+  }
+  const { cron, timezone } = schedule;
+  const end = startOfDay(new Date(parseDay(to) + DAY_MS).toISOString().slice(0, 10), timezone);
+  const iterator = expression(cron, timezone, new Date(startOfDay(from, timezone).getTime() - 1));
+  const dates: Date[] = [];
+  for (let t = iterator.next().toDate(); t < end; t = iterator.next().toDate()) {
+    if (dates.length === limit) return { dates, truncated: true };
+    dates.push(t);
+  }
+  return { dates, truncated: false };
+}
+
 /** A DAG without schedule: logical date = midnight UTC of `day`, interval one day. */
 export function manualInterval(day: string): Interval & { logicalDate: Date } {
   const start = parseDay(day);

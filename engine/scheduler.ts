@@ -2,12 +2,14 @@
  * The scheduler: a node-cron tick per scheduled DAG (in its timezone) plus one catch-up pass at
  * start. Each pass computes the due logical dates with cron arithmetic and creates their runs;
  * the unique (dag_id, logical_date) index makes two schedulers at once create each run once.
+ * With a retention, it also deletes old runs at start and once a day.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '../db/client.ts';
 import type { Dispatcher } from './dispatcher.ts';
+import { cleanRuns } from './retention.ts';
 import { createRun, startQueuedRuns } from './runs.ts';
 import { dataInterval, dueLogicalDates } from './schedule.ts';
 import type { CompiledDag } from './types.ts';
@@ -35,36 +37,77 @@ export async function scheduleDag(pool: pg.Pool, dispatcher: Dispatcher, dag: Co
   return created;
 }
 
+export interface SchedulerOptions {
+  /** Delete runs that ended more than this many days ago (engine/retention.ts), at start and daily; 0 = never. @default 0 */
+  retentionDays?: number;
+}
+
+/** When the daily retention pass runs (UTC). */
+const RETENTION_CRON = '17 3 * * *';
+const DAY_MS = 86_400_000;
+
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
+  private retention?: Promise<void>;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly dispatcher: Dispatcher,
     private readonly dags: ReadonlyMap<string, CompiledDag>,
     private readonly log: Logger,
+    private readonly options: SchedulerOptions = {},
   ) {}
 
-  /** Catch up once, then tick each DAG on its cron. */
+  /** Catch up once, then tick each DAG on its cron; a tick while the DAG's previous pass still runs is skipped. */
   async start(): Promise<void> {
     for (const dag of this.dags.values()) {
       if (!dag.schedule) continue;
       await this.pass(dag, new Date());
       this.tasks.push(
-        // The tick's own date: a callback a few ms early must still see its tick as due.
-        cron.schedule(dag.schedule.cron, (tick) => void this.pass(dag, new Date(Math.max(Date.now(), tick.date.getTime()))), {
+        // The tick's own date: a callback a few ms early must still see its tick as due. The
+        // callback returns the pass, so node-cron's noOverlap sees it running until it ends.
+        cron.schedule(dag.schedule.cron, (tick) => this.pass(dag, new Date(Math.max(Date.now(), tick.date.getTime()))), {
           timezone: dag.schedule.timezone,
           name: dag.id,
           noOverlap: true,
+          logger: this.cronLogger(dag.id),
         }),
       );
     }
-    this.log.info({ dags: this.tasks.length }, 'scheduler started');
+    const scheduled = this.tasks.length;
+    const days = this.options.retentionDays ?? 0;
+    if (days > 0) {
+      this.retention = this.clean(days);
+      this.tasks.push(cron.schedule(RETENTION_CRON, () => (this.retention = this.clean(days)), { timezone: 'UTC', name: 'retention', noOverlap: true }));
+    }
+    this.log.info({ dags: scheduled, retention_days: days }, 'scheduler started');
   }
 
   async stop(): Promise<void> {
     for (const task of this.tasks) await task.destroy();
     this.tasks.length = 0;
+    await this.retention;
+  }
+
+  /** node-cron's own messages (e.g. a tick skipped by noOverlap) go to our log, tagged with the DAG. */
+  private cronLogger(dagId: string) {
+    const log = this.log.child({ dag_id: dagId });
+    const text = (message: string | Error) => (message instanceof Error ? message.message : message);
+    return {
+      info: (message: string) => log.debug(message),
+      warn: (message: string) => log.warn(message),
+      error: (message: string | Error, err?: Error) => log.error({ err: err ?? message }, text(message)),
+      debug: (message: string | Error) => log.debug(text(message)),
+    };
+  }
+
+  private async clean(days: number): Promise<void> {
+    try {
+      const counts = await cleanRuns(this.pool, { before: new Date(Date.now() - days * DAY_MS) });
+      this.log.info({ retention_days: days, deleted: Object.fromEntries(counts) }, 'retention applied');
+    } catch (err) {
+      this.log.error({ err }, 'retention failed; the next daily pass retries');
+    }
   }
 
   private async pass(dag: CompiledDag, now: Date): Promise<void> {

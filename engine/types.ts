@@ -93,6 +93,17 @@ export interface DagSpec {
   startDate?: string;
   /** Default run params; `trib trigger --params` overrides them key by key. */
   params?: Record<string, Json>;
+  /**
+   * Options every task of a job kind gets unless it sets that option itself (per top-level key: a
+   * task's own `rejectLimit` replaces the DAG's), e.g. `{ load: { rejectLimit: { warn: { ratio: 0.01 } } } }`.
+   * @default {}
+   */
+  optionDefaults?: Record<string, Record<string, unknown>>;
+  /**
+   * Folders this DAG's tasks may also read and write files in, beside DATA_ROOTS; literal paths
+   * (no templates), relative ones from the working directory. @default []
+   */
+  dataRoots?: string[];
   tasks: Record<string, TaskSpec>;
 }
 
@@ -122,6 +133,8 @@ export interface CompiledDag {
   maxActiveRuns: number;
   startDate?: Date;
   params: Record<string, Json>;
+  /** The DAG's own data roots, absolute. */
+  dataRoots: string[];
   tasks: Map<string, CompiledTask>;
   /** Task ids in a topological order (upstreams first). */
   order: string[];
@@ -142,6 +155,8 @@ export interface TaskContext {
   params: Record<string, Json>;
   /** Results of the upstream tasks by task id; a mapped upstream gives an array in map order. */
   upstream: Record<string, Json>;
+  /** Absolute folders every file path of this task must be inside: DATA_ROOTS plus the DAG's dataRoots. */
+  dataRoots: readonly string[];
   log: Logger;
   /** The `state` a previous try of this instance passed to `reschedule` (sensors), if any. */
   resumeState?: Json;
@@ -153,6 +168,12 @@ export interface TaskContext {
   db: NodePgDatabase;
   /** Aborted when the try times out or the worker shuts down. */
   signal: AbortSignal;
+  /**
+   * Side effects outside Postgres (a report file's rename, a webhook): `onCommit` runs after the
+   * try's transaction committed, `onRollback` when it did not (a lost claim, a failure). A stale
+   * delivery that loses its claim therefore never touches what a newer one wrote.
+   */
+  afterCommit(onCommit: () => unknown, onRollback?: () => unknown): void;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * W2 generator: the ten credit-platform extracts `<table>_YYYYMMDD.csv` per day (each day a full,
- * append-only snapshot: re-loading any day is idempotent), `size` = scale (1.0 = real counts).
- * Returns and writes truth.json: failing counts per check and reconciliation, per daily extract.
+ * append-only snapshot: re-loading any day is idempotent), `size` = scale (1.0 = real counts),
+ * money written as real extracts write it (w2-noise.ts). Returns and writes truth.json: failing
+ * counts per check and reconciliation, and the planted number formats, per daily extract.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,9 +13,10 @@ import { generatorOptions, parseOptions, writeTruth } from './options.ts';
 import { createContext, type W2Row } from './w2-context.ts';
 import { buildCredits, chatRows, historyRows, type Credit } from './w2-credits.ts';
 import { buildPeople, sellerRows } from './w2-people.ts';
+import { countItemsOffByNoise, countNumberFormats, plantNumberFormats, type NumberFormatCounts } from './w2-noise.ts';
 import { leadRows, salesRows } from './w2-sales.ts';
 import {
-  W2_CHECKS, W2_KEYS, W2_NATURAL_KEYS, W2_RECONCILIATIONS, W2_TABLE_ORDER, W2_TABLES,
+  ITEM_TYPES, W2_CHECKS, W2_KEYS, W2_NATURAL_KEYS, W2_RECONCILIATIONS, W2_TABLE_ORDER, W2_TABLES,
   type W2CheckDef, type W2ReconciliationDef, type W2Table,
 } from './w2-schema.ts';
 
@@ -35,6 +37,15 @@ export interface W2ExtractTruth {
   reconciliations: Record<string, number>;
   /** Items off by 0.0001–0.004 from their invoice column: inside the 0.005 tolerance, NOT failures. */
   near_misses_within_tolerance: number;
+  /** Items off from their invoice column only by float noise (under 0.0001): NOT failures. */
+  items_off_by_noise: number;
+  /** Fee items signed opposite to their invoice's fees: fees reconcile by absolute value, NOT failures. */
+  fees_signed_opposite: number;
+  /**
+   * Per money table, values written as real extracts write them, in the rows the warehouse keeps
+   * (not a null or repeated key): float noise (10+ decimals), 5–6 decimals, `-0.0`. All load as written.
+   */
+  number_formats: Partial<Record<W2Table, NumberFormatCounts>>;
   rows: number;
 }
 
@@ -55,6 +66,7 @@ const NOTES = [
   'An invoice_items row with an unknown invoice_id or a bad item_type is one of its invoice\'s five items: that invoice also fails the reconciliation of that column (missing item = sum 0).',
   'A duplicated wallet transaction replaces another invoice\'s transaction: that invoice has none (not a failure of wallet_matches_invoice_total).',
   'Normal sellers have credit_limit >= the sum of ALL their credits, so sellers_within_limit does not depend on how bad credit statuses are treated.',
+  'Money values carry the formats of real extracts (float noise, 5-6 decimals, -0.0), each within 0.0001 of its value: they load as written and change no count; fee items may be negative (a deduction), and fees reconcile by absolute value.',
 ];
 
 /** Tags credits above percentile_cont(0.99) of all credit amounts; returns the percentile (cents). */
@@ -88,15 +100,19 @@ function buildTables(seed: number, size: number, start: number, days: number) {
     invoice_items: sales.items,
     wallet_transactions: sales.wallet,
   };
-  return { tables, p99, nearMisses: sales.nearMisses };
+  const { feesOpposite } = plantNumberFormats(ctx, tables, sales.nearMisses, p99);
+  return { tables, p99, nearMisses: sales.nearMisses, feesOpposite };
 }
 
-function extractTruth(tables: Record<W2Table, W2Row[]>, nearMisses: readonly W2Row[], day: number, date: number): W2ExtractTruth {
+interface Planted { nearMisses: readonly W2Row[]; feesOpposite: readonly W2Row[] }
+
+function extractTruth(tables: Record<W2Table, W2Row[]>, planted: Planted, day: number, date: number): W2ExtractTruth {
   const counts = new Map<string, number>([...W2_CHECKS, ...W2_RECONCILIATIONS].map((c) => [c.name, 0]));
   const files = {} as Record<W2Table, W2FileTruth>;
+  const current = {} as Record<W2Table, W2Row[]>;
   let total = 0;
   for (const table of W2_TABLE_ORDER) {
-    const rows = tables[table].filter((r) => r.day <= day);
+    const rows = (current[table] = tables[table].filter((r) => r.day <= day));
     for (const r of rows) {
       for (const tag of r.tags) {
         if (!counts.has(tag)) throw new Error(`w2: row tagged with unknown check ${tag}`);
@@ -115,7 +131,10 @@ function extractTruth(tables: Record<W2Table, W2Row[]>, nearMisses: readonly W2R
     files,
     checks: Object.fromEntries(W2_CHECKS.map((c) => [c.name, counts.get(c.name)!])),
     reconciliations: Object.fromEntries(W2_RECONCILIATIONS.map((c) => [c.name, counts.get(c.name)!])),
-    near_misses_within_tolerance: nearMisses.filter((r) => r.day <= day).length,
+    near_misses_within_tolerance: planted.nearMisses.filter((r) => r.day <= day).length,
+    items_off_by_noise: countItemsOffByNoise(current.invoices, current.invoice_items, ITEM_TYPES),
+    fees_signed_opposite: planted.feesOpposite.filter((r) => r.day <= day).length,
+    number_formats: countNumberFormats(current),
     rows: total,
   };
 }
@@ -125,7 +144,7 @@ export async function generateCreditPlatform(raw: CreditPlatformOptions): Promis
   const o = parseOptions(creditPlatformOptions, raw, 'w2 credit platform');
   await fs.mkdir(o.dir, { recursive: true });
   const start = parseDay(o.startDate);
-  const { tables, p99, nearMisses } = buildTables(o.seed, o.size, start, o.days);
+  const { tables, p99, ...planted } = buildTables(o.seed, o.size, start, o.days);
   const extracts: W2ExtractTruth[] = [];
   for (let d = 0; d < o.days; d++) {
     const date = start + d * DAY_MS;
@@ -134,7 +153,7 @@ export async function generateCreditPlatform(raw: CreditPlatformOptions): Promis
       for (const row of tables[table]) if (row.day <= d) await writer.row(row.fields);
       await writer.close();
     }
-    extracts.push(extractTruth(tables, nearMisses, d, date));
+    extracts.push(extractTruth(tables, planted, d, date));
   }
   const truth: W2Truth = {
     workload: 'w2_credit_platform', seed: o.seed, size: o.size, days: o.days, startDate: o.startDate,

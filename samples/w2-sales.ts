@@ -56,10 +56,13 @@ export function leadRows(ctx: W2Context, sellers: readonly Seller[]): W2Row[] {
   return rows;
 }
 
-/** Inserts exact copies of `n` distinct clean rows somewhere after their originals. */
+/**
+ * Inserts exact copies of `n` distinct clean rows somewhere after their originals; a copy shares
+ * its original's fields, so the number formats planted later (w2-noise.ts) repeat too.
+ */
 function duplicate(random: Random, rows: W2Row[], clean: W2Row[], n: number, tag: string): void {
   for (const original of take(random, clean, n, 'clean rows to duplicate')) {
-    insertAfter(random, rows, rows.indexOf(original) + 1, { day: original.day, fields: [...original.fields], tags: [tag] });
+    insertAfter(random, rows, rows.indexOf(original) + 1, { day: original.day, fields: original.fields, tags: [tag] });
   }
 }
 
@@ -115,7 +118,8 @@ export function salesRows(ctx: W2Context, sellers: readonly Seller[]): SalesRows
   });
   for (const type of ITEM_TYPES) {
     for (const inv of take(random, pool, ctx.few(3), 'invoices')) {
-      const delta = random.int(100, 500_000) * (random.chance(0.5) ? 1 : -1);
+      // Fees compare by absolute value: a fee item only grows, so |item| never lands back on |fees|.
+      const delta = random.int(100, 500_000) * (random.chance(0.5) || type === 'fees' ? 1 : -1);
       inv.items[ITEM_TYPES.indexOf(type)].fields[2] = fixed(inv.units[type] + delta, 4);
       mismatch(inv, type);
     }
@@ -158,7 +162,7 @@ export function salesRows(ctx: W2Context, sellers: readonly Seller[]): SalesRows
   }
   // Duplicates: invoice B's transaction is replaced by a copy of clean invoice A's (B has none).
   for (const [a, b] of pairs(take(random, pool, 2 * ctx.few(3), 'invoices'))) {
-    b.wallet = { day: Math.max(a.day, b.day), fields: [...a.wallet.fields], tags: ['unique_wallet_transactions'] };
+    b.wallet = { day: Math.max(a.day, b.day), fields: a.wallet.fields, tags: ['unique_wallet_transactions'] };
   }
   return {
     invoices: invoices.map((i) => i.row),

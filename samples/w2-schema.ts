@@ -84,7 +84,9 @@ export interface W2ReconciliationDef { name: string; left: string; right: string
 export const W2_RECONCILIATIONS: readonly W2ReconciliationDef[] = [
   ...Object.entries(INVOICE_AMOUNT_COLUMNS).map(([type, column]) => ({
     name: `invoice_${column}_matches_items`, left: `invoices.${column}`, right: `sum(invoice_items.amount) where item_type = '${type}'`,
-    description: `per invoice, |${column} - sum of its '${type}' items| <= 0.005 (no such item: sum 0)`,
+    description: type === 'fees'
+      ? `per invoice, ||fees| - |sum of its 'fees' items|| <= 0.005 (a fee item may be written as a deduction; no such item: sum 0)`
+      : `per invoice, |${column} - sum of its '${type}' items| <= 0.005 (no such item: sum 0)`,
   })),
   {
     name: 'wallet_matches_invoice_total', left: 'wallet_transactions.amount', right: 'invoices.total',

@@ -1,6 +1,6 @@
 /**
  * W2 credit platform (WORKLOADS.md): every day at 07:00 UTC, wait for the ten extracts
- * `<table>_YYYYMMDD.csv` in `dataDir`, upsert each into `credit_platform.<table>` parents first,
+ * `<table>_YYYYMMDD.csv` in `dataDir` (run param `filePattern`, e.g. `{table}.csv`), upsert each into `credit_platform.<table>` parents first,
  * then check quality and reconcile, and write three reports to `reportDir`: the quality scorecard
  * per table, every check with its failing count, and seller health. Dirty data is reported, not
  * fatal; re-running a day or re-loading a file changes nothing (upsert by key + the file ledger).
@@ -16,10 +16,10 @@ import { SELLER_HEALTH_QUERY } from './credit_platform/seller-health.ts';
 
 const load = (table: CreditTable) => `load_${table}`;
 
-/** A table loads after the tables it references (foreign-key order); the roots after the sensor. */
+/** A table loads after the tables it references (foreign-key order), its file from the sensor's result. */
 function loadTask(table: CreditTable): TaskSpec {
   const parents = [...new Set(FOREIGN_KEYS.filter((f) => f.table === table).map((f) => load(f.parent)))];
-  return { kind: 'load', upstream: parents.length > 0 ? parents : ['extracts'], options: loadOptionsOf(table) };
+  return { kind: 'load', upstream: ['extracts', ...parents], options: loadOptionsOf(table) };
 }
 
 const loads = Object.fromEntries(CREDIT_TABLES.map((table) => [load(table), loadTask(table)]));
@@ -39,13 +39,20 @@ export default defineDag({
   description: 'W2: ten credit-platform extracts → upsert in FK order → checks, reconciliations → scorecard, checks, seller health',
   schedule: { cron: '0 7 * * *', timezone: 'UTC' },
   catchup: false,
-  params: { dataDir: '.tributary/data/credit_platform', reportDir: '.tributary/reports/credit_platform' },
+  optionDefaults: { load: { rejectLimit: { warn: { ratio: 0.01 } } } }, // more than 1% of a file refused: the run shows it
+  params: {
+    dataDir: '.tributary/data/credit_platform',
+    reportDir: '.tributary/reports/credit_platform',
+    /** `{table}` is one of the ten table names; `{table}.csv` takes undated extracts. */
+    filePattern: '{table}_{yyyymmdd}.csv',
+  },
   tasks: {
     extracts: {
       kind: 'sensor',
       options: {
         dir: '{params.dataDir}',
-        pattern: `^(${CREDIT_TABLES.join('|')})_{yyyymmdd}\\.csv$`,
+        filePattern: '{params.filePattern}',
+        values: { table: [...CREDIT_TABLES] },
         minFiles: CREDIT_TABLES.length,
         stableForMs: 0,
         pokeIntervalMs: 60_000,

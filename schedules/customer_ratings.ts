@@ -1,5 +1,6 @@
 /**
- * W1 customer_ratings: every agency drops a full snapshot `<agency>_YYYYMMDD.csv` each day. Wait for
+ * W1 customer_ratings: every agency drops a full snapshot `<agency>_YYYYMMDD.csv` each day (run
+ * param `filePattern`, e.g. `{agency}.csv` for undated files; `{agency}` names the agency). Wait for
  * the day's files (until a deadline, then go on with what arrived), load each one into its agency's
  * rows of one consolidated table (refused rows → audit.customer_ratings_rejects), then write
  * Customer_Rating_Aggregate_Report_YYYYMMDD.csv with one row per agency loaded by the run.
@@ -53,18 +54,21 @@ export default defineDag({
   catchup: true,
   // The report reads the table, which holds only each agency's latest snapshot: one day at a time.
   maxActiveRuns: 1,
+  optionDefaults: { load: { rejectLimit: { warn: { ratio: 0.01 } } } }, // more than 1% of a file refused: the run shows it
   params: {
     dataDir: '.tributary/data/customer_ratings',
     reportDir: '.tributary/reports/customer_ratings',
+    filePattern: '{agency}_{yyyymmdd}.csv',
   },
   tasks: {
     files: {
       kind: 'sensor',
       options: {
         dir: '{params.dataDir}',
-        pattern: '^(?<partition>[a-z][a-z0-9_]*)_{yyyymmdd}\\.csv$',
+        filePattern: '{params.filePattern}',
+        partitionBy: 'agency',
         minFiles: AGENCIES_PER_DAY,
-        stableForMs: 2_000, // a file still being written keeps growing: wait until its size holds
+        stableForMs: 2_000, // a file still being written keeps changing: wait until its size and mtime hold
         pokeIntervalMs: 60_000,
         timeoutMs: 4 * 3600_000, // until 10:00 UTC
         onTimeout: 'continue', // then load the agencies that did send their file
@@ -79,8 +83,8 @@ export default defineDag({
         source: { fromUpstream: { task: 'files' } },
         target: 'customer_ratings',
         mode: 'replace-partition',
-        // Each file's agency comes from its name (the sensor's `partition` group); the load job
-        // still wants a fallback value, which this sensor pattern never leaves in use.
+        // Each file's agency comes from its name (the sensor's `{agency}` part); the load job
+        // still wants a fallback value, which a pattern with `{agency}` never leaves in use.
         partition: { column: 'agency', value: 'unknown' },
         key: ['agency', 'customer_number'],
         columns: [

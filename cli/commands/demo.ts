@@ -1,7 +1,8 @@
 /**
  * `trib demo [dag] [--days N]`: on the stack `trib standalone` uses (embedded Postgres and BullMQ's
  * Postgres backend unless DATABASE_URL / REDIS_URL / QUEUE_BACKEND say otherwise), generates each
- * selected DAG's demo data, runs its days one after another and prints what every run did.
+ * selected DAG's demo data, runs its days one after another in the demo's own database
+ * (`<database>_demo`, workers/demo.ts) and prints what every run did.
  * Exits 0 when every run succeeded, 1 otherwise.
  */
 import type { Command } from 'commander';
@@ -9,7 +10,8 @@ import { loadConfig } from '../../engine/config.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { TributaryError } from '../../engine/errors.ts';
 import { DEMO_PIPELINES, type DemoPipeline } from '../../samples/demo/index.ts';
-import { demoDays, demoDir, demoPipeline, describeRun, startDemoRun, waitForRun } from '../../workers/demo.ts';
+import { redactUrl } from '../../engine/config.ts';
+import { demoDays, demoDir, demoPipeline, describeRun, openDemoEngine, startDemoRun, waitForRun } from '../../workers/demo.ts';
 import { startLocalStack } from '../../workers/standalone.ts';
 import { startWorkerRole } from '../../workers/worker.ts';
 import { positiveIntArg } from '../args.ts';
@@ -67,9 +69,12 @@ export function addDemoCommand(program: Command): void {
       const stack = await startLocalStack({ config, log, engine: async (url) => createEngine(config, url, dags, log) });
       let outcomes: Outcome[];
       try {
-        startWorkerRole({ engine: stack.engine, config, log });
-        stack.engine.startSweeper(SWEEP_MS);
-        outcomes = (await Promise.all(pipelines.map((p) => runDemo(stack.engine, config.TRIBUTARY_HOME, p, opts.days)))).flat();
+        const demo = await openDemoEngine(stack.engine);
+        stack.onStop(() => demo.close());
+        console.log(`demo database: ${redactUrl(demo.options.databaseUrl)} (demo runs and rows live there, not in your tables)`);
+        startWorkerRole({ engine: demo, config, log });
+        demo.startSweeper(SWEEP_MS);
+        outcomes = (await Promise.all(pipelines.map((p) => runDemo(demo, config.TRIBUTARY_HOME, p, opts.days)))).flat();
       } finally {
         await stack.stop();
       }

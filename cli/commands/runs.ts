@@ -1,7 +1,6 @@
 /** `trib trigger`, `trib backfill`, `trib runs <dag>`, `trib run show <run-id>`. */
 import type { Command } from 'commander';
-import { backfill, triggerRun } from '../../engine/operations.ts';
-import { daysBetween } from '../../engine/schedule.ts';
+import { backfill, planBackfill, triggerRun } from '../../engine/operations.ts';
 import type { Json } from '../../engine/types.ts';
 import { listRuns, runDetail, type RunDetail } from '../../dashboard/queries.ts';
 import { dayArg, paramsArg, positiveIntArg, runIdArg } from '../args.ts';
@@ -28,16 +27,18 @@ export function addRunCommands(program: Command): void {
 
   program
     .command('backfill <dag>')
-    .description('create one run per day from..to (inclusive), oldest first')
+    .description('create the run of every scheduled interval whose tick falls on a day from..to (inclusive, DAG timezone), oldest first')
     .requiredOption('--from <YYYY-MM-DD>', 'first day', dayArg)
     .requiredOption('--to <YYYY-MM-DD>', 'last day', dayArg)
     .option('--params <json>', 'run params as a JSON object', paramsArg)
-    .action((dagId: string, opts: { from: string; to: string; params?: Record<string, Json> }) =>
-      withRuntime(async ({ engine }) => {
+    .option('--yes', 'create more runs than BACKFILL_MAX_RUNS')
+    .action((dagId: string, opts: { from: string; to: string; params?: Record<string, Json>; yes?: boolean }) =>
+      withRuntime(async ({ engine, config }) => {
         const dag = engine.dag(dagId);
-        daysBetween(opts.from, opts.to); // validates the range before touching anything
+        const dates = planBackfill(dag, opts.from, opts.to, { maxRuns: config.BACKFILL_MAX_RUNS, confirmed: opts.yes === true });
+        console.log(`backfill of ${dag.id} from ${opts.from} to ${opts.to}: ${dates.length} run(s)`);
         await engine.register();
-        const runs = await backfill(engine.pool, engine.dispatcher, dag, opts.from, opts.to, opts.params);
+        const runs = await backfill(engine.pool, engine.dispatcher, dag, dates, opts.params);
         const created = runs.filter((r) => r.created).length;
         for (const r of runs) console.log(`run ${r.runId} ${formatDate(r.logicalDate)} ${r.created ? 'created' : 'exists'}`);
         console.log(`${created} run(s) created, ${runs.length - created} already existed`);
@@ -56,7 +57,7 @@ export function addRunCommands(program: Command): void {
         if (opts.json) return void console.log(JSON.stringify(runs, null, 2));
         if (runs.length === 0) return void console.log(`no runs of ${dagId} yet`);
         const rows = runs.map((r) => [
-          String(r.id), formatDate(r.logicalDate), r.state, r.runType, formatDate(r.startedAt), span(r.startedAt, r.endedAt),
+          String(r.id), formatDate(r.logicalDate), withWarnings(r.state, r.warnings), r.runType, formatDate(r.startedAt), span(r.startedAt, r.endedAt),
         ]);
         console.log(table(['RUN', 'LOGICAL DATE', 'STATE', 'TYPE', 'STARTED', 'DURATION'], rows));
       }),
@@ -76,19 +77,36 @@ export function addRunCommands(program: Command): void {
     );
 }
 
+/** The stored error with its code once: messages are stored as `CODE: …` already (describeError). */
+function errorLine(code: string | null, error: string): string {
+  return /^[A-Z0-9_]{3,}: /.test(error) ? error : `${code ?? 'error'}: ${error}`;
+}
+
+/** `success (2 warnings)`, or the state alone. */
+function withWarnings(state: string, warnings: number): string {
+  return warnings === 0 ? state : `${state} (${warnings} warning${warnings === 1 ? '' : 's'})`;
+}
+
+/** The warnings of each task, then the files with refused rows; nothing when there are none. */
+function renderWarnings(run: RunDetail): string[] {
+  const lines = run.tasks.flatMap((t) => t.warnings.map((w) => `  ${t.mapIndex < 0 ? t.taskId : `${t.taskId}[${t.mapIndex}]`}: ${w}`));
+  const refused = run.refused.map((f) => `  ${f.taskId}${f.mapIndex < 0 ? '' : `[${f.mapIndex}]`}: ${f.path}: ${f.rowsRefused} of ${f.rowsRead} rows refused`);
+  return [...(lines.length > 0 ? ['', 'warnings:', ...lines] : []), ...(refused.length > 0 ? ['', 'rows refused at load:', ...refused] : [])];
+}
+
 export function renderRun(run: RunDetail): string {
   const head = [
-    `run ${run.id} of ${run.dagId} — ${run.state}`,
+    `run ${run.id} of ${run.dagId} — ${withWarnings(run.state, run.warnings)}`,
     `logical date ${formatDate(run.logicalDate)}  type ${run.runType}  started ${formatDate(run.startedAt)}  took ${span(run.startedAt, run.endedAt)}`,
     `params ${shortJson(run.params, 200)}`,
     '',
   ];
   const rows = run.tasks.map((t) => [
     t.mapIndex < 0 ? t.taskId : `${t.taskId}[${t.mapIndex}]`,
-    t.state,
+    withWarnings(t.state, t.warnings.length),
     `${t.tryNumber}/${t.maxTries}`,
     formatDuration(t.durationMs),
-    t.error ? `${t.errorCode ?? 'error'}: ${oneLine(t.error, 70)}` : shortJson(t.result),
+    t.waiting?.text ?? (t.error ? oneLine(errorLine(t.errorCode, t.error), 90) : shortJson(t.result)),
   ]);
-  return [...head, table(['TASK', 'STATE', 'TRY', 'DURATION', 'RESULT / ERROR'], rows)].join('\n');
+  return [...head, table(['TASK', 'STATE', 'TRY', 'DURATION', 'RESULT / ERROR'], rows), ...renderWarnings(run)].join('\n');
 }

@@ -8,7 +8,12 @@ import { date, integer, numeric, pgSchema, primaryKey, text, timestamp } from 'd
 
 export const creditPlatformSchema = pgSchema('credit_platform');
 
-const money = (name: string) => numeric(name, { precision: 18, scale: 4 });
+/**
+ * Money as unconstrained `numeric` (migration 0008): real extracts carry float noise and 5–6
+ * decimals (`1345.6800000000003`, `59.480004`), kept exactly as written; the reconciliations
+ * compare within 0.005, so the noise never counts as a difference.
+ */
+const money = (name: string) => numeric(name);
 const stamp = (name: string) => timestamp(name, { precision: 6, mode: 'string' });
 const day = (name: string) => date(name, { mode: 'string' });
 /** Currency of a money table's amounts (migration 0006_multi_currency; files without it load as USD). */

@@ -61,6 +61,16 @@ export const taskInstances = pgTable(
     error: text('error'),
     errorCode: text('error_code'),
     worker: text('worker'),
+    /** Deliveries claimed within the current try (each one is a task_attempts row). */
+    attempt: integer('attempt').notNull().default(0),
+    /** Attempts of the current try whose worker was lost (lease expired while running). */
+    lostAttempts: integer('lost_attempts').notNull().default(0),
+    /** Engine retries of the current try after infrastructure errors (not the task's own retries). */
+    infraRetries: integer('infra_retries').notNull().default(0),
+    /** The running attempt's lease: renewed by its worker's heartbeat; past it, the worker is lost. */
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** When a delayed job (retry backoff, sensor poke) may run: the sweeper keeps this delay. */
+    notBefore: timestamp('not_before', { withTimezone: true }),
     queuedAt: timestamp('queued_at', { withTimezone: true }),
     startedAt: timestamp('started_at', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),
@@ -91,6 +101,30 @@ export const taskTries = pgTable(
     errorCode: text('error_code'),
   },
   (t) => [uniqueIndex('task_tries_instance_try').on(t.taskInstanceId, t.tryNumber)],
+);
+
+/**
+ * Every delivery a worker claimed (an attempt of a try): who ran it, when, and how it ended —
+ * `success`, `failed`, `lost` (its worker died or stopped renewing its lease), `infra_error`
+ * (retried by the engine), `superseded` (a newer attempt took over).
+ */
+export const taskAttempts = pgTable(
+  'task_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    taskInstanceId: bigint('task_instance_id', { mode: 'number' })
+      .notNull()
+      .references(() => taskInstances.id, { onDelete: 'cascade' }),
+    tryNumber: integer('try_number').notNull(),
+    attempt: integer('attempt').notNull(),
+    state: text('state').notNull(),
+    worker: text('worker').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    error: text('error'),
+    errorCode: text('error_code'),
+  },
+  (t) => [uniqueIndex('task_attempts_instance_try_attempt').on(t.taskInstanceId, t.tryNumber, t.attempt)],
 );
 
 /** Log lines of a try, kept for `trib logs` and the dashboard. */

@@ -4,13 +4,15 @@
  * value that needs no change is returned as the very same string (the row can then go out as read).
  * No per-row interpretation of the spec; coercions are reported through `note()` when applied.
  */
+import { roundDecimal } from './decimal.ts';
 import type { ColumnSpec } from './options.ts';
 
 export interface Fail {
   rule: string;
   message: string;
 }
-export type ColumnFn = (value: string) => string | Fail;
+/** `quoted`: the field was quoted in the file (only an empty field reads differently). */
+export type ColumnFn = (value: string, quoted?: boolean) => string | Fail;
 /** Told each declared coercion a column fn applies: its name and the value before and after it. */
 export type NoteCoercion = (coercion: string, before: string, after: string) => void;
 
@@ -35,7 +37,7 @@ export function csvEscaper(delimiter: string, quote: string): Escaper {
 /** The Postgres type a created table uses for a column. */
 export function sqlType(c: ColumnSpec): string {
   switch (c.type) {
-    case 'numeric': return `numeric(${c.precision},${c.scale})`;
+    case 'numeric': return c.precision === undefined ? 'numeric' : `numeric(${c.precision},${c.scale ?? 0})`;
     case 'text': case 'pattern': return c.maxLength ? `varchar(${c.maxLength})` : 'text';
     case 'enum': return 'text';
     case 'timestamp': return 'timestamp(6)';
@@ -171,10 +173,19 @@ export function numberShape(s: string, a: number, b: number, out: NumberShape): 
   return i === b && digits > 0;
 }
 
+/** Integer digits and decimals a numeric column takes (Infinity for unconstrained `numeric`). */
+export function numericLimits(c: Extract<ColumnSpec, { type: 'numeric' }>): { int: number; frac: number } {
+  if (c.precision === undefined) return { int: Infinity, frac: Infinity };
+  const scale = c.scale ?? 0;
+  return { int: c.precision - scale, frac: scale };
+}
+
+/** Too many decimals: refused, or with `round` rounded exactly and noted as coercion `round`. */
 function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: NoteCoercion): ColumnFn {
   const co = numberCoercions(c, note, THOUSANDS_DEC);
-  const intMax = c.precision - c.scale;
-  const { scale, min, max } = c;
+  const limits = numericLimits(c);
+  const declared = `numeric(${c.precision},${limits.frac})`;
+  const { min, max, round } = c;
   return (raw) => {
     let v = raw;
     const s = SHAPE;
@@ -183,8 +194,14 @@ function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: NoteCoerci
       if (t === null || !numberShape(t, 0, t.length, s)) return fail('type', `${show(raw)} is not a number`);
       v = t;
     }
-    if (s.int > intMax) return fail('precision', `${show(raw)} has more than ${intMax} integer digits (numeric(${c.precision},${scale}))`);
-    if (s.frac > scale) return fail('scale', `${show(raw)} has more than ${scale} decimals (numeric(${c.precision},${scale}))`);
+    if (s.frac > limits.frac) {
+      if (round === undefined) return fail('scale', `${show(raw)} has more than ${limits.frac} decimals (${declared}; no round option)`);
+      const r = roundDecimal(v, limits.frac, round);
+      note('round', v, r);
+      v = r;
+      numberShape(v, 0, v.length, s);
+    }
+    if (s.int > limits.int) return fail('precision', `${show(raw)} has more than ${limits.int} integer digits (${declared})`);
     return (min !== undefined || max !== undefined ? rangeCheck(Number(v), min, max, raw) : null) ?? co.zero(v, s.zero);
   };
 }
@@ -291,12 +308,24 @@ export function typeFn(c: ColumnSpec, note: NoteCoercion, escape: Escaper): Colu
   }
 }
 
-/** The full check of one column: trim coercion, required/NULL, then the type. */
+/** True when an unquoted empty field of the column loads as NULL (it may then go to COPY as read). */
+export function emptyIsNull(c: ColumnSpec): boolean {
+  return !c.required && (c.empty === 'copy' || c.empty === 'null');
+}
+
+/**
+ * The full check of one column: trim coercion, the empty field by the column's `empty` option
+ * (NULL, required, refused, or the value '' checked by the type), then the type.
+ */
 export function columnFn(c: ColumnSpec, note: NoteCoercion, escape: Escaper): ColumnFn {
   const type = typeFn(c, note, escape);
   const trim = c.coerce.includes('trim');
-  const empty = c.required ? fail('required', 'value is required') : COPY_NULL;
-  return (raw) => {
+  const nul = c.required ? fail('required', 'value is required') : COPY_NULL;
+  const refused = fail('empty', "an empty value is refused (empty: 'reject')");
+  // Per empty field, unquoted then quoted: the outcome, or null when '' is checked as a value.
+  const unquoted = c.empty === 'reject' ? refused : c.empty === 'empty-string' ? null : nul;
+  const quoted = c.empty === 'reject' ? refused : c.empty === 'null' ? nul : null;
+  return (raw, wasQuoted = false) => {
     let v = raw;
     if (trim) {
       const t = v.trim();
@@ -305,6 +334,7 @@ export function columnFn(c: ColumnSpec, note: NoteCoercion, escape: Escaper): Co
         v = t;
       }
     }
-    return v === '' ? empty : type(v);
+    if (v !== '') return type(v);
+    return (wasQuoted ? quoted : unquoted) ?? type(v);
   };
 }

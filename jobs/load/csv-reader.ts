@@ -1,7 +1,18 @@
 /**
  * Streaming CSV tokenizer: bytes in (push/end), records out through a sink, each with the physical
- * line it starts on and its raw text. Malformed records (unterminated quote, text after a closing
- * quote, invalid UTF-8, NUL bytes, over-long records) are reported and never stop the stream.
+ * lines it spans (first, last), its raw text and, per field, whether it was quoted.
+ *
+ * A quoted field is one field whatever it holds: a quote opens a field only at the field's start and
+ * closes it only when followed by the delimiter, a line end or the end of the file; `""` (or the
+ * escape character) inside it is a literal quote. Any other quote is a stray quote: it is kept as
+ * text, the field (quoted or not) goes on to its real end, and the whole record — every line it
+ * spans — is refused as ONE malformed record (`stray_quote`). So text inside quotes never becomes a
+ * record, and a record is never re-read from its inner lines. A record longer than `maxRecordBytes`
+ * is refused as one (`record_too_long`) and skipped to its real end with the same rules, holding
+ * only its first 4 KiB. A quoted field still open at the end of the file is one malformed record
+ * (`unterminated_quote`) from its first line to the last: where it was meant to end is unknowable,
+ * so the load job fails the file on it (see file-load.ts). Invalid UTF-8 and NUL bytes refuse their
+ * record. Blank lines are skipped (counted as lines).
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 
@@ -9,31 +20,65 @@ export interface CsvDialect {
   delimiter: string;
   quote: string;
   escape: string;
-  /** A record longer than this (in characters) is cut off as malformed. */
+  /** A record longer than this (in characters) is refused as malformed. */
   maxRecordBytes: number;
 }
 
-export type MalformedRule = 'unterminated_quote' | 'closing_quote' | 'invalid_utf8' | 'nul_byte' | 'record_too_long';
+export type MalformedRule = 'unterminated_quote' | 'stray_quote' | 'invalid_utf8' | 'nul_byte' | 'record_too_long';
 
 export interface RecordSink {
   /**
-   * `fields` is null for a record without quotes: split `raw` by the delimiter when needed.
+   * One well-formed record on lines `line`..`lastLine`. `fields` and `quoted` are null for a record
+   * without quotes (split `raw` by the delimiter when needed; no field is quoted).
    * `clean`: no quote and no CR, so the raw text is valid COPY CSV as is.
    */
-  record(line: number, raw: string, fields: string[] | null, clean: boolean): void;
-  malformed(line: number, raw: string, fields: string[] | null, rule: MalformedRule, message: string): void;
+  record(line: number, lastLine: number, raw: string, fields: string[] | null, quoted: boolean[] | null, clean: boolean): void;
+  /** One refused record on lines `line`..`lastLine` (`raw` is cut to 4 KiB for an over-long one). */
+  malformed(line: number, lastLine: number, raw: string, fields: string[] | null, rule: MalformedRule, message: string): void;
 }
 
-const NEED_MORE = null;
+/** Where the tokenizer is within a record (kept across chunks while an over-long record is skipped). */
+const FIELD_START = 0;
+const UNQUOTED = 1;
+const QUOTED = 2;
+/** A quote inside a quoted field: closing, doubled or stray, the next character decides. */
+const QUOTE = 3;
+/** A quote then CR inside a quoted field. */
+const QUOTE_CR = 4;
+/** The escape character (when it is not the quote) inside a quoted field. */
+const ESCAPE = 5;
+type At = typeof FIELD_START | typeof UNQUOTED | typeof QUOTED | typeof QUOTE | typeof QUOTE_CR | typeof ESCAPE;
+
 interface Parsed {
   fields: string[];
+  quoted: boolean[];
   /** Index just past the record's text (before its line terminator). */
   end: number;
   /** Index where the next record starts. */
   next: number;
+  /** Physical lines the record spans. */
   lines: number;
   error?: { rule: MalformedRule; message: string };
 }
+
+/** The record outgrew `max` at `pos` in state `at`, with `lines` lines so far. */
+interface TooLong {
+  pos: number;
+  at: At;
+  lines: number;
+}
+
+/** An over-long record being skipped to its real end. */
+interface Skipping {
+  first: number;
+  head: string;
+  at: At;
+  /** The last character skipped was a line end. */
+  lf: boolean;
+}
+
+const NEED_MORE = null;
+const HEAD = 4096;
 
 /** Bytes of `buf` that end on a whole UTF-8 character (a split character waits for the next chunk). */
 function completeUtf8Length(buf: Buffer): number {
@@ -47,6 +92,8 @@ function completeUtf8Length(buf: Buffer): number {
   return n;
 }
 
+const lineRange = (first: number, last: number) => (last > first ? `lines ${first}–${last}` : `line ${first}`);
+
 export class CsvReader {
   private readonly d: number;
   private readonly q: number;
@@ -58,7 +105,7 @@ export class CsvReader {
   private textHasNul = false;
   private pending: Buffer | null = null;
   private started = false;
-  private discarding = false;
+  private skipping: Skipping | null = null;
   /** Physical line number of the first character of `text`. */
   private line = 1;
   /** Physical lines holding invalid UTF-8 (filled only when a chunk fails validation). */
@@ -72,9 +119,6 @@ export class CsvReader {
     this.delimiter = dialect.delimiter;
     this.max = dialect.maxRecordBytes;
   }
-
-  /** Fields a record should have (0: unknown); a multi-line record with another count is a broken quote. */
-  expectedFields = 0;
 
   /** Physical lines seen so far (the last line counts even without a terminator). */
   get lines(): number {
@@ -135,39 +179,26 @@ export class CsvReader {
   private parse(final: boolean): void {
     const t = this.text;
     const n = t.length;
-    let pos = 0;
-    let nextQuote = t.indexOf(this.quoteChar);
-    let nextCr = t.indexOf('\r');
-    if (this.discarding) {
-      const nl = t.indexOf('\n');
-      if (nl === -1) {
-        this.text = '';
-        return;
-      }
-      this.discarding = false;
-      this.line++;
-      pos = nl + 1;
-    }
+    let pos = this.skipping === null ? 0 : this.skip(t, 0, final);
+    let nextQuote = t.indexOf(this.quoteChar, pos);
+    let nextCr = t.indexOf('\r', pos);
     while (pos < n) {
       let nl = t.indexOf('\n', pos);
-      if (nl === -1) {
-        if (!final) {
-          // No line end within `max` characters: whatever this record is, it is too long.
-          if (n - pos > this.max) {
-            this.tooLong(t, pos);
-            pos = n;
-          }
-          break;
-        }
-        nl = n;
-      }
       if (nextQuote !== -1 && nextQuote < pos) nextQuote = t.indexOf(this.quoteChar, pos);
-      if (nextQuote === -1 || nextQuote > nl) {
+      const quoteFree = nextQuote === -1 || (nl !== -1 && nextQuote > nl);
+      if (nl === -1 && !final && (quoteFree || n - pos <= this.max)) {
+        if (n - pos <= this.max) break;
+        pos = this.startSkipping(t, pos, { pos: n, at: t.charCodeAt(n - 1) === this.d ? FIELD_START : UNQUOTED, lines: 1 }, final);
+        continue;
+      }
+      if (nl === -1) nl = n;
+      if (quoteFree) {
         const end = nl > pos && t.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        if (end > pos) {
+        if (end - pos > this.max) {
+          this.sink.malformed(this.line, this.line, t.slice(pos, pos + HEAD), null, 'record_too_long', `record longer than ${this.max} characters (line ${this.line})`);
+        } else if (end > pos) {
           if (nextCr !== -1 && nextCr < pos) nextCr = t.indexOf('\r', pos);
-          const raw = t.slice(pos, end);
-          this.emit(raw, null, 1, nextCr === -1 || nextCr >= end);
+          this.emit(t.slice(pos, end), null, null, 1, nextCr === -1 || nextCr >= end);
         }
         this.line++;
         pos = nl + 1;
@@ -175,16 +206,11 @@ export class CsvReader {
       }
       const parsed = this.parseRecord(t, pos, final);
       if (parsed === NEED_MORE) break;
-      if (parsed.error?.rule === 'unterminated_quote' || (parsed.lines > 1 && (parsed.error || this.wrongCount(parsed.fields)))) {
-        // A quote left open on this line swallowed the next ones: refuse only the opening line
-        // and resynchronise at the next physical line.
-        const firstEnd = nl > pos && t.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        this.sink.malformed(this.line, t.slice(pos, firstEnd), null, 'unterminated_quote', `a quoted field opened on line ${this.line} is not closed properly`);
-        this.line++;
-        pos = nl + 1;
+      if ('at' in parsed) {
+        pos = this.startSkipping(t, pos, parsed, final);
         continue;
       }
-      this.emit(t.slice(pos, parsed.end), parsed.fields, parsed.lines, false, parsed.error);
+      this.emit(t.slice(pos, parsed.end), parsed.fields, parsed.quoted, parsed.lines, false, parsed.error);
       this.line += parsed.lines;
       pos = parsed.next;
     }
@@ -192,36 +218,107 @@ export class CsvReader {
     if (this.textHasNul) this.textHasNul = this.text.indexOf('\0') !== -1;
   }
 
-  private wrongCount(fields: string[]): boolean {
-    return this.expectedFields > 0 && fields.length !== this.expectedFields;
+  /** An over-long record from `pos`: keeps its head and skips from where the parse stopped. */
+  private startSkipping(t: string, pos: number, at: TooLong, final: boolean): number {
+    this.skipping = { first: this.line, head: t.slice(pos, pos + HEAD), at: at.at, lf: false };
+    this.line += at.lines - 1;
+    return this.skip(t, at.pos, final);
   }
 
-  private tooLong(t: string, pos: number): void {
-    this.sink.malformed(this.line, t.slice(pos, pos + Math.min(this.max, 4096)), null, 'record_too_long',
-      `record longer than ${this.max} characters without a line end`);
-    this.discarding = true;
+  /**
+   * Skips an over-long record quote-aware from `from` to its real end (an unquoted line end) and
+   * reports it; returns where the next record starts, or `t.length` when the end is not in `t` yet.
+   */
+  private skip(t: string, from: number, final: boolean): number {
+    const s = this.skipping as Skipping;
+    const { d, q, e } = this;
+    const n = t.length;
+    let at = s.at;
+    for (let i = from; i < n; i++) {
+      const c = t.charCodeAt(i);
+      if (at === QUOTE) {
+        if (c === q && e === q) at = QUOTED;
+        else if (c === 13) at = QUOTE_CR;
+        else if (c === d) at = FIELD_START;
+        else if (c === 10) return this.skipped(i + 1, 'record_too_long');
+        else at = this.inQuotes(c); // a stray quote: still inside the field
+        continue;
+      }
+      if (at === QUOTE_CR) {
+        if (c === 10) return this.skipped(i + 1, 'record_too_long');
+        at = this.inQuotes(c);
+        continue;
+      }
+      if (at === ESCAPE) {
+        at = c === q || c === e ? QUOTED : this.inQuotes(c);
+        if (c === 10 && at === QUOTED) this.line++;
+        continue;
+      }
+      if (at === QUOTED) {
+        at = this.inQuotes(c);
+        if (c === 10) this.line++;
+        continue;
+      }
+      if (c === 10) return this.skipped(i + 1, 'record_too_long');
+      if (c === d) at = FIELD_START;
+      else if (at === FIELD_START) at = c === q ? QUOTED : UNQUOTED;
+    }
+    s.at = at;
+    if (n > from) s.lf = t.charCodeAt(n - 1) === 10;
+    if (final) {
+      const open = at === QUOTED || at === ESCAPE;
+      if (open && s.lf) this.line--; // the file's last line end closes the last line, not the field
+      this.skipped(n, open ? 'unterminated_quote' : 'record_too_long');
+    }
+    return n;
   }
 
-  private emit(raw: string, fields: string[] | null, lines: number, clean: boolean, error?: Parsed['error']): void {
-    if (error) return this.sink.malformed(this.line, raw, fields, error.rule, error.message);
+  /** The state after character `c` inside a quoted field (a line end is counted by the caller). */
+  private inQuotes(c: number): At {
+    if (c === this.e && this.e !== this.q) return ESCAPE;
+    return c === this.q ? QUOTE : QUOTED;
+  }
+
+  private skipped(next: number, rule: MalformedRule): number {
+    const s = this.skipping as Skipping;
+    this.skipping = null;
+    const range = lineRange(s.first, this.line);
+    const message = rule === 'unterminated_quote'
+      ? `a quoted field opened on line ${s.first} is never closed (${range}, to the end of the file)`
+      : `record longer than ${this.max} characters (${range})`;
+    this.sink.malformed(s.first, this.line, s.head, null, rule, message);
+    this.line++;
+    return next;
+  }
+
+  private emit(raw: string, fields: string[] | null, quoted: boolean[] | null, lines: number, clean: boolean, error?: Parsed['error']): void {
+    const last = this.line + lines - 1;
+    if (error) return this.sink.malformed(this.line, last, raw, fields, error.rule, `${error.message} (${lineRange(this.line, last)})`);
     if (this.badLines.size > 0) {
-      for (let l = this.line; l < this.line + lines; l++) {
+      for (let l = this.line; l <= last; l++) {
         if (this.badLines.delete(l)) {
-          return this.sink.malformed(this.line, raw, fields ?? raw.split(this.delimiter), 'invalid_utf8', `invalid UTF-8 on line ${l}`);
+          return this.sink.malformed(this.line, last, raw, fields ?? raw.split(this.delimiter), 'invalid_utf8', `invalid UTF-8 on line ${l}`);
         }
       }
     }
     if (this.textHasNul && raw.indexOf('\0') !== -1) {
-      return this.sink.malformed(this.line, raw, fields ?? raw.split(this.delimiter), 'nul_byte', 'record contains a NUL byte');
+      return this.sink.malformed(this.line, last, raw, fields ?? raw.split(this.delimiter), 'nul_byte', 'record contains a NUL byte');
     }
-    this.sink.record(this.line, raw, fields, clean);
+    this.sink.record(this.line, last, raw, fields, quoted, clean);
   }
 
-  /** Character-level parse of one record that has a quote somewhere; null when more data is needed. */
-  private parseRecord(t: string, start: number, final: boolean): Parsed | null {
+  /**
+   * Character-level parse of one record that has a quote somewhere: the record, NEED_MORE when the
+   * text ends inside it, or where it outgrew `max` (the caller skips the rest).
+   */
+  private parseRecord(t: string, start: number, final: boolean): Parsed | TooLong | null {
     const { d, q, e, max } = this;
     const n = t.length;
+    const limit = start + max;
     const fields: string[] = [];
+    const quoted: boolean[] = [];
+    let error: Parsed['error'];
+    const stray = (i: number) => (error ??= { rule: 'stray_quote', message: `stray quote in field ${fields.length + 1} at character ${i - start + 1}` });
     let i = start;
     let lines = 1;
     for (;;) {
@@ -229,79 +326,75 @@ export class CsvReader {
         let value = '';
         let seg = ++i;
         for (;;) {
-          if (i >= n || i - start > max) {
-            if (!final && i - start <= max) return NEED_MORE;
-            return { fields, end: i, next: i, lines, error: { rule: 'unterminated_quote', message: `quoted field ${fields.length + 1} is never closed` } };
+          if (i >= limit) return { pos: i, at: QUOTED, lines };
+          if (i >= n) {
+            if (!final) return NEED_MORE;
+            const end = t.charCodeAt(n - 1) === 10 ? (n > 1 && t.charCodeAt(n - 2) === 13 ? n - 2 : n - 1) : n;
+            if (end < n) lines--; // the file's last line end closes the last line, not the field
+            return { fields, quoted, end, next: n, lines, error: { rule: 'unterminated_quote', message: `quoted field ${fields.length + 1} is never closed, to the end of the file` } };
           }
           const c = t.charCodeAt(i);
-          if (c === e && e !== q) {
-            if (i + 1 >= n) {
-              if (!final) return NEED_MORE;
-              return { fields, end: n, next: n, lines, error: { rule: 'unterminated_quote', message: `quoted field ${fields.length + 1} is never closed` } };
-            }
+          if (c === q || (c === e && e !== q)) {
+            if (i + 2 >= n && !final) return NEED_MORE;
             const c2 = t.charCodeAt(i + 1);
-            if (c2 === q || c2 === e) {
-              value += t.slice(seg, i);
+            if (c === e && e !== q) {
+              if (c2 === q || c2 === e) {
+                value += t.slice(seg, i);
+                seg = i + 1;
+                i += 2;
+              } else i++;
+              continue;
+            }
+            if (c2 === q && e === q) {
+              value += t.slice(seg, i); // doubled quote: keep the second one
               seg = i + 1;
               i += 2;
               continue;
             }
-          } else if (c === q) {
-            if (i + 1 >= n && !final) return NEED_MORE;
-            if (e !== q || i + 1 >= n || t.charCodeAt(i + 1) !== q) break; // closing quote
-            value += t.slice(seg, i); // doubled quote: keep the second one
-            seg = i + 1;
-            i += 2;
-            continue;
-          }
-          if (c === 10) lines++;
+            if (i + 1 >= n || c2 === d || c2 === 10 || (c2 === 13 && (i + 2 >= n || t.charCodeAt(i + 2) === 10))) break;
+            stray(i);
+          } else if (c === 10) lines++;
           i++;
         }
         value += t.slice(seg, i);
         i++; // closing quote
         fields.push(value);
-        if (i >= n) {
-          if (!final) return NEED_MORE;
-          return { fields, end: n, next: n, lines };
-        }
+        quoted.push(true);
+        if (i >= n) return { fields, quoted, end: n, next: n, lines, error };
         const c = t.charCodeAt(i);
         if (c === d) {
           i++;
           continue;
         }
-        if (c === 10) return { fields, end: i, next: i + 1, lines };
-        if (c === 13) {
-          if (i + 1 >= n && !final) return NEED_MORE;
-          if (i + 1 >= n || t.charCodeAt(i + 1) === 10) return { fields, end: i, next: i + 2, lines };
-        }
-        // Text after a closing quote: the record ends with its physical line.
-        let nl = t.indexOf('\n', i);
-        if (nl === -1) {
-          if (!final) return NEED_MORE;
-          nl = n;
-        }
-        const end = nl > i && t.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        return { fields, end, next: nl + 1, lines, error: { rule: 'closing_quote', message: `text after the closing quote of field ${fields.length}` } };
+        if (c === 10) return { fields, quoted, end: i, next: i + 1, lines, error };
+        if (i + 1 >= n) return { fields, quoted, end: i, next: n, lines, error }; // CR at the end of the file
+        return { fields, quoted, end: i, next: i + 2, lines, error }; // CR LF
       }
       let j = i;
       while (j < n) {
         const c = t.charCodeAt(j);
         if (c === d || c === 10) break;
+        if (c === q) stray(j);
         j++;
       }
+      if (j - start > max) return { pos: j, at: UNQUOTED, lines };
       if (j >= n) {
         if (!final) return NEED_MORE;
-        fields.push(t.slice(i, j));
-        return { fields, end: n, next: n, lines };
+        const end = j > i && t.charCodeAt(j - 1) === 13 ? j - 1 : j;
+        fields.push(t.slice(i, end));
+        quoted.push(false);
+        return { fields, quoted, end, next: n, lines, error };
       }
       if (t.charCodeAt(j) === d) {
         fields.push(t.slice(i, j));
+        quoted.push(false);
         i = j + 1;
         continue;
       }
       const end = j > i && t.charCodeAt(j - 1) === 13 ? j - 1 : j;
       fields.push(t.slice(i, end));
-      return { fields, end, next: j + 1, lines };
+      quoted.push(false);
+      return { fields, quoted, end, next: j + 1, lines, error };
     }
   }
 }

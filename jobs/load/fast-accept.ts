@@ -5,7 +5,7 @@
  * explains. `compileRawRow` strings them together for one header layout.
  */
 import type { ColumnFn, Escaper } from './column-types.ts';
-import { digitsAt, INT_RANGE, isUuid, numberShape, validDate, type NumberShape } from './column-types.ts';
+import { digitsAt, INT_RANGE, isUuid, numberShape, numericLimits, validDate, type NumberShape } from './column-types.ts';
 import type { ColumnSpec } from './options.ts';
 
 export type RangeCheck = (s: string, a: number, b: number) => boolean;
@@ -41,12 +41,12 @@ function integerCheck(c: Extract<ColumnSpec, { type: 'integer' | 'bigint' }>): R
 }
 
 function numericCheck(c: Extract<ColumnSpec, { type: 'numeric' }>): RangeCheck {
-  const intMax = c.precision - c.scale;
+  const limits = numericLimits(c);
   const negZero = c.coerce.includes('negative_zero');
-  const { scale, min, max } = c;
+  const { min, max } = c;
   const ranged = min !== undefined || max !== undefined;
   return (s, a, b) => {
-    if (!numberShape(s, a, b, SHAPE) || SHAPE.int > intMax || SHAPE.frac > scale) return false;
+    if (!numberShape(s, a, b, SHAPE) || SHAPE.int > limits.int || SHAPE.frac > limits.frac) return false;
     if (negZero && SHAPE.zero && s.charCodeAt(a) === 45) return false;
     return !ranged || bounded(Number(s.slice(a, b)), min, max);
   };
@@ -142,8 +142,9 @@ export function rangeCheck(c: ColumnSpec, fn: ColumnFn, escape: Escaper): RangeC
 
 /**
  * For a file whose fields are the declared columns in order: true when the raw line splits into
- * exactly that many fields by the delimiter and every field is accepted as is (an empty field is
- * NULL, fine for an optional column). With `ends`, field i of an accepted line is
+ * exactly that many fields by the delimiter and every field is accepted as is (an empty field of
+ * the raw line is unquoted: NULL, fine unless `required[i]` — the column refuses NULL or reads an
+ * unquoted empty otherwise, see `emptyIsNull`). With `ends`, field i of an accepted line is
  * `s.slice(i === 0 ? 0 : ends[i - 1] + 1, ends[i])`. The generated source holds only indices,
  * never names or data.
  */

@@ -2,7 +2,9 @@
  * Loads one file on the task's transaction: fs stream → CsvReader → RowValidator → COPY text into
  * the target (or staging, then merged), refused rows and applied coercions batched into the audit
  * tables, then the accounting check (read = loaded + rejected + deduplicated) and the ledger entry.
- * Throws (nothing to commit) on file-level errors, the reject limit, or any database error.
+ * Throws (nothing to commit) on file-level errors, the reject limit, or any database error. A
+ * quoted field left open at the end of the file fails it (FILE_UNTERMINATED_QUOTE): where that
+ * record was meant to end cannot be known, and refusing the rest as one row would hide its lines.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,8 +13,9 @@ import type { TaskContext } from '../../engine/types.ts';
 import { insertAuditRows, type AuditContext, type AuditRow } from './audit.ts';
 import { CoercionLog } from './coercions.ts';
 import { CopyWriter } from './copy-writer.ts';
-import { CsvReader, type RecordSink } from './csv-reader.ts';
+import { CsvReader, type MalformedRule, type RecordSink } from './csv-reader.ts';
 import { recordInLedger } from './ledger.ts';
+import { checkRejectCount, checkRejectLimit } from './reject-limit.ts';
 import { copyDestination } from './modes.ts';
 import type { LoadPlan } from './plan.ts';
 import { headerMapping } from './header.ts';
@@ -71,9 +74,6 @@ class FileLoad implements RecordSink {
   /** Staging → target; null when rows are COPYed straight into the target. */
   readonly merge: StagingMerge | null;
 
-  /** Told the expected field count once the header is known. */
-  reader: CsvReader | null = null;
-
   constructor(private readonly ctx: TaskContext, private readonly plan: LoadPlan, private readonly file: FileToLoad) {
     this.audit = { runId: ctx.runId, taskId: ctx.taskId, mapIndex: ctx.mapIndex, file: file.path };
     this.coercions = plan.coercions && new CoercionLog(ctx.client, plan.coercions, this.audit);
@@ -84,13 +84,12 @@ class FileLoad implements RecordSink {
 
   private start(headers: string[], fileIndex: number[]): void {
     this.headers = headers;
-    if (this.reader) this.reader.expectedFields = headers.length;
     const { delimiter } = this.plan.dialect;
     const suffix = partitionSuffix(this.plan.partitionColumn ? this.file.partition : undefined, delimiter, this.plan.columns.escape);
     this.validator = new RowValidator(this.plan.columns, fileIndex, headers, suffix, this.plan.staging, delimiter);
   }
 
-  record(line: number, raw: string, parsed: string[] | null, clean: boolean): void {
+  record(line: number, lastLine: number, raw: string, parsed: string[] | null, quoted: boolean[] | null, clean: boolean): void {
     const validator = this.validator;
     if (validator === null) {
       const { headers, fileIndex } = headerMapping(this.plan, parsed ?? raw.split(this.plan.dialect.delimiter), this.file.path);
@@ -108,10 +107,11 @@ class FileLoad implements RecordSink {
     const fields = parsed ?? raw.split(this.plan.dialect.delimiter);
     const headers = this.headers as string[];
     if (fields.length !== headers.length) {
-      const message = `wrong number of fields: expected ${headers.length}, found ${fields.length}`;
+      const lines = lastLine > line ? ` (lines ${line}–${lastLine})` : '';
+      const message = `wrong number of fields: expected ${headers.length}, found ${fields.length}${lines}`;
       return this.reject(line, raw, fields, [{ column: null, rule: 'field_count', message, value: null }], message);
     }
-    const out = validator.check(fields, line, clean ? raw : null);
+    const out = validator.check(fields, line, clean ? raw : null, quoted);
     if (typeof out === 'string') {
       this.valid++;
       this.batch.push(out);
@@ -119,7 +119,10 @@ class FileLoad implements RecordSink {
     else this.reject(line, raw, fields, validator.errors, summary(validator.errors));
   }
 
-  malformed(line: number, raw: string, fields: string[] | null, rule: string, message: string): void {
+  malformed(line: number, _lastLine: number, raw: string, fields: string[] | null, rule: MalformedRule, message: string): void {
+    if (rule === 'unterminated_quote') {
+      throw new TributaryError('FILE_UNTERMINATED_QUOTE', `${this.file.path}: ${message}; nothing loaded`);
+    }
     if (this.validator === null) {
       throw new TributaryError('FILE_HEADER_MISMATCH', `${this.file.path}: the header line is malformed (${message})`);
     }
@@ -138,10 +141,7 @@ class FileLoad implements RecordSink {
     }
     const json = JSON.stringify(errors, (_, v: unknown) => (typeof v === 'string' ? visible(v) : v));
     this.rejects.push({ line, raw: detach(visible(raw)), record, errors: json, reason: visible(reason) });
-    const limit = this.plan.options.rejectLimit.count;
-    if (limit !== undefined && this.rejected > limit) {
-      throw new TributaryError('REJECT_LIMIT_EXCEEDED', `${this.file.path}: more than ${limit} rows refused (line ${line}: ${visible(reason)})`);
-    }
+    checkRejectCount(this.plan.options.rejectLimit, this.file.path, this.rejected, line, visible(reason));
   }
 
   /**
@@ -217,8 +217,6 @@ function readError(err: unknown, path: string): unknown {
 export async function loadFile(ctx: TaskContext, plan: LoadPlan, file: FileToLoad): Promise<FileResult> {
   const load = new FileLoad(ctx, plan, file);
   const reader = new CsvReader(plan.dialect, load);
-  load.reader = reader;
-  if (!plan.options.csv.header) reader.expectedFields = plan.specs.length;
   const hash = createHash('sha256');
   const stream = fs.createReadStream(file.path, { highWaterMark: READ_CHUNK });
   try {
@@ -252,11 +250,7 @@ export async function loadFile(ctx: TaskContext, plan: LoadPlan, file: FileToLoa
     rows_rejected: load.rejected, rows_deduplicated: load.deduplicated + load.copied - loaded, skipped: false, coercions,
   };
   checkAccounting(result, load.valid, load.copied);
-  const ratio = plan.options.rejectLimit.ratio;
-  if (ratio !== undefined && result.rows_read > 0 && result.rows_rejected / result.rows_read > ratio) {
-    throw new TributaryError('REJECT_LIMIT_EXCEEDED',
-      `${file.path}: ${result.rows_rejected} of ${result.rows_read} rows refused, above the ratio ${ratio}`);
-  }
+  checkRejectLimit(plan.options.rejectLimit, file.path, result.rows_read, result.rows_rejected);
   await recordInLedger(ctx.db, {
     target: plan.target, partition: file.partition ?? '', sha256: file.sha256, path: file.path, bytes: file.bytes,
     runId: ctx.runId, taskId: ctx.taskId, mapIndex: ctx.mapIndex,

@@ -2,7 +2,8 @@
  * `load` job kind: CSV files → a Postgres table at COPY speed, refused rows and applied coercions
  * audited, every row accounted for. Everything runs on ctx.client inside the try's transaction
  * (never BEGIN/COMMIT): rows, audit rows and ledger entries commit with the task's state or not at all.
- * Returns `{ files: FileResult[], rows_read, rows_loaded, rows_rejected, rows_deduplicated }`.
+ * Returns `{ files: FileResult[], rows_read, rows_loaded, rows_rejected, rows_deduplicated, warnings }`;
+ * `warnings` has one line per file whose refused rows passed `rejectLimit.warn` (the run shows them).
  */
 import fs from 'node:fs/promises';
 import { TributaryError } from '../../engine/errors.ts';
@@ -13,6 +14,7 @@ import { hashFile, inLedger, latestInLedger } from './ledger.ts';
 import { clearForReplace, ensureTarget, lockPartition } from './modes.ts';
 import { loadOptions, type LoadOptions } from './options.ts';
 import { compileLoad, type LoadPlan } from './plan.ts';
+import { rejectWarning } from './reject-limit.ts';
 import { resolveSources, type SourceFile } from './sources.ts';
 
 export { loadOptions, type LoadOptions, type LoadOptionsInput } from './options.ts';
@@ -24,6 +26,8 @@ export type LoadResult = {
   rows_loaded: number;
   rows_rejected: number;
   rows_deduplicated: number;
+  /** One line per file whose refused rows passed the warn level of `rejectLimit`. */
+  warnings: string[];
 };
 
 /** Size and content hash of a file (the cheap pre-check behind the ledger skip). */
@@ -103,7 +107,9 @@ export async function runLoad(ctx: TaskContext, options: LoadOptions): Promise<L
     rows_loaded: total('rows_loaded'),
     rows_rejected: total('rows_rejected'),
     rows_deduplicated: total('rows_deduplicated'),
+    warnings: results.flatMap((r) => rejectWarning(options.rejectLimit, r.path, r.rows_read, r.rows_rejected) ?? []),
   };
+  if (result.warnings.length > 0) ctx.log.warn({ warnings: result.warnings }, 'load: refused rows above the warn limit');
   if (result.rows_read !== result.rows_loaded + result.rows_rejected + result.rows_deduplicated) {
     throw new TributaryError('ACCOUNTING_MISMATCH', `load into ${plan.target}: totals do not add up (${JSON.stringify(result)})`);
   }

@@ -3,6 +3,7 @@
  * trusts the parsed `LoadOptions`; `compileLoad()` (plan.ts) turns them into the hot-path plan.
  */
 import { z } from 'zod';
+import { thresholdSchema } from '../sql/outcome.ts';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a SQL identifier');
 const tableName = z.string().regex(/^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be table or schema.table');
@@ -30,6 +31,14 @@ const common = {
   /** Unique within the file; the policy says which duplicate stays: `first`, `last`, or `reject` later ones. */
   unique: z.enum(['first', 'last', 'reject']).optional(),
   coerce: z.array(z.enum(COERCIONS)).default([]),
+  /**
+   * How an empty field reads. `copy`, as PostgreSQL's COPY … CSV: an unquoted empty field is NULL, a
+   * quoted `""` is the empty string — checked like any value, so a text column loads '' (even when
+   * required) and an integer or date column refuses it, as COPY does. `null`: both are NULL.
+   * `empty-string`: both are '' (text, pattern, enum). `reject`: both are refused (rule `empty`).
+   * NULL in a required column is refused (rule `required`). @default 'copy'
+   */
+  empty: z.enum(['copy', 'null', 'empty-string', 'reject']).default('copy'),
   /** Custom predicate, run after the type check on the normalised value. */
   check: z.custom<ColumnPredicate>((v) => typeof v === 'function', 'must be a function').optional(),
 };
@@ -43,10 +52,20 @@ export const columnSchema = z.discriminatedUnion('type', [
   z.object({
     ...common,
     type: z.literal('numeric'),
-    precision: z.number().int().min(1).max(1000),
-    scale: z.number().int().min(0).max(1000).default(0),
+    /** Total significant digits, as in `numeric(p,s)`. @default none: unconstrained `numeric`, any decimal kept exactly */
+    precision: z.number().int().min(1).max(1000).optional(),
+    /** Decimals kept; needs `precision`. @default 0 when `precision` is given (`numeric(p)` = `numeric(p,0)`) */
+    scale: z.number().int().min(0).max(1000).optional(),
+    /**
+     * A value with more decimals than `scale` is rounded (ties to even, or half away from zero),
+     * each one recorded as coercion `round`; needs `precision`. @default none: such a value is refused
+     */
+    round: z.enum(['half-even', 'half-up']).optional(),
     ...range,
-  }).strict(),
+  }).strict()
+    .refine((c) => c.precision !== undefined || (c.scale === undefined && c.round === undefined), {
+      message: 'scale and round need a precision (unconstrained numeric keeps every decimal)', path: ['precision'],
+    }),
   z.object({ ...common, type: z.literal('text'), ...lengths, pattern: z.string().optional() }).strict(),
   z.object({ ...common, type: z.literal('pattern'), regex: z.string(), ...lengths }).strict(),
   z.object({ ...common, type: z.literal('enum'), values: z.array(z.string()).min(1) }).strict(),
@@ -120,11 +139,14 @@ export const loadOptions = z
      * trailing `_rejects` (else appended). @default `audit.<table>_rejects`
      */
     audit: tableName.optional(),
-    /** Above either limit the file fails and nothing is committed. */
-    rejectLimit: z
-      .object({ count: z.number().int().min(0).optional(), ratio: z.number().min(0).max(1).optional() })
-      .strict()
-      .default({}),
+    /**
+     * Refused rows per file (dbt `warn_if`/`error_if`, Snowflake `ON_ERROR = SKIP_FILE_n%`): past
+     * `fail` the file fails and nothing is committed; past `warn` it loads and the task carries a
+     * warning. A level breaches when refused > `count` or refused / read > `ratio`; an empty level
+     * means any refused row. A DAG's `optionDefaults.load.rejectLimit` applies when a task sets none.
+     * @default {} (no limit, no warning)
+     */
+    rejectLimit: z.object({ warn: thresholdSchema.optional(), fail: thresholdSchema.optional() }).strict().default({}),
     extraColumns: z.enum(['error', 'ignore']).default('error'),
     csv: csvSchema,
     /** Load even when the ledger has this file's content for the target/partition. @default false */
@@ -146,6 +168,9 @@ export const loadOptions = z
     const names = new Set<string>();
     for (const c of o.columns) {
       if (names.has(c.name)) ctx.addIssue({ code: 'custom', message: `column "${c.name}" is declared twice`, path: ['columns'] });
+      if (c.empty === 'empty-string' && c.type !== 'text' && c.type !== 'pattern' && c.type !== 'enum') {
+        ctx.addIssue({ code: 'custom', message: `column "${c.name}": empty 'empty-string' needs a text, pattern or enum column`, path: ['columns'] });
+      }
       names.add(c.name);
     }
     for (const k of o.key) {

@@ -18,7 +18,7 @@ export interface LoadPlan {
   target: string;
   targetSql: string;
   audit: AuditTarget;
-  /** Where applied coercions are recorded; null when no column declares one. */
+  /** Where applied coercions are recorded; null when no column declares one (`coerce`, or numeric `round`). */
   coercions: AuditTarget | null;
   specs: readonly ColumnSpec[];
   /** Column checks compiled once; coercion counts are taken per file. */
@@ -54,7 +54,7 @@ export function compileLoad(options: LoadOptions): LoadPlan {
     target: options.target,
     targetSql: quoteTable(options.target),
     audit,
-    coercions: options.columns.some((c) => c.coerce.length > 0) ? coercionTarget(audit) : null,
+    coercions: options.columns.some((c) => c.coerce.length > 0 || (c.type === 'numeric' && c.round !== undefined)) ? coercionTarget(audit) : null,
     specs: options.columns,
     columns: new CompiledColumns(options.columns, csvEscaper(options.csv.delimiter, options.csv.quote), insertNew ? fileKey : []),
     dialect: {

@@ -2,12 +2,14 @@
  * Which files a load task reads: a path, a glob (wildcards `*` `?` in the file name only), or the
  * list an upstream task returned (or this mapped instance's item). `{yyyymmdd}`, `{date}`, `{yyyy}`,
  * `{mm}`, `{dd}` and `{params.x}` in paths and the partition value are rendered (jobs/templates.ts).
+ * Every path — the glob's folder and each file — must be inside ctx.dataRoots (jobs/paths.ts).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TributaryError } from '../../engine/errors.ts';
 import type { Json, TaskContext } from '../../engine/types.ts';
 import type { LoadOptions } from './options.ts';
+import { confinePath } from '../paths.ts';
 import { renderTemplate } from '../templates.ts';
 
 export interface SourceFile {
@@ -63,7 +65,8 @@ export async function resolveSources(ctx: TaskContext, options: LoadOptions): Pr
   const source = options.source;
   if ('file' in source) files = [{ path: source.file }];
   else if ('glob' in source) {
-    const pattern = render(source.glob);
+    const pattern = path.resolve(render(source.glob));
+    await confinePath(path.dirname(pattern), ctx.dataRoots, 'load glob folder');
     files = (await expandGlob(pattern)).map((p) => ({ path: p }));
     if (files.length === 0) throw new TributaryError('FILE_NOT_FOUND', `no file matches ${pattern}`);
   } else {
@@ -77,5 +80,9 @@ export async function resolveSources(ctx: TaskContext, options: LoadOptions): Pr
       files = (Array.isArray(value) ? value : [value]).map((item, i) => toSource(item, `${where}[${i}]`));
     }
   }
-  return files.map((f) => ({ path: path.resolve(render(f.path)), partition: f.partition ?? partition }));
+  const confined: SourceFile[] = [];
+  for (const f of files) {
+    confined.push({ path: await confinePath(render(f.path), ctx.dataRoots, 'load source'), partition: f.partition ?? partition });
+  }
+  return confined;
 }

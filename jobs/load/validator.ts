@@ -5,7 +5,7 @@
  * committed (counted, and handed to the recorder with the line) only for rows that are accepted.
  */
 import type { ColumnFn, Escaper, Fail } from './column-types.ts';
-import { columnFn, COPY_NULL } from './column-types.ts';
+import { columnFn, COPY_NULL, emptyIsNull } from './column-types.ts';
 import { compileRawRow, rangeCheck } from './fast-accept.ts';
 import { KeySet } from './key-set.ts';
 import type { ColumnPredicate, ColumnSpec } from './options.ts';
@@ -106,7 +106,7 @@ export class RowValidator {
   private readonly ends: Int32Array;
   /** The encoded values of the columns in `seen`, written by the fast row check. */
   private readonly kept: string[];
-  private readonly fast: (fields: string[], raw: string | null) => string | null;
+  private readonly fast: (fields: string[], raw: string | null, quoted: boolean[] | null) => string | null;
   private readonly identity: boolean;
   private readonly rawRow: ((s: string) => boolean) | null;
 
@@ -136,7 +136,7 @@ export class RowValidator {
     this.fast = compileRow(this.fns, fileIndex, delimiter, keep, this.kept);
     this.ends = new Int32Array(this.n);
     this.rawRow = this.identity
-      ? compileRawRow(specs.map((c, i) => rangeCheck(c, this.fns[i], columns.escape)), specs.map((c) => c.required), delimiter, this.ends)
+      ? compileRawRow(specs.map((c, i) => rangeCheck(c, this.fns[i], columns.escape)), specs.map((c) => !emptyIsNull(c)), delimiter, this.ends)
       : null;
     headers.forEach((h, i) => Object.defineProperty(this.lineRecord, h, { enumerable: true, get: () => this.lineField(i) }));
   }
@@ -163,12 +163,13 @@ export class RowValidator {
   /**
    * The fast row check first (stops at the first failure); any failure or refusal is decided and
    * explained by `checkAll`.
-   * @param raw   the record's text when it can go to COPY as read (no quote, no CR), else null
+   * @param raw    the record's text when it can go to COPY as read (no quote, no CR), else null
+   * @param quoted per field, whether it was quoted in the file (null: none was)
    */
-  check(fields: string[], line: number, raw: string | null): string | typeof REJECTED | typeof DUPLICATE {
+  check(fields: string[], line: number, raw: string | null, quoted: boolean[] | null = null): string | typeof REJECTED | typeof DUPLICATE {
     this.columns.pending.length = 0;
-    const joined = this.fast(fields, this.identity ? raw : null);
-    if (joined === null || (this.checks.length > 0 && !this.checksPass(fields))) return this.checkAll(fields, line);
+    const joined = this.fast(fields, this.identity ? raw : null, quoted);
+    if (joined === null || (this.checks.length > 0 && !this.checksPass(fields))) return this.checkAll(fields, quoted, line);
     if (this.seen.length > 0 && this.isDuplicate(this.kept)) return this.seenBefore(fields);
     if (this.columns.pending.length > 0) this.columns.commitCoercions(line);
     return this.finish(joined, line);
@@ -180,14 +181,14 @@ export class RowValidator {
   }
 
   /** Every column, every rule: collects all errors (the fast path stops at the first). */
-  private checkAll(fields: string[], line: number): string | typeof REJECTED | typeof DUPLICATE {
+  private checkAll(fields: string[], quoted: boolean[] | null, line: number): string | typeof REJECTED | typeof DUPLICATE {
     const { n, fns, fileIndex } = this;
     const out: string[] = new Array(n);
     let failed = false;
     this.columns.pending.length = 0;
     for (let i = 0; i < n; i++) {
       const at = fileIndex[i];
-      const r = fns[i](at < 0 ? '' : fields[at]);
+      const r = at < 0 ? fns[i]('') : fns[i](fields[at], quoted !== null && quoted[at]);
       if (typeof r === 'string') out[i] = r;
       else {
         if (!failed) {
@@ -322,19 +323,20 @@ function seenKey(columns: number[], out: string[]): string | null {
 
 /**
  * The straight-line row check for this schema and header: one generated function calling each
- * column's closure on its field; null at the first failure; the raw line when every value came
- * back unchanged (and `raw` is given), else the values joined. The encoded values of the `keep`
+ * column's closure on its field (and whether it was quoted); null at the first failure; the raw
+ * line when every value came back unchanged (and `raw` is given), else the values joined. The encoded values of the `keep`
  * columns are written to `kept`. The generated source holds only numeric indices, never names or data.
  */
 function compileRow(
   fns: ColumnFn[], fileIndex: number[], delimiter: string, keep: number[], kept: string[],
-): (fields: string[], raw: string | null) => string | null {
+): (fields: string[], raw: string | null, quoted: boolean[] | null) => string | null {
   const field = (i: number) => (fileIndex[i] < 0 ? "''" : `f[${fileIndex[i]}]`);
-  const calls = fns.map((_, i) => `const r${i} = fns[${i}](${field(i)});\nif (typeof r${i} !== 'string') return null;`);
+  const call = (i: number) => (fileIndex[i] < 0 ? `fns[${i}]('')` : `fns[${i}](f[${fileIndex[i]}], q !== null && q[${fileIndex[i]}])`);
+  const calls = fns.map((_, i) => `const r${i} = ${call(i)};\nif (typeof r${i} !== 'string') return null;`);
   const stores = keep.map((i) => `k[${i}] = r${i};`);
   const same = fns.map((_, i) => `r${i} === ${field(i)}`).join(' && ');
   const join = fns.map((_, i) => `r${i}`).join(' + d + ');
-  const source = `return function row(f, raw) {\n${[...calls, ...stores].join('\n')}\nif (raw !== null && ${same}) return raw;\nreturn ${join};\n};`;
+  const source = `return function row(f, raw, q) {\n${[...calls, ...stores].join('\n')}\nif (raw !== null && ${same}) return raw;\nreturn ${join};\n};`;
   return new Function('fns', 'd', 'k', source)(fns, delimiter, kept);
 }
 

@@ -2,6 +2,8 @@
  * `report` job kind: runs the query through a cursor on ctx.client (rows stream, never all in
  * memory), writes the CSV atomically, records it in `reports` (path, rows, bytes, sha256, the
  * first keepRows rows as JSON) — one row per (run, task, path), replaced when the run re-runs.
+ * A report run without the result of an upstream task (it failed or was skipped: trigger rule
+ * all_done) says so: its result carries a warning naming those tasks, shown with the run.
  */
 import path from 'node:path';
 import type pg from 'pg';
@@ -11,6 +13,7 @@ import { reportOptions, type ReportOptions } from './options.ts';
 import { AtomicCsvFile } from './atomic-csv.ts';
 import { REPORT_TYPES, toCell, escapeFormula } from './cells.ts';
 import { renderFileName } from './file-name.ts';
+import { confinePath } from '../paths.ts';
 import { renderTemplate } from '../templates.ts';
 import { SqlParams, contextResolver, preflightResolver, type ParamResolver } from '../sql/named-params.ts';
 import { definitionError, explainStatement } from '../sql/verify.ts';
@@ -67,7 +70,7 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
   const { text, values } = compile(options, contextResolver(ctx));
   await explainStatement(ctx.client, text, values, USER);
   const fileName = renderFileName(options.fileName, ctx, options.timezone);
-  const target = path.resolve(renderTemplate(options.outputDir, ctx), fileName);
+  const target = path.join(await confinePath(renderTemplate(options.outputDir, ctx), ctx.dataRoots, 'report folder'), fileName);
   let file: AtomicCsvFile | undefined;
   let columns: string[] = [];
   const kept: Array<Record<string, Json>> = [];
@@ -95,11 +98,23 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
     await file.commit();
     const truncated = written.rows > kept.length;
     ctx.log.info({ path: target, rows: written.rows, bytes: written.bytes }, 'report written');
-    return { path: target, file: fileName, rows: written.rows, bytes: written.bytes, sha256: written.sha256, rows_truncated: truncated };
+    const warnings = withoutUpstream(ctx);
+    if (warnings.length > 0) ctx.log.warn({ warnings }, 'report written without some upstream results');
+    return {
+      path: target, file: fileName, rows: written.rows, bytes: written.bytes, sha256: written.sha256, rows_truncated: truncated,
+      ...(warnings.length > 0 && { warnings }),
+    };
   } catch (err) {
     await file?.discard();
     throw err;
   }
+}
+
+/** One warning naming the upstream tasks that gave no result (failed, skipped or upstream failed), if any. */
+function withoutUpstream(ctx: TaskContext): string[] {
+  const missing = Object.keys(ctx.upstream).filter((task) => ctx.upstream[task] === null).sort();
+  if (missing.length === 0) return [];
+  return [`built without the results of ${missing.join(', ')}: they did not succeed in this run`];
 }
 
 function record(

@@ -19,7 +19,7 @@ export const reportOptions = z
   .object({
     /** Trusted SQL; values only through :logical_date, :interval_start, :interval_end, :param_<name>… */
     query: sqlText.transform((q) => q.replace(/;\s*$/, '')),
-    /** Folder of the report files (created if missing). */
+    /** Folder of the report files, inside the data roots (created if missing). */
     outputDir: z.string().min(1),
     /** e.g. `Daily_Summary_{yyyymmdd}.csv`. */
     fileName: z.string().min(1).superRefine((t, ctx) => {

@@ -59,7 +59,7 @@ async function runValidate(ctx: TaskContext, options: ValidateOptions) {
     ctx.log.debug({ check: plan.check.name, outcome, failing: measured.failing, durationMs }, 'check done');
   }
   await storeResults(ctx, runs);
-  const scorecards = options.scorecard ? await computeScorecards(client, scorecardTables(plans)) : [];
+  const scorecards = options.scorecard ? await computeScorecards(client, ctx.runId, scorecardTables(plans)) : [];
   await storeScorecards(ctx, scorecards);
   const summary = summarise(runs, scorecards);
   ctx.log.info({ outcomes: summary.outcomes }, 'checks done');

@@ -1,8 +1,9 @@
 /**
- * The ten `load` tasks' options, read off the warehouse tables (db/schema/credit_platform.ts): one
- * file `<table>_{yyyymmdd}.csv` each, upserted by the table's primary key. Columns with a default
- * (currency) are not in the files and filled by the table. Loads are permissive on purpose: only
- * types and empty keys refuse a row; orphans and bad enum values load and the checks report them.
+ * The ten `load` tasks' options, read off the warehouse tables (db/schema/credit_platform.ts): the
+ * file the `extracts` sensor found for the table (its result `by.table.<table>`), upserted by the
+ * table's primary key. Columns with a default (currency) are not in the files and filled by the
+ * table. Loads are permissive on purpose: only types and empty keys refuse a row; orphans and bad
+ * enum values load and the checks report them.
  */
 import { getTableConfig, type PgColumn } from 'drizzle-orm/pg-core';
 import { CREDIT_PLATFORM_TABLES } from '../../db/schema/credit_platform.ts';
@@ -21,6 +22,7 @@ function loadColumn(column: PgColumn): LoadColumn {
   const sqlType = column.getSQLType();
   const numeric = /^numeric\((\d+), (\d+)\)$/.exec(sqlType);
   if (numeric) return { ...base, type: 'numeric', precision: Number(numeric[1]), scale: Number(numeric[2]) };
+  if (sqlType === 'numeric') return { ...base, type: 'numeric' }; // unconstrained: every decimal as written
   if (sqlType === 'integer') return { ...base, type: 'integer' };
   if (sqlType === 'date') return { ...base, type: 'date' };
   if (sqlType.startsWith('timestamp')) return { ...base, type: 'timestamp' };
@@ -39,7 +41,7 @@ export function loadOptionsOf(table: CreditTable): LoadOptionsInput {
     .filter((c) => !c.hasDefault)
     .map((c) => (c.name === keyColumn ? { ...loadColumn(c), unique: 'reject' as const } : loadColumn(c)));
   return {
-    source: { file: `{params.dataDir}/${table}_{yyyymmdd}.csv` },
+    source: { fromUpstream: { task: 'extracts', path: `by.table.${table}` } },
     target: qualified(table),
     mode: 'upsert',
     key: primaryKeyOf(drizzleTable),

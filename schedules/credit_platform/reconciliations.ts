@@ -1,8 +1,9 @@
 /**
  * The credit platform's reconciliations as `reconcile` options (WORKLOADS.md W2): each invoice
- * column against the sum of its items of that type (within 0.005), each wallet transaction
- * against its invoice's total, each credit's status against its latest history status, and each
- * file's rows against loaded + refused. Names match the samples' truth; dirty data warns.
+ * column against the sum of its items of that type (within 0.005; fees by absolute value), each
+ * wallet transaction against its invoice's total, each credit's status against its latest history
+ * status, and each file's rows against loaded + refused. Names match the samples' truth; dirty
+ * data warns.
  */
 import type { z } from 'zod';
 import type { reconcileOptions } from '../../jobs/reconcile/options.ts';
@@ -13,11 +14,25 @@ type ReconcileInput = z.input<typeof reconcileOptions>;
 
 type Reconciliation = ReconcileInput['reconciliations'][number];
 
-/** Each invoice column against the sum of its items of that type (no such item: 0). */
+/**
+ * Item types compared by absolute value: real extracts write a fee item as a deduction, signed
+ * opposite to the invoice's `fees` (an invoice has one item per type, so sum(abs) = abs(sum)).
+ */
+const BY_ABSOLUTE_VALUE: ReadonlySet<string> = new Set(['fees']);
+
+/**
+ * Each invoice column against the sum of its items of that type (no such item: 0). The 0.005
+ * tolerance also absorbs the float noise of real amounts (`1345.6800000000003`, `59.480004`).
+ */
 const invoiceItems: Reconciliation[] = Object.entries(INVOICE_AMOUNT_COLUMNS).map(([type, column]) => ({
   name: `invoice_${column}_matches_items`,
-  left: { table: q('invoices'), key: ['invoice_id'], value: column },
-  right: { table: q('invoice_items'), key: ['invoice_id'], value: 'amount', agg: 'sum', where: `item_type = '${type}'` },
+  left: BY_ABSOLUTE_VALUE.has(type)
+    ? { table: q('invoices'), key: ['invoice_id'], expression: `abs(src.${column})` }
+    : { table: q('invoices'), key: ['invoice_id'], value: column },
+  right: {
+    table: q('invoice_items'), key: ['invoice_id'], agg: 'sum', where: `item_type = '${type}'`,
+    ...(BY_ABSOLUTE_VALUE.has(type) ? { expression: 'abs(src.amount)' } : { value: 'amount' }),
+  },
   tolerance: { absolute: 0.005 },
   absentAs: { right: 0 },
   failOn: ['mismatched', 'left_only'],

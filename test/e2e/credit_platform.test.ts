@@ -1,8 +1,10 @@
 /**
  * The shipped credit_platform DAG (schedules/credit_platform.ts) end to end through the real
- * engine on two generated days: every check and reconciliation finds exactly the planted truth,
- * the tables hold exactly the truth's rows, the three reports are written and consistent, and
- * re-running a day or re-loading its files changes nothing.
+ * engine on two generated days with the number formats of real extracts (float noise, 5–6
+ * decimals, `-0.0`, fees signed opposite to their items): every row loads exactly as written
+ * (counts and exact sums against an independent recount of the files), every check and
+ * reconciliation finds exactly the planted truth, the three reports are written and consistent,
+ * and re-running a day or re-loading its files changes nothing.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -11,9 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearTasks, triggerRun } from '../../engine/operations.ts';
 import { generateCreditPlatform, type W2Truth } from '../../samples/w2-credit-platform.ts';
 import creditPlatform from '../../schedules/credit_platform.ts';
-import { readCsv } from '../integration/samples/csv-reader.ts';
+import { readCsv, readRecords } from '../integration/samples/csv-reader.ts';
+import { exact, recountW2 } from '../integration/samples/w2-recount.ts';
 import { expectedRowCounts, runFindings, tableChecksums, tableRowCounts, truthDifferences } from '../integration/db/credit-platform.ts';
 import { startTestEngine, type TestEngine } from '../support/engine.ts';
+import { warehouseNumbers } from './credit-platform-numbers.ts';
 
 const DAYS = ['2025-05-13', '2025-05-14'];
 
@@ -44,7 +48,32 @@ describe('credit_platform DAG end to end (redis)', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it.each([0, 1])('day %i: every check, reconciliation and table count equals the truth', async (d) => {
+  /** Every row of day d's noisy extract loaded, every value exactly as written (checked right after its run). */
+  const expectEveryRowAsWritten = async (d: number): Promise<void> => {
+    const extract = truth.extracts[d];
+    const files = await recountW2(path.join(dir, 'data'), DAYS[d].replaceAll('-', ''));
+    const held = await warehouseNumbers(t.database.pool);
+    // Rows: what the files hold less null and repeated keys (recounted from the CSV), nothing else refused.
+    expect(files.rows).toEqual(Object.fromEntries(Object.entries(extract.files).map(([name, f]) => [name, f.rows])));
+    expect(await tableRowCounts(t.database.pool)).toEqual(files.loadedRows);
+    expect(held.otherRefusals).toBe(0);
+    // Money is unconstrained numeric; each column's sum equals the exact sum of the file's values.
+    expect(Object.values(held.types).every((type) => type === 'numeric')).toBe(true);
+    expect(Object.keys(held.sums).sort()).toEqual(Object.keys(files.sums).sort());
+    for (const [column, sum] of Object.entries(held.sums)) expect(exact(sum), column).toBe(files.sums[column]);
+    // The planted formats are in the warehouse as written, and none of them is a failure.
+    expect(held.formats).toEqual(extract.number_formats);
+    expect(held.formats).toEqual(files.formats);
+    expect(held.itemsOffByNoise).toBe(extract.items_off_by_noise);
+    expect(held.feesOpposite).toBe(extract.fees_signed_opposite);
+    expect(extract.items_off_by_noise).toBeGreaterThan(10);
+    expect(extract.fees_signed_opposite).toBeGreaterThan(10);
+    expect(extract.number_formats.invoice_items!.float_noise).toBeGreaterThan(10);
+    expect(extract.number_formats.invoice_items!.extra_decimals).toBeGreaterThan(10);
+    expect(extract.number_formats.invoices!.negative_zero).toBeGreaterThan(10);
+  };
+
+  it.each([0, 1])('day %i: every row loads as written; every check, reconciliation and table count equals the truth', async (d) => {
     runs[d] = await runDay(DAYS[d]);
     const extract = truth.extracts[d];
     const found = await runFindings(t.database.pool, runs[d]);
@@ -52,6 +81,7 @@ describe('credit_platform DAG end to end (redis)', () => {
     expect(found.reconciliations.file_rows_accounted).toBe(0);
     expect(Object.keys(found.checks).sort()).toEqual(Object.keys(extract.checks).sort());
     expect(await tableRowCounts(t.database.pool)).toEqual(expectedRowCounts(extract));
+    await expectEveryRowAsWritten(d);
     // Real dirt was planted and found, so the comparison above is not a comparison of zeros.
     expect(extract.checks.leads_after_signup).toBeGreaterThan(0);
     expect(extract.checks.not_null_leads + extract.checks.unique_wallet_transactions).toBeGreaterThan(0);
@@ -61,16 +91,22 @@ describe('credit_platform DAG end to end (redis)', () => {
     const day = DAYS[1].replaceAll('-', '');
     const reports = path.join(dir, 'reports');
     const extract = truth.extracts[1];
-    const scorecard = await readCsv(path.join(reports, `credit_platform_scorecard_${day}.csv`));
+    const scorecard = await readRecords(path.join(reports, `credit_platform_scorecard_${day}.csv`));
     const rows = expectedRowCounts(extract);
-    expect(scorecard.rows.map((r) => [r[0], Number(r[1]), Number(r[3])])).toEqual(
-      Object.entries(rows).map(([table, n]) => [table, extract.files[table as keyof typeof rows].rows, n]),
+    expect(scorecard.map((r) => [r.table, r.status, Number(r.file_rows), Number(r.total_rows)])).toEqual(
+      Object.entries(rows).map(([table, n]) => [table, 'scored', extract.files[table as keyof typeof rows].rows, n]),
     );
-    for (const r of scorecard.rows) {
-      expect(Number(r[4]) + Number(r[5])).toBe(Number(r[3])); // clean + with issues = total
-      expect(Number(r[6])).toBeGreaterThanOrEqual(0);
-      expect(Number(r[6])).toBeLessThanOrEqual(100);
+    for (const r of scorecard) {
+      const file = extract.files[r.table as keyof typeof rows];
+      // Refused rows are rows with issues, scored beside the table's rows.
+      expect(Number(r.rows_refused_at_load), r.table).toBe(file.null_key_rows + file.duplicate_key_rows);
+      expect(Number(r.rows_scored)).toBe(Number(r.total_rows) + Number(r.rows_refused_at_load));
+      expect(Number(r.clean_rows) + Number(r.rows_with_issues)).toBe(Number(r.rows_scored));
+      expect(Number(r.rows_with_issues)).toBeGreaterThanOrEqual(Number(r.rows_refused_at_load));
+      expect(Number(r.score_percent)).toBeGreaterThanOrEqual(0);
+      expect(Number(r.score_percent)).toBeLessThanOrEqual(100);
     }
+    expect(scorecard.some((r) => Number(r.rows_refused_at_load) > 0)).toBe(true);
     const checks = await readCsv(path.join(reports, `credit_platform_checks_${day}.csv`));
     const failing = Object.fromEntries(checks.rows.map((r) => [r[1], Number(r[6])]));
     expect(failing).toMatchObject({ ...extract.checks, ...extract.reconciliations, file_rows_accounted: 0 });

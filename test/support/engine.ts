@@ -2,6 +2,7 @@
  * A real engine for integration tests: its own database, its own queue prefix/schema, the
  * chosen backend (redis | postgres), the shipped kinds plus kinds the test registers.
  */
+import os from 'node:os';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { compileDag } from '../../engine/dag.ts';
@@ -71,6 +72,12 @@ export async function startTestEngine(options: {
   kinds?: JobKind[];
   lockDurationMs?: number;
   workers?: boolean;
+  /** Folders tasks may touch files in. @default [os.tmpdir()], where the tests keep their files */
+  dataRoots?: string[];
+  /** @default 4 per queue */
+  concurrency?: number;
+  /** Postgres connections of the engine. @default 10 */
+  poolSize?: number;
 }): Promise<TestEngine> {
   const database = await createTestDatabase();
   await database.pool.query(
@@ -87,10 +94,12 @@ export async function startTestEngine(options: {
     dags,
     kinds,
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    dataRoots: options.dataRoots ?? [os.tmpdir()],
+    poolSize: options.poolSize,
   });
   await engine.register();
   if (options.workers !== false) {
-    engine.startWorkers({ concurrency: () => 4, lockDurationMs: options.lockDurationMs ?? 5_000 });
+    engine.startWorkers({ concurrency: () => options.concurrency ?? 4, lockDurationMs: options.lockDurationMs ?? 5_000 });
   }
   const handle: TestEngine = {
     engine,

@@ -6,10 +6,12 @@ import { freePort } from '../../db/embedded.ts';
 export interface RedisServer {
   url: string;
   stop(): Promise<void>;
+  /** SIGKILL: gone at once, with nothing saved. */
+  kill(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedisServer(fixedPort?: number): Promise<RedisServer> {
+  const port = fixedPort ?? (await freePort());
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],
@@ -29,11 +31,12 @@ export async function startRedisServer(): Promise<RedisServer> {
     if (Date.now() > deadline) throw new Error(`redis-server did not answer on ${url} within 10 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
+  exited.catch(() => undefined); // an exit after start is the caller's doing
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await gone;
   };
+  return { url, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }

@@ -3,6 +3,7 @@
  * handler, COMMIT — or ROLLBACK when it throws, except errors carrying `details.keepWrites`
  * (CHECK_FAILED, RECONCILE_FAILED), which the engine commits before marking the task failed.
  */
+import os from 'node:os';
 import type pg from 'pg';
 import { pino } from 'pino';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -20,14 +21,21 @@ export interface TestTaskOverrides {
   dataInterval?: { start: Date; end: Date };
   params?: Record<string, Json>;
   upstream?: Record<string, Json>;
+  /** @default [os.tmpdir()], where the tests keep their files */
+  dataRoots?: string[];
   resumeState?: Json;
   signal?: AbortSignal;
 }
 
 const DAY_MS = 86_400_000;
 
-/** A TaskContext on `client` (which the caller has already put inside a transaction). */
-export function makeTaskContext(client: pg.PoolClient, overrides: TestTaskOverrides = {}): TaskContext {
+export interface TestHook {
+  onCommit: () => unknown;
+  onRollback?: () => unknown;
+}
+
+/** A TaskContext on `client` (which the caller has already put inside a transaction); `hooks` collects afterCommit calls. */
+export function makeTaskContext(client: pg.PoolClient, overrides: TestTaskOverrides = {}, hooks?: TestHook[]): TaskContext {
   const logicalDate = overrides.logicalDate ?? new Date('2025-05-13T00:00:00Z');
   return {
     dagId: overrides.dagId ?? 'test_dag',
@@ -40,11 +48,13 @@ export function makeTaskContext(client: pg.PoolClient, overrides: TestTaskOverri
     dataInterval: overrides.dataInterval ?? { start: logicalDate, end: new Date(logicalDate.getTime() + DAY_MS) },
     params: overrides.params ?? {},
     upstream: overrides.upstream ?? {},
+    dataRoots: overrides.dataRoots ?? [os.tmpdir()],
     log: pino({ level: 'silent' }),
     resumeState: overrides.resumeState,
     client,
     db: drizzle(client),
     signal: overrides.signal ?? new AbortController().signal,
+    afterCommit: (onCommit, onRollback) => hooks?.push({ onCommit, onRollback }),
   };
 }
 
@@ -57,13 +67,16 @@ export async function runTask<T>(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    const hooks: TestHook[] = [];
     try {
-      const result = await handler(makeTaskContext(client, overrides));
+      const result = await handler(makeTaskContext(client, overrides, hooks));
       await client.query('COMMIT');
+      for (const h of hooks) await h.onCommit();
       return result;
     } catch (err) {
       const keep = err instanceof TributaryError && err.details?.keepWrites === true;
       await client.query(keep ? 'COMMIT' : 'ROLLBACK');
+      for (const h of hooks) await (keep ? h.onCommit() : h.onRollback?.());
       throw err;
     }
   } finally {

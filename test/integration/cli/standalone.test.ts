@@ -1,11 +1,13 @@
 /**
  * `trib standalone` end to end: embedded Postgres under TRIBUTARY_HOME, BullMQ on the Postgres
- * backend, dashboard on a free port; the W1 demo run must succeed (seen through the dashboard API)
- * and write the report its generated data's truth expects; SIGINT must stop everything with exit 0.
+ * backend, dashboards on free ports; the W1 demo run must succeed (seen through the demo dashboard's
+ * API) and write the report its generated data's truth expects, its rows in the demo database and
+ * none in the user's; SIGINT must stop everything with exit 0.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { W1Truth } from '../../../samples/w1-customer-ratings.ts';
 import { cliEnv, REPO, spawnTrib } from '../../support/cli.ts';
@@ -33,6 +35,9 @@ it('starts everything, runs W1 on generated data, writes its report, and stops c
     const [, url] = await trib.waitFor(/^ready: dashboard (http:\/\/127\.0\.0\.1:\d+)$/m, 90_000);
     const token = /^\s+Token\s+(\S+)/m.exec(trib.out())?.[1] ?? '';
     const runId = Number(/Demo run\s+customer_ratings run (\d+)/.exec(trib.out())?.[1]);
+    const demoUrl = /^\s+Demo\s+(http:\/\/127\.0\.0\.1:\d+)\/queues\s/m.exec(trib.out())?.[1];
+    expect(demoUrl).toBeDefined();
+    expect(demoUrl).not.toBe(url);
     expect(token.length).toBeGreaterThanOrEqual(16);
     expect(runId).toBeGreaterThan(0);
     expect(trib.out()).toMatch(/Database\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+/);
@@ -45,7 +50,7 @@ it('starts everything, runs W1 on generated data, writes its report, and stops c
 
     let state = '';
     for (const deadline = Date.now() + 60_000; Date.now() < deadline && state !== 'success'; ) {
-      state = ((await (await fetch(`${url}/api/runs/${runId}`, { headers })).json()) as { state: string }).state;
+      state = ((await (await fetch(`${demoUrl}/api/runs/${runId}`, { headers })).json()) as { state: string }).state;
       if (state !== 'success') await new Promise((r) => setTimeout(r, 250));
     }
     expect(state).toBe('success');
@@ -60,7 +65,25 @@ it('starts everything, runs W1 on generated data, writes its report, and stops c
 
     const envFile = path.join(home, 'env');
     expect((await fs.stat(envFile)).mode & 0o777).toBe(0o600);
-    expect(await fs.readFile(envFile, 'utf8')).toMatch(/^export DATABASE_URL='postgres:\/\/postgres:tributary@127\.0\.0\.1:\d+\/postgres'$/m);
+    const userDb = /^export DATABASE_URL='(postgres:\/\/postgres:tributary@127\.0\.0\.1:\d+\/postgres)'$/m.exec(await fs.readFile(envFile, 'utf8'))?.[1];
+    const demoDb = /^export DATABASE_URL='(postgres:\/\/postgres:tributary@127\.0\.0\.1:\d+\/postgres_demo)'$/m.exec(
+      await fs.readFile(path.join(home, 'demo-env'), 'utf8'),
+    )?.[1];
+    // The demo's rows are in the demo database, as its truth says; the user's database has none.
+    const count = async (url: string | undefined, sql: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return (await client.query<{ n: number }>(sql)).rows[0].n;
+      } finally {
+        await client.end();
+      }
+    };
+    const valid = truth.files.filter((f) => f.date === day).reduce((n, f) => n + f.valid, 0);
+    expect(valid).toBeGreaterThan(0);
+    expect(await count(demoDb, 'SELECT count(*)::int AS n FROM customer_ratings')).toBe(valid);
+    expect(await count(userDb, `SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'customer_ratings'`)).toBe(0);
+    expect(await count(userDb, 'SELECT count(*)::int AS n FROM load_ledger')).toBe(0);
 
     trib.child.kill('SIGINT');
     expect(await trib.exited).toBe(0);

@@ -179,10 +179,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
       `SELECT id, try_number FROM task_instances WHERE run_id = $1 AND task_id = 'd'`,
       [runId],
     );
-    const deps = {
-      pool: t.engine.pool, dags: t.dags, kinds: t.kinds, log: t.engine.options.log, workerName: 'dup',
-      enqueue: () => Promise.resolve(),
-    };
+    const deps = { ...t.engine.executorDeps(), workerName: 'dup', enqueue: () => Promise.resolve() };
     expect(await executeTry(deps, { taskInstanceId: rows[0].id, tryNumber: rows[0].try_number })).toBe('noop');
     expect((await effects(runId)).filter((e) => e.task_id === 'd')).toHaveLength(1);
   });
@@ -197,10 +194,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
       [run.runId],
     );
     await t.database.pool.query(`UPDATE dag_runs SET state = 'running' WHERE id = $1`, [run.runId]);
-    const deps = {
-      pool: t.engine.pool, dags: t.dags, kinds: t.kinds, log: t.engine.options.log, workerName: 'racer',
-      enqueue: () => Promise.resolve(),
-    };
+    const deps = { ...t.engine.executorDeps(), workerName: 'racer', enqueue: () => Promise.resolve() };
     const job = { taskInstanceId: rows[0].id, tryNumber: rows[0].try_number };
     await Promise.all([executeTry(deps, job), executeTry(deps, job)]);
     expect((await effects(run.runId)).filter((e) => e.task_id === 'b')).toHaveLength(2); // the first run + exactly one of the racers

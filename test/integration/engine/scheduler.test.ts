@@ -1,13 +1,13 @@
 /**
  * Scheduling against real Postgres: catch-up creates exactly the missed runs (oldest first,
  * within maxActiveRuns), catchup=false only the latest, two schedulers create each run once,
- * paused DAGs create nothing, backfill creates one run per day.
+ * paused DAGs create nothing, backfill of a daily DAG creates one run per day (engine/backfill.test.ts: other crons).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { defineDag } from '../../../engine/dag.ts';
 import { Engine } from '../../../engine/engine.ts';
-import { backfill } from '../../../engine/operations.ts';
+import { backfill, planBackfill } from '../../../engine/operations.ts';
 import { setPaused } from '../../../engine/runs.ts';
 import { scheduleDag } from '../../../engine/scheduler.ts';
 import { redisUrl, uniquePrefix } from '../../support/db.ts';
@@ -100,7 +100,8 @@ describe('scheduler', () => {
 
   it('backfill creates one run per day, existing runs untouched', async () => {
     const dag = t.dags.get('latest_only')!;
-    const results = await backfill(t.engine.pool, t.engine.dispatcher, dag, '2025-05-18', '2025-05-21');
+    const dates = planBackfill(dag, '2025-05-18', '2025-05-21', { maxRuns: 1000, confirmed: false });
+    const results = await backfill(t.engine.pool, t.engine.dispatcher, dag, dates);
     expect(results.map((r) => r.created)).toEqual([true, true, false, true]); // the 20th came from the scheduler
     const all = await runs('latest_only');
     expect(all.map((r) => r.run_type)).toEqual(['backfill', 'backfill', 'scheduled', 'backfill']);

@@ -63,11 +63,11 @@ describe('load: file-level errors fail the task with a code and commit nothing',
     const good = Array.from({ length: 100_000 }, (_, i) => `${i + 1},1,1,ok`);
     const bad = ['x,1,1,bad', 'y,1,1,bad', 'z,1,1,bad'];
     const file = await writeFile(dir, 'limit.csv', `${RATING_HEADER}\n${[...good, ...bad, ...good.map((l) => `1${l}`)].join('\n')}\n`);
-    const err = await expectFileError(file, 'REJECT_LIMIT_EXCEEDED', { rejectLimit: { count: 2 } });
+    const err = await expectFileError(file, 'REJECT_LIMIT_EXCEEDED', { rejectLimit: { fail: { count: 2 } } });
     expect(err?.message).toContain('line 100004');
-    await expectFileError(file, 'REJECT_LIMIT_EXCEEDED', { rejectLimit: { ratio: 0.00001 } });
+    await expectFileError(file, 'REJECT_LIMIT_EXCEEDED', { rejectLimit: { fail: { ratio: 0.00001 } } });
     // Within the limits the same file loads, on the same pool, after the abandoned COPY.
-    const result = await runLoad(database, options(file, { rejectLimit: { count: 3, ratio: 0.0001 } }));
+    const result = await runLoad(database, options(file, { rejectLimit: { fail: { count: 3, ratio: 0.0001 } } }));
     expect(result).toMatchObject({ rows_loaded: 200_000, rows_rejected: 3 });
   });
 });

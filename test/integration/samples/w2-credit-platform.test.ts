@@ -29,6 +29,17 @@ describe('W2 credit platform generator', () => {
     expect(got.checks).toEqual(extract.checks);
     expect(got.recon).toEqual(extract.reconciliations);
     expect(got.nearMisses).toBe(extract.near_misses_within_tolerance);
+    expect(got.offByNoise).toBe(extract.items_off_by_noise);
+    expect(got.feesOpposite).toBe(extract.fees_signed_opposite);
+    expect(got.formats).toEqual(extract.number_formats);
+    // The real extract's formats, at about its rates: ~9% of invoices, ~5.5% of items, ~4.6% of wallet rows.
+    expect(extract.items_off_by_noise).toBeGreaterThan(5000);
+    expect(extract.fees_signed_opposite).toBeGreaterThan(5000);
+    for (const table of ['invoices', 'invoice_items', 'wallet_transactions'] as const) {
+      const f = extract.number_formats[table]!;
+      expect(f.float_noise, table).toBeGreaterThan(500);
+      expect(f.extra_decimals, table).toBeGreaterThan(500);
+    }
     expect(Number(truth.credit_amount_p99)).toBeCloseTo(got.p99 / 100, 4);
     // Every check and reconciliation is listed; the planted ones fail, "thousands" of early leads.
     expect(Object.keys(extract.checks)).toEqual(truth.check_definitions.map((c) => c.name));
@@ -50,6 +61,11 @@ describe('W2 credit platform generator', () => {
     const invoices = await fs.readFile(path.join(dir, 'invoices_20250513.csv'), 'utf8');
     expect(invoices).toContain(',-0.0,');
     expect(invoices).toMatch(/,\d+\.\d{4},/);
+    expect(invoices).toMatch(/,\d+\.\d{2,4}0{5,}[1-4][,\n]/); // float noise up: 1345.6800000000003
+    expect(invoices).toMatch(/,\d+\.\d{0,4}9{5,}[6-9][,\n]/); // and down: 1345.6799999999998
+    expect(invoices).toMatch(/,\d+\.\d{5,6}[,\n]/); // 5–6 decimals: 1130.53997, 59.480004
+    const items = await fs.readFile(path.join(dir, 'invoice_items_20250513.csv'), 'utf8');
+    expect(items).toMatch(/,fees,-\d+\.\d+\n/); // a fee written as a deduction
   });
 
   it('writes daily snapshots that only grow, each with its own confirmed truth', async () => {
@@ -60,6 +76,7 @@ describe('W2 credit platform generator', () => {
       const got = await recountW2(dir, extract.date.replaceAll('-', ''));
       expect(got.checks).toEqual(extract.checks);
       expect(got.recon).toEqual(extract.reconciliations);
+      expect([got.offByNoise, got.feesOpposite, got.formats]).toEqual([extract.items_off_by_noise, extract.fees_signed_opposite, extract.number_formats]);
     }
     expect(truth.extracts[2].rows).toBeGreaterThan(truth.extracts[0].rows);
     for (const table of ['leads', 'invoices', 'invoice_items', 'wallet_transactions']) {

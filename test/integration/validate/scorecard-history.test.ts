@@ -40,10 +40,10 @@ describe('quality scorecard', () => {
     };
     expect(result.scorecards).toEqual([
       {
-        table: 'people', total_rows: 10, clean_rows: 4, rows_with_issues: 6, score: 40,
+        table: 'people', total_rows: 10, clean_rows: 4, rows_with_issues: 6, rows_refused: 0, score: 40,
         checks: ['name_present', 'age_range', 'email_shape', 'custom_six'],
       },
-      { table: 'pets', total_rows: 4, clean_rows: 2, rows_with_issues: 2, score: 50, checks: ['owners'] },
+      { table: 'pets', total_rows: 4, clean_rows: 2, rows_with_issues: 2, rows_refused: 0, score: 50, checks: ['owners'] },
     ]);
     const { rows } = await database.pool.query(
       'SELECT table_name, total_rows, clean_rows, rows_with_issues, score FROM quality_scorecards WHERE run_id = 500 ORDER BY id',

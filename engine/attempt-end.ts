@@ -1,0 +1,164 @@
+/**
+ * How an attempt that did not succeed ends, decided once and written in one transaction:
+ * - an infrastructure error (the database or queue failed under it) → the SAME try is queued
+ *   again after a backoff, up to `infraRetryMax` times, without using the task's own retries;
+ * - a retryable error with tries left → the task's own retry (next try, exponential backoff);
+ * - otherwise → failed, and the run advances (downstream tasks follow their trigger rules).
+ * It is written on the try's own client when that is still usable (a failure never needs a
+ * second connection), else on a fresh one as soon as the database answers again.
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { advanceRun, childFinished } from './advance.ts';
+import { describeError, isRetryable, TributaryError } from './errors.ts';
+import { jobIdFor, retryDelay, type PendingJob } from './jobs.ts';
+import type { CollectedLine } from './logger.ts';
+import type { OutageLog } from './outage.ts';
+import { saveTaskLogs } from './task-store.ts';
+import {
+  FINISH_SQL, INFRA_RETRY_SQL, LOCK_RUN_FOR_CHILD_SQL, LOCK_RUN_FOR_PARENT_SQL, RETRY_SQL, type Claimed,
+} from './try-sql.ts';
+import type { CompiledDag, CompiledTask } from './types.ts';
+
+export interface FailureDeps {
+  pool: pg.Pool;
+  outage: OutageLog;
+  enqueue(jobs: PendingJob[]): Promise<void>;
+  /** Engine retries of one try after infrastructure errors. */
+  infraRetryMax: number;
+  /** How long to wait for the database to record an attempt's end before giving it up. */
+  recordWaitMs: number;
+}
+
+export interface EndingAttempt {
+  claimed: Claimed;
+  dag?: CompiledDag;
+  task?: CompiledTask;
+  log: Logger;
+  /** The attempt's log lines not stored yet; stored with its end. */
+  lines: CollectedLine[];
+}
+
+type Decision =
+  | { kind: 'infra' | 'retry'; jobId: string; delayMs: number }
+  | { kind: 'fail' };
+
+const INFRA_BASE_DELAY_MS = 1000;
+const INFRA_MAX_DELAY_MS = 30_000;
+
+function decide(deps: FailureDeps, a: EndingAttempt, err: unknown, infra: boolean): Decision {
+  const { claimed: c, task } = a;
+  if (!task) return { kind: 'fail' };
+  if (infra && c.infra_retries < deps.infraRetryMax) {
+    const jobId = `${jobIdFor(c.run_id, c.task_id, c.map_index, c.try_number, c.pokes)}-i${c.infra_retries + 1}`;
+    return { kind: 'infra', jobId, delayMs: retryDelay(INFRA_BASE_DELAY_MS, INFRA_MAX_DELAY_MS, c.infra_retries + 1) };
+  }
+  if (isRetryable(err) && c.try_number < c.max_tries) {
+    const jobId = jobIdFor(c.run_id, c.task_id, c.map_index, c.try_number + 1);
+    return { kind: 'retry', jobId, delayMs: retryDelay(task.retryDelayMs, task.maxRetryDelayMs, c.try_number) };
+  }
+  return { kind: 'fail' };
+}
+
+export const errorCode = (err: unknown): string | null =>
+  err instanceof TributaryError ? err.code : ((err as { code?: string } | null)?.code ?? null);
+
+/**
+ * Writes the decided end inside the caller's transaction; null when the claim was lost (the
+ * caller must then roll back: nothing of this delivery may commit).
+ */
+export async function writeFailure(client: pg.PoolClient, a: EndingAttempt, decision: Decision, err: unknown): Promise<PendingJob[] | null> {
+  const { claimed: c, dag, task } = a;
+  const message = describeError(err);
+  const code = errorCode(err);
+  const runState = (await client.query<{ state: string }>(c.map_index >= 0 ? LOCK_RUN_FOR_CHILD_SQL : LOCK_RUN_FOR_PARENT_SQL, [c.run_id])).rows[0]?.state;
+  const key = [c.id, c.try_number, c.attempt];
+  let jobs: PendingJob[] = [];
+  if (decision.kind !== 'fail') {
+    const sql = decision.kind === 'infra' ? INFRA_RETRY_SQL : RETRY_SQL;
+    const done = await client.query(sql, [...key, decision.jobId, message, code, decision.delayMs]);
+    if (done.rowCount === 0) return null;
+    const tryNumber = decision.kind === 'infra' ? c.try_number : c.try_number + 1;
+    jobs = [{ queue: (task as CompiledTask).kind, jobId: decision.jobId, data: { taskInstanceId: c.id, tryNumber }, delayMs: decision.delayMs, priority: task?.priority }];
+  } else {
+    const done = await client.query(FINISH_SQL, [...key, 'failed', 'null', message, code]);
+    if (done.rowCount === 0) return null;
+    if (dag) {
+      const advanced = c.map_index >= 0 ? await childFinished(client, dag, c.run_id, c.task_id) : await advanceRun(client, dag, c.run_id, runState ?? 'gone');
+      jobs = advanced.jobs;
+    }
+  }
+  await saveTaskLogs(client, c.id, c.try_number, a.lines);
+  return jobs;
+}
+
+/** Decides, logs once, and writes the end of a failed attempt. Releases `client` (when given). */
+export async function recordFailure(
+  deps: FailureDeps,
+  a: EndingAttempt,
+  err: unknown,
+  infra: boolean,
+  client: pg.PoolClient | null,
+): Promise<void> {
+  const decision = decide(deps, a, err, infra);
+  a.log.error({ err_code: errorCode(err), will_retry: decision.kind !== 'fail', infrastructure: infra }, describeError(err));
+  const write = (c: pg.PoolClient) => writeFailure(c, a, decision, err);
+  let jobs: PendingJob[] | null | undefined;
+  if (client) {
+    try {
+      jobs = await inTransaction(client, write);
+      client.release();
+    } catch {
+      client.release(true);
+    }
+  }
+  if (jobs === undefined) jobs = await onFreshConnection(deps, write);
+  a.lines.length = 0;
+  if (jobs) await enqueueSafely(deps, jobs);
+}
+
+async function inTransaction<T>(client: pg.PoolClient, write: (c: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
+  await client.query('BEGIN');
+  try {
+    const value = await write(client);
+    await client.query(value === null ? 'ROLLBACK' : 'COMMIT');
+    return value;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Retries `write` on fresh connections while the database is unreachable, up to recordWaitMs. */
+async function onFreshConnection<T>(deps: FailureDeps, write: (c: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
+  const deadline = Date.now() + deps.recordWaitMs;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await deps.pool.connect();
+      const value = await inTransaction(client, write);
+      client.release();
+      deps.outage.ok('database');
+      return value;
+    } catch (err) {
+      client?.release(true);
+      deps.outage.failed('database', err);
+      if (Date.now() + wait > deadline) {
+        // The try stays 'running'; its lease expires and the sweeper re-delivers it.
+        throw new TributaryError('DATABASE_UNAVAILABLE', `could not record the end of an attempt: ${describeError(err)}`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/** Enqueues after COMMIT; a queue outage is repaired by the sweeper (the job ids are in Postgres). */
+export async function enqueueSafely(deps: Pick<FailureDeps, 'enqueue' | 'outage'>, jobs: PendingJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  try {
+    await deps.enqueue(jobs);
+    deps.outage.ok('queue');
+  } catch (err) {
+    deps.outage.failed('queue', err);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Retention (like `airflow db clean`): deletes the runs that ended before a cutoff and every row
+ * that names them — rows of every table referencing task_instances (logs, tries, attempts), task
+ * instances, check/scorecard/reconcile results, reports and the rows of every `audit.*` table with
+ * a run_id — in batches, each statement its own transaction. Queued and running runs are never touched; the load ledger is kept (it dedupes files).
+ */
+import pg from 'pg';
+
+export interface CleanOptions {
+  /** Runs that ended (success or failed) before this instant are deleted. */
+  before: Date;
+  /** Only this DAG's runs. @default every DAG */
+  dagId?: string;
+  /** Count what would be deleted; delete nothing. @default false */
+  dryRun?: boolean;
+  /** Rows per DELETE statement (and runs per chunk). @default 5000 */
+  batchSize?: number;
+}
+
+/** Table → rows deleted (or, in a dry run, rows that would be), in deletion order. */
+export type CleanCounts = Map<string, number>;
+
+/** One table holding rows of runs (SQL alias `t`); `runKey` is the run id a row names. */
+interface RunRows {
+  name: string;
+  /** Quoted table name. */
+  table: string;
+  /** Join to reach the run id, for tables keyed by task instance. */
+  join?: string;
+  runKey: string;
+  /** The table stores run_id as text (audit tables). */
+  textKey?: boolean;
+}
+
+const RESULT_ROWS: RunRows[] = ['check_results', 'quality_scorecards', 'reconcile_mismatches', 'reconcile_results', 'reports'].map(
+  (name) => ({ name, table: name, runKey: 't.run_id' }),
+);
+const INSTANCES: RunRows = { name: 'task_instances', table: 'task_instances', runKey: 't.run_id' };
+const from = (t: RunRows) => `${t.table} t ${t.join ?? ''}`;
+
+/** Runs eligible for deletion: $1 cutoff, $2 dag id or NULL for all. */
+const ELIGIBLE = `state IN ('success', 'failed') AND ended_at < $1 AND ($2::text IS NULL OR dag_id = $2)`;
+
+/** Every table with a one-column foreign key to task_instances (task_logs, task_tries, …). */
+async function instanceTables(pool: pg.Pool): Promise<RunRows[]> {
+  const { rows } = await pool.query<{ schema: string; table: string; column: string }>(
+    `SELECT n.nspname AS schema, r.relname AS table, a.attname AS column
+     FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+     JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+     WHERE c.contype = 'f' AND c.confrelid = 'task_instances'::regclass AND cardinality(c.conkey) = 1
+     ORDER BY r.relname`,
+  );
+  return rows.map((r) => ({
+    name: r.schema === 'public' ? r.table : `${r.schema}.${r.table}`,
+    table: `${pg.escapeIdentifier(r.schema)}.${pg.escapeIdentifier(r.table)}`,
+    join: `JOIN task_instances ti ON ti.id = t.${pg.escapeIdentifier(r.column)}`,
+    runKey: 'ti.run_id',
+  }));
+}
+
+/** Every table of schema `audit` with a run_id column (made by load and extract jobs at first use). */
+async function auditTables(pool: pg.Pool): Promise<RunRows[]> {
+  const { rows } = await pool.query<{ table_name: string; data_type: string }>(
+    `SELECT c.table_name, c.data_type FROM information_schema.columns c
+     JOIN information_schema.tables tb ON tb.table_schema = c.table_schema AND tb.table_name = c.table_name
+     WHERE c.table_schema = 'audit' AND c.column_name = 'run_id' AND tb.table_type = 'BASE TABLE'
+     ORDER BY c.table_name`,
+  );
+  return rows.map((r) => ({
+    name: `audit.${r.table_name}`,
+    table: `audit.${pg.escapeIdentifier(r.table_name)}`,
+    runKey: 't.run_id',
+    textKey: r.data_type === 'text' || r.data_type === 'character varying',
+  }));
+}
+
+/**
+ * $1 cutoff, $2 dag id, $3 run ids of this chunk, $4 batch size: locks the chunk's runs that are
+ * still eligible (run row first, as every engine statement does), deletes up to $4 of `table`'s
+ * rows naming them, returns how many.
+ */
+function deleteBatchSql(table: RunRows): string {
+  const ids = table.textKey ? 'SELECT id::text FROM runs' : 'SELECT id FROM runs';
+  return `WITH runs AS MATERIALIZED (
+      SELECT id FROM dag_runs WHERE id = ANY($3::bigint[]) AND ${ELIGIBLE} FOR UPDATE),
+    victims AS (SELECT t.ctid AS row_ref FROM ${from(table)} WHERE ${table.runKey} = ANY(ARRAY(${ids})) LIMIT $4)
+    DELETE FROM ${table.table} t WHERE t.ctid = ANY(ARRAY(SELECT row_ref FROM victims))`;
+}
+
+/** $1 cutoff, $2 dag id: how many of `table`'s rows name an eligible run. */
+function countSql(table: RunRows): string {
+  const ids = table.textKey ? 'SELECT id::text FROM dag_runs' : 'SELECT id FROM dag_runs';
+  return `SELECT count(*)::bigint AS n FROM ${from(table)} WHERE ${table.runKey} IN (${ids} WHERE ${ELIGIBLE})`;
+}
+
+/** Deletes (or, dry, counts) the old runs and their rows; returns the rows per table. */
+export async function cleanRuns(pool: pg.Pool, options: CleanOptions): Promise<CleanCounts> {
+  const batch = options.batchSize ?? 5000;
+  const args = [options.before, options.dagId ?? null];
+  const tables = [...(await instanceTables(pool)), ...RESULT_ROWS, ...(await auditTables(pool)), INSTANCES];
+  const counts: CleanCounts = new Map([...tables.map((t) => [t.name, 0] as const), ['dag_runs', 0]]);
+  if (options.dryRun) {
+    for (const table of tables) counts.set(table.name, (await pool.query<{ n: number }>(countSql(table), args)).rows[0].n);
+    const runs = await pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM dag_runs WHERE ${ELIGIBLE}`, args);
+    counts.set('dag_runs', runs.rows[0].n);
+    return counts;
+  }
+  for (;;) {
+    const chunk = await pool.query<{ id: number }>(`SELECT id FROM dag_runs WHERE ${ELIGIBLE} ORDER BY id LIMIT $3`, [...args, batch]);
+    if (chunk.rows.length === 0) return counts;
+    const ids = chunk.rows.map((r) => r.id);
+    for (const table of tables) {
+      const sql = deleteBatchSql(table);
+      for (let deleted = batch; deleted === batch; ) {
+        deleted = (await pool.query(sql, [...args, ids, batch])).rowCount ?? 0;
+        counts.set(table.name, (counts.get(table.name) ?? 0) + deleted);
+      }
+    }
+    const runs = await pool.query(`DELETE FROM dag_runs WHERE id = ANY($3::bigint[]) AND ${ELIGIBLE}`, [...args, ids]);
+    counts.set('dag_runs', (counts.get('dag_runs') ?? 0) + (runs.rowCount ?? 0));
+  }
+}
