@@ -57,6 +57,7 @@ export function createEngine(config: Config, databaseUrl: string, dags: Map<stri
     connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     workerLostLimit: config.WORKER_LOST_LIMIT,
     infraRetryMax: config.INFRA_RETRY_MAX,
+    retentionDays: config.RETENTION_DAYS,
   });
 }
 

@@ -2,7 +2,8 @@
  * Warnings of runs and tasks, read from what tasks already stored (nothing extra is written): the
  * `warnings` lines of a task's result (a load past its warn limit, a report built without a
  * check's results), and the checks and reconciliations of the task's current try with outcome
- * `warn`. Also the rows each load of a run refused, per file.
+ * `warn`, and tasks that failed inside a run that still succeeded (an all_done leaf ran anyway).
+ * Also the rows each load of a run refused, per file.
  */
 import type pg from 'pg';
 
@@ -41,6 +42,11 @@ SELECT ti.run_id, ti.task_id, ti.map_index,
 FROM task_instances AS ti
 JOIN reconcile_results AS r ON r.run_id = ti.run_id AND r.task_id = ti.task_id AND r.try_number = ti.try_number
 WHERE ti.run_id = ANY($1::bigint[]) AND ti.map_index = -1 AND r.outcome = 'warn'
+UNION ALL
+SELECT ti.run_id, ti.task_id, ti.map_index,
+       format('task %s %s%s, but the run succeeded (its leaves ran anyway)', ti.task_id, ti.state, ' (' || ti.error_code || ')')
+FROM task_instances AS ti JOIN dag_runs AS dr ON dr.id = ti.run_id
+WHERE ti.run_id = ANY($1::bigint[]) AND ti.map_index = -1 AND dr.state = 'success' AND ti.state IN ('failed', 'upstream_failed')
 ORDER BY 1, 2, 3`;
 
 /** $1 run id → the files its load tasks read that had refused rows (from the tasks' results). */

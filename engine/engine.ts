@@ -35,6 +35,8 @@ export interface EngineOptions {
   infraRetryMax?: number;
   /** How long a worker waits for the database to come back to record an attempt's end. @default 60000 */
   recordWaitMs?: number;
+  /** The scheduler deletes runs that ended more than this many days ago, daily; 0 = never. @default 0 */
+  retentionDays?: number;
   /** Folders tasks may touch files in (a DAG's dataRoots add to them). @default defaultDataRoots() */
   dataRoots?: string[];
 }
@@ -103,7 +105,7 @@ export class Engine {
   }
 
   async startScheduler(): Promise<void> {
-    this.scheduler = new Scheduler(this.pool, this.dispatcher, this.options.dags, this.options.log);
+    this.scheduler = new Scheduler(this.pool, this.dispatcher, this.options.dags, this.options.log, { retentionDays: this.options.retentionDays });
     await this.scheduler.start();
   }
 

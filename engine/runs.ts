@@ -71,7 +71,7 @@ export async function startQueuedRuns(client: pg.PoolClient, dag: CompiledDag): 
   if (registry.rows[0]?.paused) return [];
   const { rows } = await client.query<{ id: number }>(
     `WITH active AS (SELECT count(*)::int AS n FROM dag_runs WHERE dag_id = $1 AND state = 'running')
-     UPDATE dag_runs SET state = 'running', started_at = now()
+     UPDATE dag_runs SET state = 'running', started_at = clock_timestamp()
      WHERE id IN (
        SELECT id FROM dag_runs WHERE dag_id = $1 AND state = 'queued'
        ORDER BY logical_date LIMIT GREATEST(0, $2 - (SELECT n FROM active))

@@ -95,7 +95,10 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
         target: [reports.runId, reports.taskId, reports.path],
         set: { ...record(ctx, written, fileName, columns, kept), createdAt: new Date() },
       });
-    await file.commit();
+    // The file replaces the target only once the row above is committed: a lost claim or a failed
+    // commit leaves the previous file, and the temp file is removed.
+    const done = file;
+    ctx.afterCommit(() => done.commit(), () => done.discard());
     const truncated = written.rows > kept.length;
     ctx.log.info({ path: target, rows: written.rows, bytes: written.bytes }, 'report written');
     const warnings = withoutUpstream(ctx);

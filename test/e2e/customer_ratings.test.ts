@@ -52,7 +52,8 @@ beforeAll(async () => {
       customerRatings,
       withSensor('customer_ratings_two_agencies', { minFiles: 2 }),
       withSensor('customer_ratings_fail', { timeoutMs: 300, pokeIntervalMs: 50, onTimeout: 'fail' }),
-      withSensor('customer_ratings_continue', { timeoutMs: 300, pokeIntervalMs: 50, onTimeout: 'continue' }),
+      // Files must hold still for stableForMs before the deadline to be taken (2 s in the DAG; 100 ms here).
+      withSensor('customer_ratings_continue', { timeoutMs: 300, pokeIntervalMs: 50, onTimeout: 'continue', stableForMs: 100 }),
     ],
   });
 });

@@ -160,22 +160,25 @@ export async function startCluster(options: { backend?: 'redis' | 'postgres'; jo
 
 export const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
-/**
- * A real `trib scheduler` against the cluster, with a DAG folder holding one DAG without a cron
- * schedule: its sweeper alone must keep it alive.
- */
-export async function spawnScheduler(c: Cluster, env: Record<string, string> = {}): Promise<{ child: ChildProcess; output(): string }> {
+/** A DAG without a cron schedule: a scheduler holding only this must stay up (its sweeper keeps it alive). */
+export const MANUAL_ONLY_DAG = `export default defineDag({ id: 'manual_only', tasks: { t: { kind: 'noop' } } });`;
+
+/** A real `trib scheduler` against the cluster, its DAG folder holding one DAG file (`defineDag` in scope). */
+export async function spawnScheduler(
+  c: Cluster,
+  dagSource = MANUAL_ONLY_DAG,
+  options: { env?: Record<string, string>; waitReady?: boolean } = {},
+): Promise<{ child: ChildProcess; output(): string }> {
   const dagsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'chaos-dags-'));
   const dagModule = pathToFileURL(path.resolve(import.meta.dirname, '../../engine/dag.ts')).href;
   await fs.writeFile(path.join(dagsDir, 'package.json'), '{"type":"module"}\n');
-  await fs.writeFile(path.join(dagsDir, 'manual_only.ts'),
-    `import { defineDag } from '${dagModule}';\nexport default defineDag({ id: 'manual_only', tasks: { t: { kind: 'noop' } } });\n`);
+  await fs.writeFile(path.join(dagsDir, 'dag.ts'), `import { defineDag } from '${dagModule}';\n${dagSource}\n`);
   const trib = spawnTrib(['scheduler'], cliEnv({
     DATABASE_URL: c.databaseUrl, REDIS_URL: c.redis.url, QUEUE_BACKEND: 'redis', QUEUE_PREFIX: c.prefix,
-    DAGS_DIR: dagsDir, SWEEP_INTERVAL_MS: '1000', LOG_LEVEL: 'info', ...env,
+    DAGS_DIR: dagsDir, SWEEP_INTERVAL_MS: '1000', LOG_LEVEL: 'info', ...options.env,
   }));
   const output = () => trib.out() + trib.err();
-  await waitFor(() => /scheduler running/.test(output()), 30_000, 'the scheduler to start');
+  if (options.waitReady !== false) await waitFor(() => /scheduler running/.test(output()), 30_000, 'the scheduler to start');
   c.workers.push(trib.child);
   return { child: trib.child, output };
 }

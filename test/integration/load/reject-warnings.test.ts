@@ -170,14 +170,18 @@ describe('reject limit warnings (redis)', () => {
     expect(out).toContain(`load_own: ${path.join(dir, 'own.csv')}: ${BAD_2PCT.size} of ${ROWS} rows refused`);
 
     const failedShow = await trib(['run', 'show', String(failedRun)], env);
-    expect(failedShow.stdout).toContain(`run ${failedRun} of warned — success (1 warning)`);
-    expect(failedShow.stdout).toMatch(/^load_items\s+failed\s+1\/1\s+\S+\s+REJECT_LIMIT_EXCEEDED: /m);
+    // The report's warning, and the failed load and the check it kept from running: the run
+    // succeeded only because its all_done leaf ran.
+    expect(failedShow.stdout).toContain(`run ${failedRun} of warned — success (3 warnings)`);
+    expect(failedShow.stdout).toContain('task load_items failed (REJECT_LIMIT_EXCEEDED), but the run succeeded');
+    expect(failedShow.stdout).toContain('task quality upstream_failed, but the run succeeded');
+    expect(failedShow.stdout).toMatch(/^load_items\s+failed \(1 warning\)\s+1\/1\s+\S+\s+REJECT_LIMIT_EXCEEDED: /m);
     expect(failedShow.stdout).toMatch(/^summary\s+success \(1 warning\)\s/m);
 
     const runs = await trib(['runs', 'warned'], env);
     expect(runs.stderr).toBe('');
     expect(runs.stdout).toMatch(new RegExp(`^${warnedRun}\\s+2025-05-13 \\S+\\s+success \\(2 warnings\\)\\s`, 'm'));
-    expect(runs.stdout).toMatch(new RegExp(`^${failedRun}\\s+2025-05-14 \\S+\\s+success \\(1 warning\\)\\s`, 'm'));
+    expect(runs.stdout).toMatch(new RegExp(`^${failedRun}\\s+2025-05-14 \\S+\\s+success \\(3 warnings\\)\\s`, 'm'));
   });
 
   it('/api/runs/:id carries the warnings and the refused rows per file', async () => {

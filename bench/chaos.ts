@@ -1,0 +1,135 @@
+/**
+ * bench:chaos — the chaos suite at scale, real processes on private servers: `CHAOS_KILLS`
+ * (default 20) worker kill -9s at seeded points during `CHAOS_RUNS` loads of `CHAOS_ROWS` rows
+ * each (default 2 × 1.5M = a 3M-row day), then a Postgres restart (`-m immediate`) and a Redis
+ * wipe under running work. Counts come from SQL against the generator's truth. Progress goes to
+ * stderr; stdout gets one JSON line.
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { triggerRun } from '../engine/operations.ts';
+import { alive, startCluster, type Cluster } from '../test/reliability/harness.ts';
+import { writeItemsFile } from '../test/reliability/items-file.ts';
+import { accountLoad, chainThroughOutage, expectedAccount, killAndReplace, waitForRunState } from '../test/reliability/scenarios.ts';
+import { seededRandom } from '../test/reliability/seeded-random.ts';
+
+const KILLS = Number(process.env.CHAOS_KILLS ?? 20);
+const RUNS = Number(process.env.CHAOS_RUNS ?? 2);
+const ROWS = Number(process.env.CHAOS_ROWS ?? 1_500_000);
+const SEED = Number(process.env.CHAOS_SEED ?? 20261201);
+const JOB_LOCK_MS = 5000;
+/** Kills land up to this long into an attempt (a 1.5M-row load takes about 10 s here). */
+const KILL_WINDOW_MS = Number(process.env.CHAOS_KILL_WINDOW_MS ?? 8000);
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
+
+/** Watches worker processes: an exit nobody asked for is a worker that died. */
+class Workers {
+  died = 0;
+  private readonly expected = new Set<ChildProcess>();
+  constructor(private readonly c: Cluster) {}
+
+  async spawn(): Promise<ChildProcess> {
+    const w = await this.c.spawnWorker({ CONCURRENCY: '2' });
+    w.once('exit', () => !this.expected.has(w) && this.died++);
+    return w;
+  }
+
+  async replace(w: ChildProcess): Promise<ChildProcess> {
+    this.expected.add(w);
+    const next = await killAndReplace(this.c, w, { CONCURRENCY: '2' });
+    next.once('exit', () => !this.expected.has(next) && this.died++);
+    return next;
+  }
+}
+
+/**
+ * Waits until an attempt of the load of `runId` numbered above `after` is running, and returns its
+ * number — or null once the run has ended. (A killed attempt still reads 'running' until a new
+ * delivery takes the try over, so the attempt number is what tells recovery.)
+ */
+async function attemptRunning(c: Cluster, runId: number, after: number): Promise<number | null> {
+  for (;;) {
+    const { rows } = await c.database.pool.query(
+      `SELECT r.state AS run, ti.state AS task, ti.attempt FROM dag_runs r JOIN task_instances ti ON ti.run_id = r.id WHERE r.id = $1`, [runId]);
+    if (rows[0].task === 'running' && rows[0].attempt > after) return rows[0].attempt as number;
+    if (rows[0].run !== 'running' && rows[0].run !== 'queued') return null;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function killsDuringLoads(c: Cluster, workers: Workers, dir: string) {
+  const random = seededRandom(SEED);
+  let worker = await workers.spawn();
+  const out = { runs: 0, succeeded: 0, lost: 0, duplicated: 0, auditDuplicated: 0, doubleExecutions: 0, kills: 0, recoveries: [] as number[] };
+  for (let run = 0; run < RUNS; run++) {
+    const file = path.join(dir, `items_${run}.csv`);
+    const truth = await writeItemsFile(file, ROWS + run);
+    await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined);
+    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, {
+      day: `2025-07-${String(run + 1).padStart(2, '0')}`, params: { file },
+    });
+    const kills = Math.floor(KILLS / RUNS) + (run < KILLS % RUNS ? 1 : 0);
+    let attempt: number | null = 0;
+    for (let k = 0; k < kills; k++) {
+      // Kill at a seeded point of the running attempt; a load that already finished takes no more kills.
+      attempt = await attemptRunning(c, runId, attempt);
+      if (attempt === null) break;
+      await new Promise((r) => setTimeout(r, 300 + Math.floor(random() * KILL_WINDOW_MS)));
+      const killedAt = Date.now();
+      worker = await workers.replace(worker);
+      out.kills++;
+      // Recovery: from the kill until the next attempt runs (or the run has ended).
+      const next = await attemptRunning(c, runId, attempt);
+      out.recoveries.push((Date.now() - killedAt) / 1000);
+      log(`run ${run}: kill ${k + 1}/${kills} of attempt ${attempt}, recovered in ${out.recoveries.at(-1)} s`);
+      attempt = next === null ? null : next - 1; // the next kill targets the attempt that just started
+      if (attempt === null) break;
+    }
+    out.runs++;
+    if ((await waitForRunState(c, runId, 600_000)) === 'success') out.succeeded++;
+    const account = await accountLoad(c, runId);
+    const want = expectedAccount(truth);
+    out.lost += Math.max(0, want.rows - account.distinct);
+    out.duplicated += account.rows - account.distinct;
+    out.auditDuplicated += Math.max(0, account.rejects - want.rejects);
+    out.doubleExecutions += Math.max(0, account.attempts.filter((a) => a.state === 'success').length - 1) + Math.max(0, account.ledger - 1);
+  }
+  return { out, worker };
+}
+
+async function main() {
+  const c = await startCluster({ jobLockMs: JOB_LOCK_MS });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-chaos-'));
+  try {
+    c.engine.startSweeper(1000, 1000);
+    const workers = new Workers(c);
+    const { out, worker } = await killsDuringLoads(c, workers, dir);
+
+    log('Postgres restart under a running chain');
+    const pgRun = await chainThroughOutage(c, '2025-08-01', () => c.pg.restart(2000), 180_000);
+    const pgOk = pgRun.state === 'success' && alive(worker) && pgRun.effects.every(([, n]) => n === 1)
+      && pgRun.tries.every(([, t]) => t === 1);
+
+    log('Redis wipe under a running chain');
+    const redisRun = await chainThroughOutage(c, '2025-08-02', () => c.redis.wipe(1000), 180_000);
+    const redisOk = redisRun.state === 'success' && alive(worker) && redisRun.effects.every(([, n]) => n === 1);
+    out.doubleExecutions += [...pgRun.effects, ...redisRun.effects].reduce((n, [, e]) => n + Math.max(0, Number(e) - 1), 0);
+
+    console.log(JSON.stringify({
+      kills: out.kills, runs: out.runs, runs_succeeded: out.succeeded, rows_per_run: ROWS,
+      rows_lost: out.lost, rows_duplicated: out.duplicated, audit_duplicated: out.auditDuplicated,
+      double_executions: out.doubleExecutions, workers_died: workers.died,
+      recovery_s_p50: quantile(out.recoveries, 0.5), recovery_s_max: Math.max(0, ...out.recoveries),
+      job_lock_ms: JOB_LOCK_MS, pg_restart_ok: pgOk, redis_restart_ok: redisOk, seed: SEED,
+    }));
+  } finally {
+    await c.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
