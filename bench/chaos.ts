@@ -23,6 +23,9 @@ const JOB_LOCK_MS = 5000;
 /** Kills land up to this long into an attempt (a 1.5M-row load takes about 10 s here). */
 const KILL_WINDOW_MS = Number(process.env.CHAOS_KILL_WINDOW_MS ?? 8000);
 
+/** Every kill of a run lands on the same try: the WORKER_LOST limit must not end it first. */
+const WORKER_ENV = { CONCURRENCY: '2', WORKER_LOST_LIMIT: String(KILLS + 1) };
+
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 
@@ -33,14 +36,14 @@ class Workers {
   constructor(private readonly c: Cluster) {}
 
   async spawn(): Promise<ChildProcess> {
-    const w = await this.c.spawnWorker({ CONCURRENCY: '2' });
+    const w = await this.c.spawnWorker(WORKER_ENV);
     w.once('exit', () => !this.expected.has(w) && this.died++);
     return w;
   }
 
   async replace(w: ChildProcess): Promise<ChildProcess> {
     this.expected.add(w);
-    const next = await killAndReplace(this.c, w, { CONCURRENCY: '2' });
+    const next = await killAndReplace(this.c, w, WORKER_ENV);
     next.once('exit', () => !this.expected.has(next) && this.died++);
     return next;
   }

@@ -1,12 +1,20 @@
 /**
- * JSON API: /api/health (database ping + queue reachability → 200 or 503), /api/dags,
- * /api/dags/:dagId/runs, /api/dags/:dagId/reports/:taskId/latest (rows as JSON), /api/runs/:id. Errors answer `{ error: CODE, message }` with 400/404/500.
+ * JSON API under /api: health, DAGs, runs (cursor-paginated), grid, a run with its files, checks,
+ * attempts, logs and refused rows, latest report, and the actions (trigger, clear, mark, pause,
+ * backfill, bulk clear). Requests are validated by the zod schemas listed in `API_ROUTES` (which
+ * also make /api/openapi.json). Errors answer `{ error: CODE, message }` with 400/403/404/500.
  */
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Engine } from '../engine/engine.ts';
 import { describeError, TributaryError, type ErrorCode } from '../engine/errors.ts';
-import { dagSummaries, latestReport, listRuns, runDetail } from './queries.ts';
+import {
+  BackfillBody, backfillRuns, clear, ClearBody, ClearFailedBody, clearFailed, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
+} from './actions.ts';
+import { dagSummaries, getRun, latestReport, listRuns, runDetail } from './queries.ts';
+import { auditOf, refusedPage } from './refused.ts';
+import { gridPage, loadFiles, logTail, runAttempts, runChecks } from './ui-queries.ts';
 
 const HEALTH_TIMEOUT_MS = 3000;
 
@@ -40,43 +48,178 @@ export async function health(engine: Engine) {
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   ARGUMENT_INVALID: 400,
+  BACKFILL_TOO_LARGE: 400,
   RUN_NOT_FOUND: 404,
   DAG_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
   REPORT_NOT_FOUND: 404,
 };
 
-function idParam(value: string): number {
-  if (!/^\d{1,15}$/.test(value)) throw new TributaryError('ARGUMENT_INVALID', `run id "${value}" must be a positive whole number`);
+/** The HTTP status of an error: by its code; a body express could not parse is a 400. */
+export function statusOf(err: unknown): number {
+  if (err instanceof TributaryError) return STATUS_BY_CODE[err.code] ?? 500;
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : 500;
+}
+
+export function idParam(value: string, what = 'run id'): number {
+  if (!/^\d{1,15}$/.test(value)) throw new TributaryError('ARGUMENT_INVALID', `${what} "${value}" must be a positive whole number`);
   return Number(value);
 }
 
-export function apiRouter(engine: Engine, log: Logger): Router {
+const Cursor = z.coerce.number().int().positive();
+const Limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+const IsoDate = z.iso.datetime({ offset: true });
+
+export const RunsQuery = z.object({
+  /** @default 50 */
+  limit: Limit(500, 50),
+  /** Only runs with a logical date before this (the `x-next-cursor` of the previous page). */
+  before: IsoDate.optional(),
+});
+export const GridQuery = z.object({ limit: Limit(100, 25), before: IsoDate.optional() });
+export const LogsQuery = z.object({
+  task: z.string().min(1),
+  /** @default 200 */
+  limit: Limit(5000, 200),
+  /** Log line id: lines older than it (`olderBefore` of the previous page). */
+  before: Cursor.optional(),
+  /** Only lines containing this text (case-insensitive). */
+  q: z.string().optional(),
+});
+export const RefusedQuery = z.object({
+  task: z.string().min(1),
+  rule: z.string().optional(),
+  column: z.string().optional(),
+  /** Audit row id: rows after it (`nextAfter` of the previous page). */
+  after: Cursor.optional(),
+  /** @default 100 */
+  limit: Limit(1000, 100),
+});
+export const BackfillQuery = z.object({ from: z.string(), to: z.string() });
+
+export interface ApiRoute {
+  method: 'get' | 'post';
+  path: string;
+  summary: string;
+  query?: z.ZodType;
+  body?: z.ZodType;
+}
+
+/** Every API route with its request schemas: the router validates with them, /api/openapi.json is made from them. */
+export const API_ROUTES: ApiRoute[] = [
+  { method: 'get', path: '/health', summary: 'database and queue reachability (200 or 503)' },
+  { method: 'get', path: '/dags', summary: 'every DAG with schedule, paused flag and newest run' },
+  { method: 'get', path: '/dags/{dagId}/runs', summary: 'runs of a DAG, newest first; next page cursor in header x-next-cursor', query: RunsQuery },
+  { method: 'post', path: '/dags/{dagId}/runs', summary: 'trigger a run', body: TriggerBody },
+  { method: 'get', path: '/dags/{dagId}/grid', summary: 'one page of the runs × tasks grid', query: GridQuery },
+  { method: 'post', path: '/dags/{dagId}/pause', summary: 'pause a DAG' },
+  { method: 'post', path: '/dags/{dagId}/unpause', summary: 'unpause a DAG (starts runs that waited)' },
+  { method: 'get', path: '/dags/{dagId}/backfill', summary: 'how many runs a backfill would create', query: BackfillQuery },
+  { method: 'post', path: '/dags/{dagId}/backfill', summary: 'create the runs of a date range', body: BackfillBody },
+  { method: 'post', path: '/dags/{dagId}/clear-failed', summary: 'clear the failed tasks (and what follows them) of chosen runs', body: ClearFailedBody },
+  { method: 'get', path: '/dags/{dagId}/reports/{taskId}/latest', summary: 'the newest report rows of a report task' },
+  { method: 'get', path: '/runs/{runId}', summary: 'a run with its tasks and warnings' },
+  { method: 'get', path: '/runs/{runId}/files', summary: 'files the run\'s loads read, with row counts' },
+  { method: 'get', path: '/runs/{runId}/checks', summary: 'checks of the run\'s current tries' },
+  { method: 'get', path: '/runs/{runId}/attempts', summary: 'every attempt of every try' },
+  { method: 'get', path: '/runs/{runId}/logs', summary: 'a task\'s log, newest lines first, paged', query: LogsQuery },
+  { method: 'get', path: '/runs/{runId}/refused', summary: 'refused rows of a load task, paged, filtered by rule and column', query: RefusedQuery },
+  { method: 'post', path: '/runs/{runId}/tasks/{taskId}/clear', summary: 'clear a task (± downstream) so it runs again', body: ClearBody },
+  { method: 'post', path: '/runs/{runId}/tasks/{taskId}/mark', summary: 'mark a task success or failed', body: MarkBody },
+];
+
+type Handler = (req: Request, res: Response) => Promise<unknown>;
+
+export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: number }): Router {
   const router = Router();
-  router.get('/health', async (_req, res) => {
+  router.use(express.json({ limit: '256kb' }));
+  const schemaOf = (method: string, path: string) => API_ROUTES.find((r) => r.method === method && r.path === path);
+  /** Registers `path` (OpenAPI form) with its schemas; the handler gets the validated query and body. */
+  const route = (method: 'get' | 'post', path: string, fn: (req: Request, res: Response, input: { query: never; body: never }) => Promise<unknown>) => {
+    const spec = schemaOf(method, path);
+    if (!spec) throw new Error(`API route ${method} ${path} is missing from API_ROUTES`);
+    const handler: Handler = async (req, res) => {
+      const what = `${method.toUpperCase()} /api${path}`;
+      const query = spec.query ? parseBody(spec.query, req.query, what) : {};
+      const body = spec.body ? parseBody(spec.body, req.body ?? {}, what) : {};
+      const out = await fn(req, res, { query: query as never, body: body as never });
+      if (!res.headersSent) res.json(out);
+    };
+    router[method](path.replace(/\{(\w+)\}/g, ':$1'), (req, res, next: NextFunction) => void handler(req, res).catch(next));
+  };
+  const dagOf = (req: Request) => engine.dag(req.params.dagId as string);
+  const runOf = (req: Request) => idParam(req.params.runId as string);
+
+  route('get', '/health', async (_req, res) => {
     const report = await health(engine);
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
-  router.get('/dags', async (_req, res) => {
-    res.json(await dagSummaries(engine.pool, engine.dags.values()));
+  route('get', '/dags', () => dagSummaries(engine.pool, engine.dags.values()));
+  route('get', '/dags/{dagId}/runs', async (req, res, { query }: { query: z.output<typeof RunsQuery> }) => {
+    const runs = await listRuns(engine.pool, dagOf(req).id, query.limit, query.before ? new Date(query.before) : undefined);
+    if (runs.length === query.limit) res.set('x-next-cursor', runs[runs.length - 1].logicalDate.toISOString());
+    return runs;
   });
-  router.get('/dags/:dagId/runs', async (req, res) => {
-    const dag = engine.dag(req.params.dagId);
-    const limit = Math.min(500, Number(req.query.limit) > 0 ? Number(req.query.limit) : 50);
-    res.json(await listRuns(engine.pool, dag.id, limit));
+  route('post', '/dags/{dagId}/runs', async (req, res, { body }: { body: z.output<typeof TriggerBody> }) => {
+    const result = await trigger(engine, dagOf(req), body);
+    res.status(result.created ? 201 : 200);
+    return result;
   });
-  router.get('/dags/:dagId/reports/:taskId/latest', async (req, res) => {
-    const dag = engine.dag(req.params.dagId);
-    if (!dag.tasks.has(req.params.taskId)) throw new TributaryError('TASK_NOT_FOUND', `dag "${dag.id}" has no task "${req.params.taskId}"`);
-    res.json(await latestReport(engine.pool, dag.id, req.params.taskId));
+  route('get', '/dags/{dagId}/grid', async (req, _res, { query }: { query: z.output<typeof GridQuery> }) => {
+    const dag = dagOf(req);
+    const grid = await gridPage(engine.pool, dag.id, query.limit, query.before ? new Date(query.before) : undefined);
+    return {
+      runs: grid.runs,
+      tasks: dag.order.map((taskId) => ({ taskId, cells: grid.runs.map((r) => grid.cells.get(taskId)?.get(r.id) ?? null) })),
+      nextBefore: grid.nextBefore,
+    };
   });
-  router.get('/runs/:id', async (req, res) => {
-    res.json(await runDetail(engine.pool, idParam(req.params.id), engine.dags));
+  for (const paused of [true, false]) {
+    route('post', `/dags/{dagId}/${paused ? 'pause' : 'unpause'}`, async (req) => {
+      await pause(engine, dagOf(req), paused);
+      return { dagId: dagOf(req).id, paused };
+    });
+  }
+  route('get', '/dags/{dagId}/backfill', async (req, _res, { query }: { query: z.output<typeof BackfillQuery> }) => {
+    const body = parseBody(BackfillBody, { ...query, confirmed: true }, 'backfill');
+    return { from: body.from, to: body.to, runs: planDates(dagOf(req), body, opts.backfillMaxRuns).length };
   });
+  route('post', '/dags/{dagId}/backfill', (req, _res, { body }: { body: z.output<typeof BackfillBody> }) =>
+    backfillRuns(engine, dagOf(req), body, opts.backfillMaxRuns));
+  route('post', '/dags/{dagId}/clear-failed', (req, _res, { body }: { body: z.output<typeof ClearFailedBody> }) =>
+    clearFailed(engine, dagOf(req), body));
+  route('get', '/dags/{dagId}/reports/{taskId}/latest', async (req) => {
+    const dag = dagOf(req);
+    const taskId = req.params.taskId as string;
+    if (!dag.tasks.has(taskId)) throw new TributaryError('TASK_NOT_FOUND', `dag "${dag.id}" has no task "${taskId}"`);
+    return latestReport(engine.pool, dag.id, taskId);
+  });
+  route('get', '/runs/{runId}', (req) => runDetail(engine.pool, runOf(req), engine.dags));
+  route('get', '/runs/{runId}/files', async (req) => (await getRun(engine.pool, runOf(req)), loadFiles(engine.pool, runOf(req))));
+  route('get', '/runs/{runId}/checks', async (req) => (await getRun(engine.pool, runOf(req)), runChecks(engine.pool, runOf(req))));
+  route('get', '/runs/{runId}/attempts', async (req) => (await getRun(engine.pool, runOf(req)), runAttempts(engine.pool, runOf(req))));
+  route('get', '/runs/{runId}/logs', async (req, _res, { query }: { query: z.output<typeof LogsQuery> }) => {
+    await getRun(engine.pool, runOf(req));
+    return logTail(engine.pool, runOf(req), query.task, { limit: query.limit, before: query.before, search: query.q });
+  });
+  route('get', '/runs/{runId}/refused', async (req, _res, { query }: { query: z.output<typeof RefusedQuery> }) => {
+    const run = await getRun(engine.pool, runOf(req));
+    const audit = auditOf(engine.dag(run.dagId), query.task);
+    return refusedPage(engine.pool, audit, run.id, query.task, query, { after: query.after, limit: query.limit });
+  });
+  route('post', '/runs/{runId}/tasks/{taskId}/clear', async (req, _res, { body }: { body: z.output<typeof ClearBody> }) =>
+    ({ cleared: await clear(engine, runOf(req), req.params.taskId as string, body) }));
+  route('post', '/runs/{runId}/tasks/{taskId}/mark', async (req, _res, { body }: { body: z.output<typeof MarkBody> }) => {
+    await mark(engine, runOf(req), req.params.taskId as string, body);
+    return { taskId: req.params.taskId, state: body.state };
+  });
+
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err instanceof TributaryError ? (STATUS_BY_CODE[err.code] ?? 500) : 500;
+    const status = statusOf(err);
     if (status === 500) log.error({ err }, 'dashboard API request failed');
-    res.status(status).json({ error: err instanceof TributaryError ? err.code : 'INTERNAL', message: describeError(err) });
+    const code = err instanceof TributaryError ? err.code : status === 500 ? 'INTERNAL' : 'ARGUMENT_INVALID';
+    res.status(status).json({ error: code, message: describeError(err) });
   });
   return router;
 }

@@ -62,11 +62,12 @@ export interface RunRow {
 const RUN_COLUMNS = `id, dag_id AS "dagId", logical_date AS "logicalDate", state, run_type AS "runType", params,
   created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt"`;
 
-/** The newest runs of a DAG, by logical date, each with its count of warnings. */
-export async function listRuns(pool: pg.Pool, dagId: string, limit: number): Promise<Array<RunRow & { warnings: number }>> {
+/** The newest runs of a DAG (older than logical date `before`, when given), each with its count of warnings. */
+export async function listRuns(pool: pg.Pool, dagId: string, limit: number, before?: Date): Promise<Array<RunRow & { warnings: number }>> {
   const { rows } = await pool.query<RunRow>(
-    `SELECT ${RUN_COLUMNS} FROM dag_runs WHERE dag_id = $1 ORDER BY logical_date DESC LIMIT $2`,
-    [dagId, limit],
+    `SELECT ${RUN_COLUMNS} FROM dag_runs WHERE dag_id = $1 AND ($3::timestamptz IS NULL OR logical_date < $3)
+     ORDER BY logical_date DESC LIMIT $2`,
+    [dagId, limit, before ?? null],
   );
   const warnings = await runWarnings(pool, rows.map((r) => r.id));
   return rows.map((r) => ({ ...r, warnings: warnings.filter((w) => w.runId === Number(r.id)).length }));

@@ -1,20 +1,25 @@
 /**
- * The dashboard HTTP server: bull-board at /queues (one queue per job kind, either backend), the
- * JSON API under /api, Prometheus text at /metrics — all behind the token (dashboard/auth.ts).
+ * The dashboard HTTP server: the web UI (dashboard/ui.ts), bull-board at /queues (one queue per
+ * job kind, either backend), the JSON API under /api, Prometheus text at /metrics — all behind the
+ * login / token and CSRF checks (dashboard/auth.ts), with helmet's security headers.
  * `startDashboard(...)` → `{ url, port, close() }`; binds `host` (127.0.0.1 unless configured).
  */
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
 import { apiRouter } from './api.ts';
-import { requireToken } from './auth.ts';
+import { authRouter } from './auth.ts';
 import { metricCounts, renderMetrics } from './metrics.ts';
+import { openApiDocument } from './openapi.ts';
+import { uiRouter } from './ui.ts';
 
 export interface DashboardOptions {
   engine: Engine;
@@ -25,6 +30,8 @@ export interface DashboardOptions {
   /** null only when DASHBOARD_AUTH=off. */
   token: string | null;
   log: Logger;
+  /** Backfills of more runs than this are refused (BACKFILL_MAX_RUNS). @default 1000 */
+  backfillMaxRuns?: number;
 }
 
 export interface Dashboard {
@@ -33,10 +40,13 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-export function createDashboardApp({ engine, token, log }: Omit<DashboardOptions, 'host' | 'port'>): express.Express {
+export function createDashboardApp({ engine, token, log, backfillMaxRuns = 1000 }: Omit<DashboardOptions, 'host' | 'port'>): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(requireToken(token));
+  // Served over plain http on a loopback address too: no upgrade of requests to https.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.use('/static', express.static(path.join(import.meta.dirname, 'static'), { maxAge: '1h' }));
+  app.use(authRouter(token));
 
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
@@ -47,11 +57,12 @@ export function createDashboardApp({ engine, token, log }: Omit<DashboardOptions
     options: { uiConfig: { boardTitle: 'Tributary' } },
   });
   app.use('/queues', board.getRouter() as express.Router);
-  app.use('/api', apiRouter(engine, log));
+  app.get('/api/openapi.json', (_req, res) => res.json(openApiDocument()));
+  app.use('/api', apiRouter(engine, log, { backfillMaxRuns }));
   app.get('/metrics', async (_req, res) => {
     res.type('text/plain; version=0.0.4').send(renderMetrics(await metricCounts(engine.pool)));
   });
-  app.get('/', (_req, res) => res.redirect('/queues'));
+  app.use(uiRouter(engine, log, { backfillMaxRuns }));
   return app;
 }
 

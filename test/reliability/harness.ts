@@ -101,6 +101,7 @@ export class PrivateRedis {
 }
 
 export interface Cluster {
+  backend: 'redis' | 'postgres';
   pg: PrivatePostgres;
   redis: PrivateRedis;
   database: Database;
@@ -134,7 +135,7 @@ export async function startCluster(options: { backend?: 'redis' | 'postgres'; jo
   const workers: ChildProcess[] = [];
   const jobLockMs = String(options.jobLockMs ?? 2000);
   return {
-    pg, redis, database, databaseUrl, engine, prefix, workers,
+    backend, pg, redis, database, databaseUrl, engine, prefix, workers,
     async spawnWorker(env = {}) {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'chaos-worker.ts')], {
         env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redis.url, QUEUE_BACKEND: backend, QUEUE_PREFIX: prefix, JOB_LOCK_MS: jobLockMs, ...env },
@@ -174,7 +175,7 @@ export async function spawnScheduler(
   await fs.writeFile(path.join(dagsDir, 'package.json'), '{"type":"module"}\n');
   await fs.writeFile(path.join(dagsDir, 'dag.ts'), `import { defineDag } from '${dagModule}';\n${dagSource}\n`);
   const trib = spawnTrib(['scheduler'], cliEnv({
-    DATABASE_URL: c.databaseUrl, REDIS_URL: c.redis.url, QUEUE_BACKEND: 'redis', QUEUE_PREFIX: c.prefix,
+    DATABASE_URL: c.databaseUrl, REDIS_URL: c.redis.url, QUEUE_BACKEND: c.backend, QUEUE_PREFIX: c.prefix,
     DAGS_DIR: dagsDir, SWEEP_INTERVAL_MS: '1000', LOG_LEVEL: 'info', ...options.env,
   }));
   const output = () => trib.out() + trib.err();

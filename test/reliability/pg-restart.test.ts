@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, spawnScheduler, startCluster, type Cluster } from './harness.ts';
 import { chainThroughOutage } from './scenarios.ts';
 
-describe('Postgres restarts under a worker and a scheduler (redis queues)', () => {
+// Both queue backends: with BullMQ's Postgres backend (the embedded default) the queue goes down too.
+describe.each(['redis', 'postgres'] as const)('Postgres restarts under a worker and a scheduler (%s queues)', (backend) => {
   let c: Cluster;
   beforeAll(async () => {
-    c = await startCluster();
+    c = await startCluster({ backend });
   });
   afterAll(async () => {
     await c?.close();

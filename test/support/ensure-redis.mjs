@@ -1,24 +1,29 @@
 #!/usr/bin/env node
-// Makes sure `redis-server` is on PATH before the tests start (they start a private one).
-// Debian/Ubuntu as root: installs it with apt-get. Elsewhere: one line saying what to install.
+// Makes sure `redis-server` (the tests start a private one) and Debian's `chromium` (the UI tests
+// drive it with playwright-core) are on PATH before the tests start. Debian/Ubuntu as root:
+// installs what is missing with apt-get. Elsewhere: one line saying what to install.
 import { execSync, spawnSync } from 'node:child_process';
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
-if (process.env.REDIS_URL || has('redis-server')) process.exit(0);
+const missing = [
+  { package: 'redis-server', present: Boolean(process.env.REDIS_URL) || has('redis-server'), hint: 'or set REDIS_URL to a running Redis (macOS: brew install redis)' },
+  { package: 'chromium', present: has('chromium'), hint: 'or set CHROMIUM_PATH to a Chromium/Chrome binary (the UI tests drive it headless)' },
+].filter((m) => !m.present && !(m.package === 'chromium' && process.env.CHROMIUM_PATH));
 
+if (missing.length === 0) process.exit(0);
+
+const names = missing.map((m) => m.package).join(' ');
 const isRoot = process.getuid?.() === 0;
 if (isRoot && has('apt-get')) {
-  console.log('redis-server not found: installing it with apt-get (Debian package redis-server)…');
+  console.log(`${names} not found: installing with apt-get (Debian packages ${names})…`);
   try {
-    execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server', { stdio: 'inherit' });
+    execSync(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${names}`, { stdio: 'inherit' });
     process.exit(0);
   } catch {
-    console.error('tests need redis-server: `apt-get install redis-server` failed; install it, or set REDIS_URL to a running Redis');
+    console.error(`tests need ${names}: \`apt-get install ${names}\` failed; install them, ${missing.map((m) => m.hint).join('; ')}`);
     process.exit(1);
   }
 }
-console.error(
-  'tests need redis-server on PATH: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or set REDIS_URL to a running Redis',
-);
+for (const m of missing) console.error(`tests need ${m.package} on PATH: install it (Debian/Ubuntu: sudo apt-get install ${m.package}), ${m.hint}`);
 process.exit(1);

@@ -1,6 +1,6 @@
 /**
  * The dashboard server on a real engine (Redis queues, fresh database): token / basic auth /
- * one-time ?token= cookie, bull-board lists every kind's queue, JSON API, /metrics, loopback bind.
+ * login-once session cookie, bull-board lists every kind's queue, JSON API, /metrics, loopback bind.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -75,14 +75,21 @@ describe('dashboard', () => {
     expect(((await res.json()) as { dagId: string }[]).map((d) => d.dagId)).toEqual(['dash_demo']);
   });
 
-  it('trades ?token= for an HttpOnly SameSite=Strict cookie that opens bull-board', async () => {
-    const first = await get(`/queues?token=${encodeURIComponent(TOKEN)}`);
+  it('logs in once with the token at /login for an HttpOnly SameSite=Strict cookie that opens bull-board; ?token= is gone', async () => {
+    expect((await get(`/queues?token=${encodeURIComponent(TOKEN)}`)).status).toBe(401);
+    const login = (token: string) => fetch(`${dashboard.url}/login`, {
+      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, next: '/queues' }),
+    });
+    expect((await login('wrong-wrong-wrong-wrong')).status).toBe(401);
+    const first = await login(TOKEN);
     expect(first.status).toBe(303);
     expect(first.headers.get('location')).toBe('/queues');
-    const cookie = first.headers.get('set-cookie') ?? '';
+    const cookies = first.headers.getSetCookie();
+    const cookie = cookies.find((c) => c.startsWith('tributary_session=')) ?? '';
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
-    expect(cookie).not.toContain(TOKEN);
+    expect(cookies.join(';')).not.toContain(TOKEN);
     const session = cookie.split(';')[0];
     expect((await get('/queues', { cookie: session })).status).toBe(200);
     const api = await get('/queues/api/queues', { cookie: session });

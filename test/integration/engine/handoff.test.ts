@@ -10,7 +10,7 @@ import { BACKENDS, startTestEngine, type TestEngine } from '../../support/engine
 const serial = defineDag({
   id: 'serial',
   maxActiveRuns: 1,
-  tasks: { a: { kind: 'effect', options: { sleepMs: 50 } }, b: { kind: 'effect', upstream: ['a'] } },
+  tasks: { a: { kind: 'effect', options: { sleepMs: 50 } }, b: { kind: 'effect', options: { sleepMs: 200 }, upstream: ['a'] } },
 });
 
 describe.each(BACKENDS)('run hand-off (%s)', (backend) => {
@@ -34,5 +34,16 @@ describe.each(BACKENDS)('run hand-off (%s)', (backend) => {
     // The first trigger starts at once; the other two wait and start in logical-date order.
     expect(rows.map((r) => r.day)).toEqual(['2025-05-13', '2025-05-11', '2025-05-12']);
     for (let i = 1; i < rows.length; i++) expect(rows[i].started.getTime()).toBeGreaterThanOrEqual(rows[i - 1].ended.getTime());
+  });
+
+  it("a run ends when its last task has ended, by the clock (not at its transaction's start)", async () => {
+    const { rows } = await t.database.pool.query<{ run_ended: Date; b_ended: Date; b_started: Date }>(
+      `SELECT r.ended_at AS run_ended, ti.ended_at AS b_ended, ti.started_at AS b_started
+       FROM dag_runs r JOIN task_instances ti ON ti.run_id = r.id AND ti.task_id = 'b'`);
+    expect(rows).toHaveLength(3);
+    for (const r of rows) {
+      expect(r.b_ended.getTime() - r.b_started.getTime()).toBeGreaterThanOrEqual(200);
+      expect(r.run_ended.getTime()).toBeGreaterThanOrEqual(r.b_ended.getTime());
+    }
   });
 });

@@ -101,7 +101,7 @@ describe('extract: cursor paging, audit, integer watermark', () => {
         ],
         reason: '2 columns failed: amount (type), at (format)',
       },
-      expect.objectContaining({ file: `${base}/v1/items?limit=2&after=2`, line: 4, reason: 'amount: "1.234" has more than 2 decimals (numeric(8,2))' }),
+      expect.objectContaining({ file: `${base}/v1/items?limit=2&after=2`, line: 4, reason: 'amount: "1.234" has more than 2 decimals (numeric(8,2); no round option)' }),
     ]);
   });
 

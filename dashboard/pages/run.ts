@@ -1,0 +1,97 @@
+/**
+ * Run page: header (logical date, data interval, params redacted, state, duration, run type),
+ * each task with state, tries, duration, warnings, error and its actions (clear ± downstream,
+ * mark success/failed), every attempt, load files with their row counts (→ refused-rows browser),
+ * checks with outcome, failing count and sample keys, and one task's log, tail first and paged.
+ */
+import type pg from 'pg';
+import type { CompiledDag, Json } from '../../engine/types.ts';
+import { runDetail, type RunDetail } from '../queries.ts';
+import { loadFiles, logTail, runAttempts, runChecks, type LoadFile } from '../ui-queries.ts';
+import { badge, duration, html, layout, postForm, redact, when, type Html } from '../html.ts';
+
+export const LOG_LINES = 200;
+
+export interface LogView { taskId: string; before?: number; search?: string }
+
+function taskActions(run: RunDetail, taskId: string, csrf: string): Html {
+  const base = `/runs/${run.id}/tasks/${encodeURIComponent(taskId)}`;
+  return html`${postForm(`${base}/clear`, csrf, html`<button type="submit" aria-label="clear ${taskId}">clear</button>`, { confirm: `Clear ${taskId} so it runs again?` })}
+${postForm(`${base}/clear`, csrf, html`<input type="hidden" name="downstream" value="1"><button type="submit" aria-label="clear ${taskId} and downstream">+ downstream</button>`,
+    { confirm: `Clear ${taskId} and every task after it?` })}
+${postForm(`${base}/mark`, csrf, html`<input type="hidden" name="state" value="success"><button type="submit" aria-label="mark ${taskId} success">✓</button>`,
+    { confirm: `Mark ${taskId} success?` })}
+${postForm(`${base}/mark`, csrf, html`<input type="hidden" name="state" value="failed"><button type="submit" class="danger" aria-label="mark ${taskId} failed">✗</button>`,
+    { confirm: `Mark ${taskId} failed?` })}`;
+}
+
+function filesTable(run: RunDetail, files: LoadFile[]): Html {
+  if (files.length === 0) return html``;
+  const n = (x: number) => x.toLocaleString('en');
+  return html`<h2>Files loaded</h2><div class="scroll"><table id="files">
+<thead><tr><th>Task</th><th>File</th><th class="hide-narrow">sha256</th><th class="num">Read</th><th class="num">Loaded</th><th class="num">Refused</th>
+<th class="num">Deduplicated</th><th class="num">Coerced</th><th>Ledger</th></tr></thead><tbody>
+${files.map((f) => html`<tr data-file="${f.path.split('/').pop() ?? f.path}"><td>${f.taskId}${f.mapIndex >= 0 ? `[${f.mapIndex}]` : ''}</td><td><code>${f.path}</code></td>
+<td class="hide-narrow"><code title="${f.sha256 ?? ''}">${(f.sha256 ?? '').slice(0, 12)}</code></td>
+<td class="num read">${n(f.rowsRead)}</td><td class="num loaded">${n(f.rowsLoaded)}</td>
+<td class="num refused">${f.rowsRefused > 0 ? html`<a href="/runs/${run.id}/refused?task=${encodeURIComponent(f.taskId)}">${n(f.rowsRefused)}</a>` : '0'}</td>
+<td class="num">${n(f.rowsDeduplicated)}</td><td class="num">${n(f.coerced)}</td><td>${f.skipped ? 'skipped (already loaded)' : 'loaded'}</td></tr>`)}
+</tbody></table></div>`;
+}
+
+async function logSection(pool: pg.Pool, run: RunDetail, view: LogView | undefined): Promise<Html> {
+  if (!view) return html`<p class="muted">Pick a task's <em>log</em> link to read its log (newest lines first).</p>`;
+  const page = await logTail(pool, run.id, view.taskId, { limit: LOG_LINES, before: view.before, search: view.search });
+  const base = `/runs/${run.id}?log=${encodeURIComponent(view.taskId)}${view.search ? `&q=${encodeURIComponent(view.search)}` : ''}`;
+  return html`<h2 id="log">Log of ${view.taskId}</h2>
+<form method="get" action="/runs/${run.id}#log" class="bar" role="search"><input type="hidden" name="log" value="${view.taskId}">
+<label>Search <input name="q" value="${view.search ?? ''}"></label><button type="submit">Search</button></form>
+<p class="pager">${page.olderBefore !== null ? html`<a href="${base}&before=${page.olderBefore}#log">← older lines</a>` : html`<span class="muted">first line reached</span>`}
+${view.before ? html`<a href="${base}#log">newest lines</a>` : ''}</p>
+<pre>${page.lines.length === 0 ? 'no log lines' : page.lines.map((l) =>
+    `${when(l.at)} try ${l.tryNumber}${l.mapIndex >= 0 ? ` [${l.mapIndex}]` : ''} ${l.level.padEnd(5)} ${l.message}\n`).join('')}</pre>`;
+}
+
+export async function runPage(pool: pg.Pool, runId: number, dags: ReadonlyMap<string, CompiledDag>, opts: { csrf: string; flash?: string; log?: LogView }): Promise<string> {
+  const run = await runDetail(pool, runId, dags);
+  const [files, checks, attempts, interval, log] = await Promise.all([
+    loadFiles(pool, runId), runChecks(pool, runId), runAttempts(pool, runId),
+    pool.query<{ end: Date }>('SELECT interval_end AS "end" FROM dag_runs WHERE id = $1', [runId]),
+    logSection(pool, run, opts.log),
+  ]);
+  const dagId = encodeURIComponent(run.dagId);
+  const runMs = run.startedAt ? (run.endedAt ?? new Date()).getTime() - run.startedAt.getTime() : null;
+  const tasks = html`<div class="scroll"><table id="tasks"><thead><tr><th>Task</th><th>State</th><th class="num">Try</th><th class="num">Duration</th>
+<th>Result / error</th><th>Actions</th></tr></thead><tbody>
+${run.tasks.map((t) => html`<tr id="${t.mapIndex < 0 ? `task-${t.taskId}` : ''}" data-task="${t.taskId}${t.mapIndex >= 0 ? `[${t.mapIndex}]` : ''}">
+<td>${t.taskId}${t.mapIndex >= 0 ? html` <span class="muted">[${t.mapIndex}]</span>` : ''}<br><a href="/runs/${run.id}?log=${encodeURIComponent(t.taskId)}#log">log</a></td>
+<td>${badge(t.state)}${t.waiting ? html`<br><span class="muted">${t.waiting.text}</span>` : ''}</td>
+<td class="num">${t.tryNumber}/${t.maxTries}</td><td class="num">${duration(t.durationMs)}</td>
+<td>${t.errorCode ? html`<strong>${t.errorCode}</strong> ` : ''}${t.error ?? ''}
+${t.warnings.map((w) => html`<div class="warn">⚠ ${w}</div>`)}</td>
+<td>${t.mapIndex < 0 ? taskActions(run, t.taskId, opts.csrf) : ''}</td></tr>`)}
+</tbody></table></div>`;
+  const checksTable = checks.length === 0 ? html`` : html`<h2>Checks</h2><div class="scroll"><table id="checks">
+<thead><tr><th>Task</th><th>Check</th><th>Table</th><th>Severity</th><th>Outcome</th><th class="num">Failing / evaluated</th><th>Sample keys</th></tr></thead><tbody>
+${checks.map((c) => html`<tr><td>${c.taskId}</td><td>${c.checkName} <span class="muted">${c.checkKind}</span></td><td>${c.tableName}</td><td>${c.severity}</td>
+<td>${badge(c.outcome === 'pass' ? 'success' : c.outcome === 'warn' ? 'up_for_retry' : 'failed', c.outcome)}</td>
+<td class="num">${c.rowsFailing.toLocaleString('en')} / ${c.rowsEvaluated.toLocaleString('en')}</td>
+<td><code>${JSON.stringify(redact(c.sampleKeys)).slice(0, 300)}</code></td></tr>`)}</tbody></table></div>`;
+  const attemptsTable = attempts.length === 0 ? html`` : html`<details><summary>Attempts (${attempts.length})</summary><div class="scroll"><table id="attempts">
+<thead><tr><th>Task</th><th class="num">Try.attempt</th><th>State</th><th>Worker</th><th>Started</th><th>Ended</th><th>Error</th></tr></thead><tbody>
+${attempts.map((a) => html`<tr><td>${a.taskId}${a.mapIndex >= 0 ? `[${a.mapIndex}]` : ''}</td><td class="num">${a.tryNumber}.${a.attempt}</td><td>${a.state}</td>
+<td>${a.worker}</td><td>${when(a.startedAt)}</td><td>${when(a.endedAt)}</td><td>${a.errorCode ?? ''} ${a.error ?? ''}</td></tr>`)}</tbody></table></div></details>`;
+  const body = html`<h1>${run.dagId} · ${when(run.logicalDate)} ${badge(run.state)}</h1>
+<dl class="meta"><dt>Run</dt><dd>#${run.id} (${run.runType})</dd>
+<dt>Data interval</dt><dd>${when(run.logicalDate)} → ${when(interval.rows[0]?.end)}</dd>
+<dt>Started / ended</dt><dd>${when(run.startedAt)} → ${when(run.endedAt)} (${duration(runMs)})</dd>
+<dt>Warnings</dt><dd>${run.warnings}</dd>
+<dt>Params</dt><dd><code id="params">${JSON.stringify(redact(run.params as Json))}</code></dd></dl>
+<h2>Tasks</h2>${tasks}
+${attemptsTable}
+${filesTable(run, files)}
+${checksTable}
+${log}`;
+  return layout({ title: `${run.dagId} run ${run.id}`, csrf: opts.csrf, flash: opts.flash,
+    crumbs: html`<a href="/">DAGs</a> / <a href="/dags/${dagId}">${run.dagId}</a> / run ${run.id}`, body });
+}

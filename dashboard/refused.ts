@@ -1,0 +1,119 @@
+/**
+ * The refused-rows browser's data: a load task's audit table (from its DAG options, as the load
+ * job names it), one page of a run's refused rows by id cursor, filtered by rule and column, and
+ * the same rows as CSV. The table name comes from the definition, never from the request.
+ */
+import type pg from 'pg';
+import { z } from 'zod';
+import { TributaryError } from '../engine/errors.ts';
+import type { CompiledDag, Json } from '../engine/types.ts';
+import { auditTarget, type AuditTarget } from '../jobs/load/audit.ts';
+
+const LoadNames = z.object({ target: z.string(), audit: z.string().optional() });
+
+/** The audit table of `taskId`, a load task of `dag`. */
+export function auditOf(dag: CompiledDag, taskId: string): AuditTarget {
+  const task = dag.tasks.get(taskId);
+  if (!task) throw new TributaryError('TASK_NOT_FOUND', `dag "${dag.id}" has no task "${taskId}"`);
+  const names = LoadNames.safeParse(task.options);
+  if (task.kind !== 'load' || !names.success) {
+    throw new TributaryError('ARGUMENT_INVALID', `task "${taskId}" of dag "${dag.id}" is not a load: it has no refused rows`);
+  }
+  return auditTarget(names.data.target, names.data.audit);
+}
+
+export interface RefusedFilter {
+  rule?: string;
+  column?: string;
+}
+
+export interface RefusedRow {
+  id: number;
+  mapIndex: number;
+  file: string;
+  line: number;
+  raw: string;
+  errors: Array<{ column: string | null; rule: string; message: string; value?: Json }>;
+  reason: string;
+}
+
+export interface RefusedPage {
+  rows: RefusedRow[];
+  /** Rows matching the filter in this run and task. */
+  total: number;
+  /** Pass as `after` for the next page; null on the last one. */
+  nextAfter: number | null;
+}
+
+/** $1 run id (text), $2 task id, $3 rule, $4 column (null = any): the WHERE of every refused-rows query. */
+const FILTER = `run_id = $1 AND task_id = $2
+  AND ($3::text IS NULL AND $4::text IS NULL
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(errors) e
+                  WHERE ($3::text IS NULL OR e ->> 'rule' = $3) AND ($4::text IS NULL OR e ->> 'column' = $4)))`;
+
+async function tableExists(pool: pg.Pool, audit: AuditTarget): Promise<boolean> {
+  const { rows } = await pool.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [audit.sql]);
+  return rows[0].ok;
+}
+
+/** Rows matching the filter after id `after`, one more than `limit` (so the caller knows if more follow). */
+async function refusedRows(pool: pg.Pool, audit: AuditTarget, args: unknown[], after: number, limit: number): Promise<RefusedRow[]> {
+  const { rows } = await pool.query<RefusedRow>(
+    `SELECT id::float8 AS id, map_index AS "mapIndex", file, line::float8 AS line, raw, errors, reason
+     FROM ${audit.sql} WHERE ${FILTER} AND id > $5 ORDER BY id LIMIT $6`,
+    [...args, after, limit + 1],
+  );
+  return rows;
+}
+
+const filterArgs = (runId: number, taskId: string, filter: RefusedFilter) => [String(runId), taskId, filter.rule || null, filter.column || null];
+
+export async function refusedPage(
+  pool: pg.Pool, audit: AuditTarget, runId: number, taskId: string, filter: RefusedFilter, page: { after?: number; limit: number },
+): Promise<RefusedPage> {
+  if (!(await tableExists(pool, audit))) return { rows: [], total: 0, nextAfter: null };
+  const args = filterArgs(runId, taskId, filter);
+  const [rows, total] = await Promise.all([
+    refusedRows(pool, audit, args, page.after ?? 0, page.limit),
+    pool.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${audit.sql} WHERE ${FILTER}`, args),
+  ]);
+  const list = rows.slice(0, page.limit);
+  return { rows: list, total: total.rows[0].n, nextAfter: rows.length > page.limit ? list[list.length - 1].id : null };
+}
+
+/** The rules and columns present among a run's refused rows of a task (for the filter menus). */
+export async function refusedFacets(pool: pg.Pool, audit: AuditTarget, runId: number, taskId: string): Promise<{ rules: string[]; columns: string[] }> {
+  if (!(await tableExists(pool, audit))) return { rules: [], columns: [] };
+  const { rows } = await pool.query<{ rule: string | null; column: string | null }>(
+    `SELECT DISTINCT e ->> 'rule' AS rule, e ->> 'column' AS column
+     FROM ${audit.sql} CROSS JOIN LATERAL jsonb_array_elements(errors) e WHERE run_id = $1 AND task_id = $2`,
+    [String(runId), taskId],
+  );
+  const sorted = (xs: Array<string | null>) => [...new Set(xs.filter((x): x is string => x !== null))].sort();
+  return { rules: sorted(rows.map((r) => r.rule)), columns: sorted(rows.map((r) => r.column)) };
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+export const REFUSED_CSV_COLUMNS = ['file', 'line', 'reason', 'rules', 'columns', 'errors', 'raw'];
+
+/** Every matching refused row as CSV lines (header first), read in pages of 5,000 so memory stays flat. */
+export async function* refusedCsv(pool: pg.Pool, audit: AuditTarget, runId: number, taskId: string, filter: RefusedFilter): AsyncGenerator<string> {
+  yield `${REFUSED_CSV_COLUMNS.join(',')}\n`;
+  if (!(await tableExists(pool, audit))) return;
+  const args = filterArgs(runId, taskId, filter);
+  for (let after = 0; ;) {
+    const rows = await refusedRows(pool, audit, args, after, 5000);
+    const page = rows.slice(0, 5000);
+    for (const r of page) {
+      yield `${[
+        r.file, String(r.line), r.reason, r.errors.map((e) => e.rule).join(';'), r.errors.map((e) => e.column ?? '').join(';'),
+        r.errors.map((e) => e.message).join('; '), r.raw,
+      ].map(csvField).join(',')}\n`;
+    }
+    if (rows.length <= 5000) return;
+    after = page[page.length - 1].id;
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Read model of the web UI pages beyond dashboard/queries.ts: the home strips and counts, the DAG
+ * grid page, a run's load files, checks and attempts, tail-first logs. Every query is bounded by
+ * an index (dag_runs (dag_id, logical_date), task_instances (run_id, …), the state index) and a
+ * LIMIT: none reads all runs of a DAG.
+ */
+import type pg from 'pg';
+import type { Json } from '../engine/types.ts';
+
+export interface StripRun { id: number; state: string; logicalDate: Date }
+
+export interface DagActivity {
+  /** Newest first, at most 14. */
+  strip: StripRun[];
+  running: number;
+  queued: number;
+  failed24h: number;
+  /** Of the newest run: rows its loads loaded and refused, checks that failed. */
+  lastRowsLoaded: number;
+  lastRowsRefused: number;
+  lastChecksFailed: number;
+}
+
+export const STRIP_RUNS = 14;
+
+/** $1 dag ids, $2 strip length → the newest runs of each DAG (one index range scan per DAG). */
+const STRIP_SQL = `
+SELECT d.dag_id AS "dagId", r.id, r.state, r.logical_date AS "logicalDate"
+FROM unnest($1::text[]) AS d(dag_id)
+CROSS JOIN LATERAL (SELECT id, state, logical_date FROM dag_runs WHERE dag_id = d.dag_id ORDER BY logical_date DESC LIMIT $2) AS r
+ORDER BY d.dag_id, r.logical_date DESC`;
+
+/** $1 dag ids → running/queued runs, and runs that failed in the last 24 h, per DAG (state index). */
+const COUNTS_SQL = `
+SELECT dag_id AS "dagId",
+  count(*) FILTER (WHERE state = 'running')::int AS running,
+  count(*) FILTER (WHERE state = 'queued')::int AS queued,
+  count(*) FILTER (WHERE state = 'failed' AND ended_at > now() - interval '24 hours')::int AS "failed24h"
+FROM dag_runs WHERE dag_id = ANY($1::text[]) AND state IN ('running', 'queued', 'failed')
+  AND (state <> 'failed' OR ended_at > now() - interval '24 hours')
+GROUP BY dag_id`;
+
+/** $1 run ids → per run: rows loaded/refused by its load tasks, checks of its current tries that failed. */
+const LAST_RUN_SQL = `
+SELECT r.id AS "runId",
+  coalesce((SELECT sum((ti.result ->> 'rows_loaded')::bigint) FROM task_instances ti
+            WHERE ti.run_id = r.id AND ti.queue = 'load' AND jsonb_typeof(ti.result -> 'rows_loaded') = 'number'), 0)::bigint AS loaded,
+  coalesce((SELECT sum((ti.result ->> 'rows_rejected')::bigint) FROM task_instances ti
+            WHERE ti.run_id = r.id AND ti.queue = 'load' AND jsonb_typeof(ti.result -> 'rows_rejected') = 'number'), 0)::bigint AS refused,
+  (SELECT count(*) FROM check_results c JOIN task_instances ti
+     ON ti.run_id = c.run_id AND ti.task_id = c.task_id AND ti.map_index = -1 AND ti.try_number = c.try_number
+   WHERE c.run_id = r.id AND c.outcome = 'fail')::int AS "checksFailed"
+FROM unnest($1::bigint[]) AS r(id)`;
+
+export async function dagActivity(pool: pg.Pool, dagIds: string[]): Promise<Map<string, DagActivity>> {
+  const [strips, counts] = await Promise.all([
+    pool.query<StripRun & { dagId: string }>(STRIP_SQL, [dagIds, STRIP_RUNS]),
+    pool.query<{ dagId: string; running: number; queued: number; failed24h: number }>(COUNTS_SQL, [dagIds]),
+  ]);
+  const out = new Map<string, DagActivity>(dagIds.map((id) => [id, {
+    strip: [], running: 0, queued: 0, failed24h: 0, lastRowsLoaded: 0, lastRowsRefused: 0, lastChecksFailed: 0,
+  }]));
+  for (const r of strips.rows) out.get(r.dagId)?.strip.push({ id: Number(r.id), state: r.state, logicalDate: r.logicalDate });
+  for (const c of counts.rows) Object.assign(out.get(c.dagId) ?? {}, { running: c.running, queued: c.queued, failed24h: c.failed24h });
+  const newest = [...out.values()].flatMap((a) => (a.strip[0] ? [a.strip[0].id] : []));
+  const last = await pool.query<{ runId: string; loaded: string; refused: string; checksFailed: number }>(LAST_RUN_SQL, [newest]);
+  const byRun = new Map(last.rows.map((r) => [Number(r.runId), r]));
+  for (const a of out.values()) {
+    const r = a.strip[0] ? byRun.get(a.strip[0].id) : undefined;
+    if (r) Object.assign(a, { lastRowsLoaded: Number(r.loaded), lastRowsRefused: Number(r.refused), lastChecksFailed: r.checksFailed });
+  }
+  return out;
+}
+
+export interface GridCell { state: string; tryNumber: number; mapped: number; states: Record<string, number> }
+export interface GridPage {
+  runs: Array<{ id: number; state: string; logicalDate: Date }>;
+  /** task id → run id → cell (mapped children folded into one cell with their count). */
+  cells: Map<string, Map<number, GridCell>>;
+  /** Logical date (ISO) to pass as `before` for the next, older page; null on the last page. */
+  nextBefore: string | null;
+}
+
+/** Which state a folded cell of mapped children shows: the most urgent one present. */
+const URGENCY = ['failed', 'upstream_failed', 'running', 'up_for_retry', 'queued', 'none', 'skipped', 'removed', 'success'];
+
+/** One page of the grid: `limit` runs older than `before` (newest first) × every task instance of them. */
+export async function gridPage(pool: pg.Pool, dagId: string, limit: number, before?: Date): Promise<GridPage> {
+  const runs = await pool.query<{ id: string; state: string; logicalDate: Date }>(
+    `SELECT id, state, logical_date AS "logicalDate" FROM dag_runs
+     WHERE dag_id = $1 AND ($2::timestamptz IS NULL OR logical_date < $2) ORDER BY logical_date DESC LIMIT $3`,
+    [dagId, before ?? null, limit + 1],
+  );
+  const page = runs.rows.slice(0, limit).map((r) => ({ ...r, id: Number(r.id) }));
+  const tasks = await pool.query<{ runId: string; taskId: string; mapIndex: number; state: string; tryNumber: number }>(
+    `SELECT run_id AS "runId", task_id AS "taskId", map_index AS "mapIndex", state, try_number AS "tryNumber"
+     FROM task_instances WHERE run_id = ANY($1::bigint[])`,
+    [page.map((r) => r.id)],
+  );
+  const cells = new Map<string, Map<number, GridCell>>();
+  for (const t of tasks.rows) {
+    const byRun = cells.get(t.taskId) ?? cells.set(t.taskId, new Map()).get(t.taskId)!;
+    const runId = Number(t.runId);
+    const cell = byRun.get(runId) ?? { state: t.state, tryNumber: 0, mapped: 0, states: {} };
+    if (t.mapIndex < 0) {
+      cell.tryNumber = t.tryNumber;
+      if (cell.mapped === 0) cell.state = t.state;
+    } else {
+      cell.mapped += 1;
+      cell.states[t.state] = (cell.states[t.state] ?? 0) + 1;
+      cell.state = URGENCY.find((s) => cell.states[s]) ?? t.state;
+    }
+    byRun.set(runId, cell);
+  }
+  const more = runs.rows.length > limit;
+  return { runs: page, cells, nextBefore: more ? page[page.length - 1].logicalDate.toISOString() : null };
+}
+
+export interface LoadFile {
+  taskId: string;
+  mapIndex: number;
+  path: string;
+  sha256: string | null;
+  rowsRead: number;
+  rowsLoaded: number;
+  rowsRefused: number;
+  rowsDeduplicated: number;
+  coerced: number;
+  skipped: boolean;
+}
+
+/** $1 run id → every file its load tasks report (their results' `files`), in task order. */
+const FILES_SQL = `
+SELECT ti.task_id AS "taskId", ti.map_index AS "mapIndex", f ->> 'path' AS path, f ->> 'sha256' AS sha256,
+  coalesce((f ->> 'rows_read')::bigint, 0) AS "rowsRead", coalesce((f ->> 'rows_loaded')::bigint, 0) AS "rowsLoaded",
+  coalesce((f ->> 'rows_rejected')::bigint, 0) AS "rowsRefused", coalesce((f ->> 'rows_deduplicated')::bigint, 0) AS "rowsDeduplicated",
+  coalesce((SELECT sum(value::bigint) FROM jsonb_each_text(CASE WHEN jsonb_typeof(f -> 'coercions') = 'object' THEN f -> 'coercions' ELSE '{}'::jsonb END)), 0) AS coerced,
+  coalesce((f ->> 'skipped')::boolean, false) AS skipped
+FROM task_instances AS ti
+CROSS JOIN LATERAL jsonb_array_elements(
+  CASE WHEN jsonb_typeof(ti.result -> 'files') = 'array' THEN ti.result -> 'files' ELSE '[]'::jsonb END) AS f
+WHERE ti.run_id = $1 AND ti.queue = 'load'
+ORDER BY ti.task_id, ti.map_index, path`;
+
+export async function loadFiles(pool: pg.Pool, runId: number): Promise<LoadFile[]> {
+  const { rows } = await pool.query<LoadFile>(FILES_SQL, [runId]);
+  return rows.map((r) => ({
+    ...r, rowsRead: Number(r.rowsRead), rowsLoaded: Number(r.rowsLoaded), rowsRefused: Number(r.rowsRefused),
+    rowsDeduplicated: Number(r.rowsDeduplicated), coerced: Number(r.coerced),
+  }));
+}
+
+export interface CheckRow {
+  taskId: string;
+  checkName: string;
+  checkKind: string;
+  tableName: string;
+  severity: string;
+  outcome: string;
+  rowsEvaluated: number;
+  rowsFailing: number;
+  sampleKeys: Json;
+}
+
+/** The checks of each validate task's current try in a run. */
+export async function runChecks(pool: pg.Pool, runId: number): Promise<CheckRow[]> {
+  const { rows } = await pool.query<CheckRow>(
+    `SELECT c.task_id AS "taskId", c.check_name AS "checkName", c.check_kind AS "checkKind", c.table_name AS "tableName",
+       c.severity, c.outcome, c.rows_evaluated::float8 AS "rowsEvaluated", c.rows_failing::float8 AS "rowsFailing", c.sample_keys AS "sampleKeys"
+     FROM check_results c JOIN task_instances ti
+       ON ti.run_id = c.run_id AND ti.task_id = c.task_id AND ti.map_index = -1 AND ti.try_number = c.try_number
+     WHERE c.run_id = $1 ORDER BY c.task_id, c.id`,
+    [runId],
+  );
+  return rows;
+}
+
+export interface AttemptRow {
+  taskId: string;
+  mapIndex: number;
+  tryNumber: number;
+  attempt: number;
+  state: string;
+  worker: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  errorCode: string | null;
+  error: string | null;
+}
+
+/** Every delivery of every try of a run's tasks (task_attempts), in task order then time. */
+export async function runAttempts(pool: pg.Pool, runId: number): Promise<AttemptRow[]> {
+  const { rows } = await pool.query<AttemptRow>(
+    `SELECT ti.task_id AS "taskId", ti.map_index AS "mapIndex", a.try_number AS "tryNumber", a.attempt, a.state, a.worker,
+       a.started_at AS "startedAt", a.ended_at AS "endedAt", a.error_code AS "errorCode", a.error
+     FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id
+     WHERE ti.run_id = $1 ORDER BY ti.task_id, ti.map_index, a.try_number, a.attempt`,
+    [runId],
+  );
+  return rows;
+}
+
+export interface LogPage {
+  /** Oldest first within the page. */
+  lines: Array<{ id: number; mapIndex: number; tryNumber: number; level: string; message: string; at: Date }>;
+  /** Pass as `before` for the older page; null when this page reaches the first line. */
+  olderBefore: number | null;
+}
+
+/** The newest `limit` log lines of a task in a run older than line id `before`, optionally containing `search`. */
+export async function logTail(
+  pool: pg.Pool, runId: number, taskId: string, opts: { limit: number; before?: number; search?: string },
+): Promise<LogPage> {
+  const { rows } = await pool.query<LogPage['lines'][number]>(
+    `SELECT l.id::float8 AS id, ti.map_index AS "mapIndex", l.try_number AS "tryNumber", l.level, l.message, l.at
+     FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id
+     WHERE ti.run_id = $1 AND ti.task_id = $2 AND ($3::bigint IS NULL OR l.id < $3)
+       AND ($4::text IS NULL OR strpos(lower(l.message), lower($4)) > 0)
+     ORDER BY l.id DESC LIMIT $5`,
+    [runId, taskId, opts.before ?? null, opts.search || null, opts.limit + 1],
+  );
+  const page = rows.slice(0, opts.limit);
+  return { lines: page.reverse(), olderBefore: rows.length > opts.limit ? page[0].id : null };
+}

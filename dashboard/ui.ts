@@ -1,0 +1,152 @@
+/**
+ * The web UI's routes: pages (GET, server-rendered) and form actions (POST, CSRF-checked by
+ * dashboard/auth.ts before they get here, then POST → redirect → GET with a one-shot flash
+ * cookie). A failed action re-renders its page with the error; errors of pages render as HTML.
+ */
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.ts';
+import { describeError, TributaryError } from '../engine/errors.ts';
+import {
+  backfillRuns, BackfillBody, clear, ClearFailedBody, clearFailed, formParams, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
+} from './actions.ts';
+import { html, layout } from './html.ts';
+import { backfillPage, dagPage } from './pages/dag.ts';
+import { homePage } from './pages/home.ts';
+import { refusedBrowserPage, type RefusedView } from './pages/refused.ts';
+import { runPage } from './pages/run.ts';
+import { auditOf, refusedCsv } from './refused.ts';
+import { getRun } from './queries.ts';
+import { idParam, statusOf } from './api.ts';
+
+const FLASH_COOKIE = 'tributary_flash';
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+function takeFlash(req: Request, res: Response): string | undefined {
+  const raw = /(?:^|;\s*)tributary_flash=([^;]*)/.exec(req.headers.cookie ?? '')?.[1];
+  if (raw === undefined) return undefined;
+  res.clearCookie(FLASH_COOKIE, { path: '/' });
+  return decodeURIComponent(raw);
+}
+
+function done(res: Response, location: string, message: string): void {
+  res.cookie(FLASH_COOKIE, message, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 60_000 });
+  res.redirect(303, location);
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+const page = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
+
+export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: number }): Router {
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '256kb' });
+  const send = (res: Response, body: string, status = 200) => res.status(status).type('html').send(body);
+
+  router.get('/', page(async (req, res) => {
+    const filter = { failed: req.query.failed === '1', paused: req.query.paused === '1', name: text(req.query.name) ?? '' };
+    send(res, await homePage(engine.pool, engine.dags.values(), filter, res.locals.csrf, takeFlash(req, res)));
+  }));
+
+  router.get('/dags/:dagId', page(async (req, res) => {
+    const dag = engine.dag(req.params.dagId as string);
+    const before = text(req.query.before);
+    const beforeDate = before ? new Date(before) : undefined;
+    if (beforeDate && Number.isNaN(beforeDate.getTime())) throw new TributaryError('ARGUMENT_INVALID', `before "${before}" is not a date`);
+    send(res, await dagPage(engine.pool, dag, { before: beforeDate, csrf: res.locals.csrf, flash: takeFlash(req, res) }));
+  }));
+
+  router.post('/dags/:dagId/trigger', form, page(async (req, res) => {
+    const dag = engine.dag(req.params.dagId as string);
+    const typed = text(req.body.params) ?? '{}';
+    try {
+      const body = parseBody(TriggerBody, { day: text(req.body.day), params: formParams(typed) }, `trigger of "${dag.id}"`);
+      const result = await trigger(engine, dag, body);
+      done(res, `/runs/${result.runId}`, result.created ? `Run ${result.runId} created.` : `Run ${result.runId} of that day already existed.`);
+    } catch (err) {
+      if (!(err instanceof TributaryError) || err.code !== 'ARGUMENT_INVALID') throw err;
+      send(res, await dagPage(engine.pool, dag, { csrf: res.locals.csrf, flash: err.message, params: typed }), 400);
+    }
+  }));
+
+  for (const paused of [true, false]) {
+    router.post(`/dags/:dagId/${paused ? 'pause' : 'unpause'}`, page(async (req, res) => {
+      const dag = engine.dag(req.params.dagId as string);
+      await pause(engine, dag, paused);
+      done(res, '/', `${dag.id} ${paused ? 'paused' : 'unpaused'}.`);
+    }));
+  }
+
+  router.get('/dags/:dagId/backfill', page(async (req, res) => {
+    const dag = engine.dag(req.params.dagId as string);
+    const body = parseBody(BackfillBody, { from: text(req.query.from), to: text(req.query.to), confirmed: true }, `backfill of "${dag.id}"`);
+    send(res, backfillPage(dag, { from: body.from, to: body.to, count: planDates(dag, body, opts.backfillMaxRuns).length }, res.locals.csrf));
+  }));
+
+  router.post('/dags/:dagId/backfill', form, page(async (req, res) => {
+    const dag = engine.dag(req.params.dagId as string);
+    const body = parseBody(BackfillBody, { from: text(req.body.from), to: text(req.body.to), confirmed: true }, `backfill of "${dag.id}"`);
+    const { runs, created } = await backfillRuns(engine, dag, body, opts.backfillMaxRuns);
+    done(res, `/dags/${encodeURIComponent(dag.id)}`, `Backfill ${body.from} → ${body.to}: ${created} runs created (${runs - created} existed).`);
+  }));
+
+  router.post('/dags/:dagId/clear-failed', form, page(async (req, res) => {
+    const dag = engine.dag(req.params.dagId as string);
+    const ids = ([] as unknown[]).concat(req.body.runId ?? []).map((v) => idParam(String(v)));
+    const result = await clearFailed(engine, dag, parseBody(ClearFailedBody, { runIds: ids }, 'bulk clear (select at least one run)'));
+    const tasks = result.reduce((n, r) => n + r.cleared.length, 0);
+    done(res, `/dags/${encodeURIComponent(dag.id)}`, `Cleared ${tasks} tasks in ${result.length} runs.`);
+  }));
+
+  router.get('/runs/:id', page(async (req, res) => {
+    const runId = idParam(req.params.id as string);
+    const taskId = text(req.query.log);
+    const before = text(req.query.before);
+    const log = taskId ? { taskId, before: before ? idParam(before, 'log cursor') : undefined, search: text(req.query.q) } : undefined;
+    send(res, await runPage(engine.pool, runId, engine.dags, { csrf: res.locals.csrf, flash: takeFlash(req, res), log }));
+  }));
+
+  router.post('/runs/:id/tasks/:taskId/clear', form, page(async (req, res) => {
+    const runId = idParam(req.params.id as string);
+    const cleared = await clear(engine, runId, req.params.taskId as string, { downstream: req.body.downstream === '1' });
+    done(res, `/runs/${runId}`, `Cleared ${cleared.join(', ')}.`);
+  }));
+
+  router.post('/runs/:id/tasks/:taskId/mark', form, page(async (req, res) => {
+    const runId = idParam(req.params.id as string);
+    const body = parseBody(MarkBody, { state: req.body.state }, 'mark');
+    await mark(engine, runId, req.params.taskId as string, body);
+    done(res, `/runs/${runId}`, `Marked ${req.params.taskId} ${body.state}.`);
+  }));
+
+  const refusedView = (req: Request): RefusedView => {
+    const taskId = text(req.query.task);
+    if (!taskId) throw new TributaryError('ARGUMENT_INVALID', 'name the load task: ?task=<task id>');
+    const after = text(req.query.after);
+    return { taskId, rule: text(req.query.rule), column: text(req.query.column), after: after ? idParam(after, 'cursor') : undefined };
+  };
+
+  router.get('/runs/:id/refused', page(async (req, res) => {
+    send(res, await refusedBrowserPage(engine.pool, idParam(req.params.id as string), engine.dags, refusedView(req), res.locals.csrf));
+  }));
+
+  router.get('/runs/:id/refused.csv', page(async (req, res) => {
+    const runId = idParam(req.params.id as string);
+    const view = refusedView(req);
+    const audit = auditOf(engine.dag((await getRun(engine.pool, runId)).dagId), view.taskId);
+    res.type('text/csv').attachment(`run-${runId}-${view.taskId}-refused.csv`);
+    for await (const chunk of refusedCsv(engine.pool, audit, runId, view.taskId, view)) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end();
+  }));
+
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = statusOf(err);
+    if (status === 500) log.error({ err }, 'dashboard page failed');
+    const code = err instanceof TributaryError ? err.code : 'INTERNAL';
+    send(res, layout({ title: code, csrf: res.locals.csrf, body: html`<h1>${code}</h1><p class="flash error" role="alert">${describeError(err)}</p><p><a href="/">Back to the DAGs</a></p>` }), status);
+  });
+  return router;
+}
