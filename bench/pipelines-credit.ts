@@ -17,6 +17,7 @@ import { builtinKinds } from '../jobs/index.ts';
 import { generateCreditPlatform } from '../samples/w2-credit-platform.ts';
 import creditPlatform from '../schedules/credit_platform.ts';
 import { expectedRowCounts, runFindings, tableRowCounts, truthDifferences } from '../test/integration/db/credit-platform.ts';
+import { uniquePrefix } from '../test/support/db.ts';
 import { freshDatabase, startServices } from '../test/support/services.ts';
 
 const DAY = '2025-05-13';
@@ -73,7 +74,8 @@ export async function benchCreditPlatform(): Promise<CreditBench> {
     const kinds = builtinKinds();
     const dag = compileDag(creditPlatform, 'schedules/credit_platform.ts', kinds);
     const engine = new Engine({
-      databaseUrl, queueBackend: 'redis', redisUrl: services.redisUrl, queuePrefix: 'bench_credit',
+      // Job ids repeat in every fresh database (r1-…): a shared Redis would still hold a finished run's jobs.
+      databaseUrl, queueBackend: 'redis', redisUrl: services.redisUrl, queuePrefix: uniquePrefix('bench_credit'),
       dags: new Map([[dag.id, dag]]), kinds, log: pino({ level: 'silent' }), poolSize: 20, dataRoots: [DIR],
     });
     stops.unshift(() => engine.close());

@@ -7,7 +7,7 @@
  * `XSRF-TOKEN` cookie). Comparisons are constant-time.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from '../engine/config.ts';
 import { TributaryError } from '../engine/errors.ts';
 import { loginPage } from './pages/login.ts';
@@ -109,7 +109,7 @@ export function authRouter(token: string | null): Router {
     const csrfCookie = readCookie(req.headers.cookie, CSRF_COOKIE);
     const nonce = session ?? signer.nonceOf('csrf', csrfCookie) ?? newNonce();
     res.locals.csrf = signer.sign('csrf', nonce);
-    if (csrfCookie !== res.locals.csrf) setCsrfCookie(res, res.locals.csrf);
+    if (csrfCookie !== res.locals.csrf && !byHeader) setCsrfCookie(res, res.locals.csrf);
     if (SAFE_METHODS.has(req.method) || (byHeader && header?.scheme === 'bearer')) return next();
     const sent = req.get('x-csrf-token') ?? req.get('x-xsrf-token');
     if (sent !== undefined && sameSecret(sent, res.locals.csrf)) return next();

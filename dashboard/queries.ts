@@ -28,8 +28,8 @@ export async function dagSummaries(pool: pg.Pool, dags: Iterable<CompiledDag>): 
     [ids],
   );
   const last = await pool.query<{ dag_id: string; id: number; logical_date: Date; state: string }>(
-    `SELECT DISTINCT ON (dag_id) dag_id, id, logical_date, state FROM dag_runs
-     WHERE dag_id = ANY($1::text[]) ORDER BY dag_id, logical_date DESC`,
+    `SELECT d.dag_id, r.id, r.logical_date, r.state FROM unnest($1::text[]) AS d(dag_id)
+     CROSS JOIN LATERAL (SELECT id, logical_date, state FROM dag_runs WHERE dag_id = d.dag_id ORDER BY logical_date DESC LIMIT 1) AS r`,
     [ids],
   );
   const pausedBy = new Map(paused.rows.map((r) => [r.dag_id, r.paused]));

@@ -37,10 +37,15 @@ export interface RefusedRow {
   reason: string;
 }
 
+/** Matching rows are counted up to this many (a count over a million rows is not worth a page view). */
+export const COUNT_CAP = 10_000;
+
 export interface RefusedPage {
   rows: RefusedRow[];
-  /** Rows matching the filter in this run and task. */
+  /** Rows matching the filter in this run and task, counted up to COUNT_CAP. */
   total: number;
+  /** True when there are more than `total` (the count stopped at COUNT_CAP). */
+  totalCapped: boolean;
   /** Pass as `after` for the next page; null on the last one. */
   nextAfter: number | null;
 }
@@ -58,12 +63,13 @@ async function tableExists(pool: pg.Pool, audit: AuditTarget): Promise<boolean> 
 
 /** Rows matching the filter after id `after`, one more than `limit` (so the caller knows if more follow). */
 async function refusedRows(pool: pg.Pool, audit: AuditTarget, args: unknown[], after: number, limit: number): Promise<RefusedRow[]> {
-  const { rows } = await pool.query<RefusedRow>(
-    `SELECT id::float8 AS id, map_index AS "mapIndex", file, line::float8 AS line, raw, errors, reason
+  // Ordered by the table's bigint id (its primary key), not by a converted output column.
+  const { rows } = await pool.query<RefusedRow & { id: string; line: string }>(
+    `SELECT id, map_index AS "mapIndex", file, line, raw, errors, reason
      FROM ${audit.sql} WHERE ${FILTER} AND id > $5 ORDER BY id LIMIT $6`,
     [...args, after, limit + 1],
   );
-  return rows;
+  return rows.map((r) => ({ ...r, id: Number(r.id), line: Number(r.line) }));
 }
 
 const filterArgs = (runId: number, taskId: string, filter: RefusedFilter) => [String(runId), taskId, filter.rule || null, filter.column || null];
@@ -71,22 +77,27 @@ const filterArgs = (runId: number, taskId: string, filter: RefusedFilter) => [St
 export async function refusedPage(
   pool: pg.Pool, audit: AuditTarget, runId: number, taskId: string, filter: RefusedFilter, page: { after?: number; limit: number },
 ): Promise<RefusedPage> {
-  if (!(await tableExists(pool, audit))) return { rows: [], total: 0, nextAfter: null };
+  if (!(await tableExists(pool, audit))) return { rows: [], total: 0, totalCapped: false, nextAfter: null };
   const args = filterArgs(runId, taskId, filter);
   const [rows, total] = await Promise.all([
     refusedRows(pool, audit, args, page.after ?? 0, page.limit),
-    pool.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${audit.sql} WHERE ${FILTER}`, args),
+    pool.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM (SELECT 1 FROM ${audit.sql} WHERE ${FILTER} LIMIT ${COUNT_CAP + 1}) AS capped`, args),
   ]);
   const list = rows.slice(0, page.limit);
-  return { rows: list, total: total.rows[0].n, nextAfter: rows.length > page.limit ? list[list.length - 1].id : null };
+  const n = total.rows[0].n;
+  return { rows: list, total: Math.min(n, COUNT_CAP), totalCapped: n > COUNT_CAP, nextAfter: rows.length > page.limit ? list[list.length - 1].id : null };
 }
 
-/** The rules and columns present among a run's refused rows of a task (for the filter menus). */
+/** The rules and columns among the first FACET_SAMPLE refused rows of a run's task (suggestions for the filter). */
+const FACET_SAMPLE = 5_000;
+
+
 export async function refusedFacets(pool: pg.Pool, audit: AuditTarget, runId: number, taskId: string): Promise<{ rules: string[]; columns: string[] }> {
   if (!(await tableExists(pool, audit))) return { rules: [], columns: [] };
   const { rows } = await pool.query<{ rule: string | null; column: string | null }>(
     `SELECT DISTINCT e ->> 'rule' AS rule, e ->> 'column' AS column
-     FROM ${audit.sql} CROSS JOIN LATERAL jsonb_array_elements(errors) e WHERE run_id = $1 AND task_id = $2`,
+     FROM (SELECT errors FROM ${audit.sql} WHERE run_id = $1 AND task_id = $2 ORDER BY id LIMIT ${FACET_SAMPLE}) AS s
+     CROSS JOIN LATERAL jsonb_array_elements(s.errors) e`,
     [String(runId), taskId],
   );
   const sorted = (xs: Array<string | null>) => [...new Set(xs.filter((x): x is string => x !== null))].sort();

@@ -18,6 +18,9 @@ export const W2_MONEY_COLUMNS: Partial<Record<W2Table, readonly string[]>> = {
   wallet_transactions: ['amount'],
 };
 
+/** Field indexes of a table's money columns. */
+const moneyFields = (table: W2Table): number[] => W2_MONEY_COLUMNS[table]!.map((c) => (W2_TABLES[table] as readonly string[]).indexOf(c));
+
 /** Share of a table's non-zero money values written with noise (the real extract: ~6% of rows). */
 const NOISE_RATE: Partial<Record<W2Table, number>> = {
   sellers: 0.05, credits: 0.03, leads: 0.03, invoices: 0.023, invoice_items: 0.067, wallet_transactions: 0.046,
@@ -93,7 +96,7 @@ export function plantNumberFormats(
   const p99 = BigInt(Math.round(p99Cents)) * ONE / 100n;
   const seen = new Set<Array<string | null>>();
   for (const table of Object.keys(W2_MONEY_COLUMNS) as W2Table[]) {
-    const columns = W2_MONEY_COLUMNS[table]!.map((c) => (W2_TABLES[table] as readonly string[]).indexOf(c));
+    const columns = moneyFields(table);
     const keyed = table === 'invoices' || table === 'invoice_items';
     for (const row of tables[table]) {
       if (seen.has(row.fields) || (keyed && quiet.has(row.fields[0]))) continue;
@@ -114,7 +117,7 @@ export function countNumberFormats(tables: Record<W2Table, readonly W2Row[]>): P
   const out: Partial<Record<W2Table, NumberFormatCounts>> = {};
   for (const table of Object.keys(W2_MONEY_COLUMNS) as W2Table[]) {
     const counts: NumberFormatCounts = { float_noise: 0, extra_decimals: 0, negative_zero: 0 };
-    const columns = W2_MONEY_COLUMNS[table]!.map((c) => (W2_TABLES[table] as readonly string[]).indexOf(c));
+    const columns = moneyFields(table);
     for (const row of tables[table]) {
       if (!loads(row)) continue;
       for (const i of columns) {

@@ -157,10 +157,14 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
     const demo = demos.find((d) => d.dag.id === options.demoDag);
     await startSchedulerRole(engine, config);
     startWorkerRole({ engine, config, log });
-    const dashboard: Dashboard = await startDashboard({ engine, host: config.DASHBOARD_HOST, port: config.DASHBOARD_PORT, token, log });
+    const dashboard: Dashboard = await startDashboard({
+      engine, host: config.DASHBOARD_HOST, port: config.DASHBOARD_PORT, token, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
+    });
     stack.onStop(() => dashboard.close());
     const demoPort = config.DASHBOARD_PORT === 0 ? 0 : config.DASHBOARD_PORT + 1;
-    const demoDashboard: Dashboard = await startDashboard({ engine: demoEngine, host: config.DASHBOARD_HOST, port: demoPort, token, log });
+    const demoDashboard: Dashboard = await startDashboard({
+      engine: demoEngine, host: config.DASHBOARD_HOST, port: demoPort, token, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
+    });
     stack.onStop(() => demoDashboard.close());
     await writeEnvFile(envFile, config, engine);
     stack.onStop(() => fs.rm(envFile, { force: true }));
@@ -172,15 +176,15 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
       `Tributary is up: ${stack.embedded ? 'embedded Postgres' : 'Postgres from DATABASE_URL'}, queues on ${config.QUEUE_BACKEND}, ` +
         `${engine.dags.size} DAG(s) from ${config.DAGS_DIR}.`,
       '',
-      `  Dashboard  ${dashboard.url}/queues   (API: ${dashboard.url}/api/dags, ${dashboard.url}/api/health)`,
+      `  Dashboard  ${dashboard.url}/   (queues: ${dashboard.url}/queues; API: ${dashboard.url}/api/dags, ${dashboard.url}/api/openapi.json)`,
       token === null
         ? '  Auth       off (DASHBOARD_AUTH=off)'
         : generated
           ? `  Token      ${token}   (generated for this session; set DASHBOARD_TOKEN to choose your own)\n` +
-            `             sign in once in a browser: ${dashboard.url}/?token=<token>  — or curl -H 'Authorization: Bearer <token>'`
-          : '  Token      the DASHBOARD_TOKEN you set (browser: /?token=<token> once, or basic auth with it as password)',
+            `             sign in once in a browser at ${dashboard.url}/login with it — or curl -H 'Authorization: Bearer <token>'`
+          : '  Token      the DASHBOARD_TOKEN you set (browser: sign in once at /login; API: bearer or basic auth with it as password)',
       `  Database   ${redactUrl(databaseUrl)}   (full URL in ${envFile}, mode 0600): your runs and tables only`,
-      `  Demo       ${demoDashboard.url}/queues   demo runs and rows in their own database ` +
+      `  Demo       ${demoDashboard.url}/   demo runs and rows in their own database ` +
         `${redactUrl(demoEngine.options.databaseUrl)} (env in ${demoEnvFile})`,
       demo
         ? `  Demo run   ${demo.dag.id} run ${demo.runId}, on generated data in ${demo.dir} (its report path follows when it ends)`

@@ -35,8 +35,9 @@ export function addRoleCommands(program: Command): void {
       const token = dashboardToken(rt.config);
       const dashboard = await startDashboard({
         engine: rt.engine, host: rt.config.DASHBOARD_HOST, port: rt.config.DASHBOARD_PORT, token, log: rt.log,
+        backfillMaxRuns: rt.config.BACKFILL_MAX_RUNS,
       });
-      console.log(`dashboard listening on ${dashboard.url} (bull-board at /queues)`);
+      console.log(`dashboard listening on ${dashboard.url} (sign in at /login; bull-board at /queues)`);
       await waitForShutdown(rt.log);
       await dashboard.close();
       await rt.engine.close();

@@ -38,7 +38,8 @@ export async function homePage(pool: pg.Pool, dags: Iterable<CompiledDag>, filte
 <td>${s.schedule ? html`<code>${s.schedule}</code> <span class="muted">${s.timezone}</span>` : html`<span class="muted">manual</span>`}</td>
 <td>${next ? when(next) : '–'}</td>
 <td>${postForm(`/dags/${encodeURIComponent(s.dagId)}/${s.paused ? 'unpause' : 'pause'}`, csrf,
-      html`<button type="submit" aria-label="${s.paused ? 'unpause' : 'pause'} ${s.dagId}">${s.paused ? 'Paused ▶' : 'Active ⏸'}</button>`)}</td>
+      html`${s.paused ? badge('skipped', 'paused') : badge('success', 'active')}
+<button type="submit" class="link" aria-label="${s.paused ? 'unpause' : 'pause'} ${s.dagId}">${s.paused ? 'resume' : 'pause'}</button>`)}</td>
 <td><div class="strip" aria-label="last ${a.strip.length} runs">${[...a.strip].reverse().map((r) =>
       html`<a class="s-${r.state}" href="/runs/${r.id}" title="${day(r.logicalDate)} ${r.state}" aria-label="run ${day(r.logicalDate)} ${r.state}"></a>`)}</div></td>
 <td class="num">${a.strip[0] ? html`${badge(a.strip[0].state)}<br>` : ''}${a.lastRowsLoaded.toLocaleString('en')} / <span class="${a.lastRowsRefused ? 'warn' : ''}">${a.lastRowsRefused.toLocaleString('en')}</span></td>

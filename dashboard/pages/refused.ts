@@ -30,15 +30,15 @@ export async function refusedBrowserPage(pool: pg.Pool, runId: number, dags: Rea
       refusedPage(pool, audit, runId, view.taskId, view, { after: view.after, limit: REFUSED_PAGE_ROWS }),
       refusedFacets(pool, audit, runId, view.taskId),
     ])
-    : [{ rows: [], total: 0, nextAfter: null }, { rules: [], columns: [] }];
-  const option = (value: string, selected: string | undefined) => html`<option value="${value}"${value === (selected ?? '') ? ' selected' : ''}>${value || 'any'}</option>`;
+    : [{ rows: [], total: 0, totalCapped: false, nextAfter: null }, { rules: [], columns: [] }];
+  const options = (values: string[]) => values.map((v) => html`<option value="${v}"></option>`);
   const query = refusedQuery(view);
   const body = html`<h1>Refused rows · ${view.taskId}</h1>
-<p><span id="refused-total">${page.total.toLocaleString('en')}</span> refused row${page.total === 1 ? '' : 's'} match${audit ? html` in <code>${audit.schema}.${audit.table}</code>` : ''}.
+<p><span id="refused-total">${page.total.toLocaleString('en')}${page.totalCapped ? '+' : ''}</span> refused row${page.total === 1 ? '' : 's'} match${audit ? html` in <code>${audit.schema}.${audit.table}</code>` : ''}.
 <a href="/runs/${runId}/refused.csv?${query}" download>Download CSV</a></p>
 <form method="get" action="/runs/${runId}/refused" class="bar" role="search"><input type="hidden" name="task" value="${view.taskId}">
-<label>Rule <select name="rule">${['', ...facets.rules].map((r) => option(r, view.rule))}</select></label>
-<label>Column <select name="column">${['', ...facets.columns].map((c) => option(c, view.column))}</select></label>
+<label>Rule <input name="rule" list="rules" value="${view.rule ?? ''}" placeholder="any"></label><datalist id="rules">${options(facets.rules)}</datalist>
+<label>Column <input name="column" list="columns" value="${view.column ?? ''}" placeholder="any"></label><datalist id="columns">${options(facets.columns)}</datalist>
 <button type="submit">Filter</button></form>
 <div class="scroll"><table id="refused"><thead><tr><th>File</th><th class="num">Line</th><th>Raw line</th><th>Errors</th></tr></thead><tbody>
 ${page.rows.map((r) => html`<tr><td>${r.file.split('/').pop()}</td><td class="num">${r.line}</td><td class="raw">${r.raw}</td>

@@ -35,7 +35,7 @@ it('starts everything, runs W1 on generated data, writes its report, and stops c
     const [, url] = await trib.waitFor(/^ready: dashboard (http:\/\/127\.0\.0\.1:\d+)$/m, 90_000);
     const token = /^\s+Token\s+(\S+)/m.exec(trib.out())?.[1] ?? '';
     const runId = Number(/Demo run\s+customer_ratings run (\d+)/.exec(trib.out())?.[1]);
-    const demoUrl = /^\s+Demo\s+(http:\/\/127\.0\.0\.1:\d+)\/queues\s/m.exec(trib.out())?.[1];
+    const demoUrl = /^\s+Demo\s+(http:\/\/127\.0\.0\.1:\d+)\/\s/m.exec(trib.out())?.[1];
     expect(demoUrl).toBeDefined();
     expect(demoUrl).not.toBe(url);
     expect(token.length).toBeGreaterThanOrEqual(16);
