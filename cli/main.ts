@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { addDagCommands } from './commands/dags.ts';
 import { addDbCommands } from './commands/db.ts';
 import { addDemoCommand } from './commands/demo.ts';
+import { addInitCommand } from './commands/init.ts';
 import { addRoleCommands } from './commands/roles.ts';
 import { addRunCommands } from './commands/runs.ts';
 import { addTaskCommands } from './commands/tasks.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   addRoleCommands(program);
   addDbCommands(program);
   addDemoCommand(program);
+  addInitCommand(program);
   quiet(program);
   return program;
 }

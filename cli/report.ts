@@ -1,12 +1,12 @@
 /**
  * How `trib` fails: exactly one stderr line `trib: <CODE>: <message>` and an exit code — 2 for
- * usage (bad arguments, unknown DAG/run/task, bad config), 1 for runtime errors. Never a stack.
+ * usage (bad arguments, unknown DAG/run/task, bad config or DAG definitions), 1 for runtime errors. Never a stack.
  */
 import { CommanderError } from 'commander';
 import { TributaryError, type ErrorCode } from '../engine/errors.ts';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
-  'ARGUMENT_INVALID', 'CONFIG_INVALID', 'DAG_NOT_FOUND', 'RUN_NOT_FOUND', 'TASK_NOT_FOUND', 'BACKFILL_TOO_LARGE',
+  'ARGUMENT_INVALID', 'CONFIG_INVALID', 'DAG_INVALID', 'DAG_NOT_FOUND', 'RUN_NOT_FOUND', 'TASK_NOT_FOUND', 'BACKFILL_TOO_LARGE',
 ]);
 
 const flat = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();

@@ -7,8 +7,9 @@ import { loadDags } from '../engine/dag.ts';
 import { Engine } from '../engine/engine.ts';
 import { loadConfig, type Config } from '../engine/config.ts';
 import { TributaryError } from '../engine/errors.ts';
+import { loadProjectKinds } from '../engine/kinds.ts';
 import { createLogger } from '../engine/logger.ts';
-import type { CompiledDag } from '../engine/types.ts';
+import type { CompiledDag, JobKind } from '../engine/types.ts';
 import { builtinKinds } from '../jobs/index.ts';
 
 /** The demo DAG `trib standalone` runs on generated data once it is up (W1). */
@@ -38,12 +39,23 @@ export function requireDatabaseUrl(config: Config): string {
   return config.DATABASE_URL;
 }
 
+/** The job kinds (shipped + the project's kinds/ and DAG files) each loaded set of DAGs was compiled with. */
+const kindsOfDags = new WeakMap<ReadonlyMap<string, CompiledDag>, Map<string, JobKind>>();
+
+/** The kinds `dags` (from loadDagsFrom) use; the shipped kinds for any other map. */
+export function kindsFor(dags: ReadonlyMap<string, CompiledDag>): Map<string, JobKind> {
+  return kindsOfDags.get(dags) ?? builtinKinds();
+}
+
 export async function loadDagsFrom(config: Config): Promise<Map<string, CompiledDag>> {
-  return loadDags(config.DAGS_DIR, builtinKinds());
+  const kinds = await loadProjectKinds(config.DAGS_DIR, builtinKinds());
+  const dags = await loadDags(config.DAGS_DIR, kinds);
+  kindsOfDags.set(dags, kinds);
+  return dags;
 }
 
 export function createEngine(config: Config, databaseUrl: string, dags: Map<string, CompiledDag>, log: Logger): Engine {
-  const kinds = builtinKinds();
+  const kinds = kindsFor(dags);
   return new Engine({
     databaseUrl,
     queueBackend: config.QUEUE_BACKEND,
@@ -58,6 +70,7 @@ export function createEngine(config: Config, databaseUrl: string, dags: Map<stri
     workerLostLimit: config.WORKER_LOST_LIMIT,
     infraRetryMax: config.INFRA_RETRY_MAX,
     retentionDays: config.RETENTION_DAYS,
+    dashboardUrl: `http://${config.DASHBOARD_HOST}:${config.DASHBOARD_PORT}`,
   });
 }
 

@@ -5,6 +5,7 @@
  * Returns the jobs to enqueue after COMMIT. Safe to call any number of times (idempotent).
  */
 import type pg from 'pg';
+import { recordRunEvent } from './callbacks.ts';
 import { decide, runOutcome } from './trigger-rules.ts';
 import type { PendingJob } from './jobs.ts';
 import { startQueuedRuns } from './runs.ts';
@@ -87,10 +88,12 @@ export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId:
   if ([...parents.values()].every((r) => isTerminal(r.state))) {
     const outcome = runOutcome(leaves.map((id) => parents.get(id)?.state ?? 'none'));
     if (outcome !== 'running') {
-      await client.query(`UPDATE dag_runs SET state = $2, ended_at = clock_timestamp() WHERE id = $1 AND state = 'running'`, [
-        runId,
-        outcome,
-      ]);
+      const ended = await client.query<{ logical_date: Date; ended_at: Date }>(
+        `UPDATE dag_runs SET state = $2, ended_at = clock_timestamp() WHERE id = $1 AND state = 'running' RETURNING logical_date, ended_at`,
+        [runId, outcome],
+      );
+      // The event commits with the run's end (an outbox row); its callbacks run after COMMIT.
+      if (ended.rows[0]) await recordRunEvent(client, dag, { id: runId, logicalDate: ended.rows[0].logical_date, endedAt: ended.rows[0].ended_at }, outcome);
       // Hand-off: the run's slot is free now, so the next queued run starts in this same transaction.
       jobs.push(...(await startQueuedRuns(client, dag)));
       return { jobs, runState: outcome };

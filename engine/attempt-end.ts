@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { advanceRun, childFinished } from './advance.ts';
+import { recordTaskEvent } from './callbacks.ts';
 import { describeError, isRetryable, TributaryError } from './errors.ts';
 import { jobIdFor, retryDelay, type PendingJob } from './jobs.ts';
 import type { CollectedLine } from './logger.ts';
@@ -78,11 +79,13 @@ export async function writeFailure(client: pg.PoolClient, a: EndingAttempt, deci
     const sql = decision.kind === 'infra' ? INFRA_RETRY_SQL : RETRY_SQL;
     const done = await client.query(sql, [...key, decision.jobId, message, code, decision.delayMs]);
     if (done.rowCount === 0) return null;
+    if (decision.kind === 'retry' && dag && task) await recordTaskEvent(client, dag, task, c, 'retry', message);
     const tryNumber = decision.kind === 'infra' ? c.try_number : c.try_number + 1;
     jobs = [{ queue: (task as CompiledTask).kind, jobId: decision.jobId, data: { taskInstanceId: c.id, tryNumber }, delayMs: decision.delayMs, priority: task?.priority }];
   } else {
     const done = await client.query(FINISH_SQL, [...key, 'failed', 'null', message, code]);
     if (done.rowCount === 0) return null;
+    if (dag && task) await recordTaskEvent(client, dag, task, c, 'failure', message);
     if (dag) {
       const advanced = c.map_index >= 0 ? await childFinished(client, dag, c.run_id, c.task_id) : await advanceRun(client, dag, c.run_id, runState ?? 'gone');
       jobs = advanced.jobs;

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { TributaryError } from './errors.ts';
+import { compileParams, paramRefs } from './params.ts';
+import { callbacksSchema, compileDeadline, deadlineSchema } from './callbacks.ts';
 import { cronError, parseDay, startOfDay, timezoneError } from './schedule.ts';
 import { TRIGGER_RULES, type CompiledDag, type CompiledTask, type DagSpec, type JobKind } from './types.ts';
 
@@ -26,10 +28,14 @@ const taskSchema = z
     timeoutMs: z.number().int().positive().default(3_600_000),
     priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
     mapOver: z.object({ task: z.string(), path: z.string().min(1).optional() }).strict().optional(),
+    onFailure: callbacksSchema,
+    onSuccess: callbacksSchema,
+    onRetry: callbacksSchema,
   })
   .strict();
 
-const dagSchema = z
+/** A DAG definition's raw shape (also the source of docs/reference/dag.md). */
+export const dagSchema = z
   .object({
     id: z.string().regex(ID_PATTERN, `must match ${ID_PATTERN.source}`),
     description: z.string().default(''),
@@ -37,12 +43,17 @@ const dagSchema = z
     catchup: z.boolean().default(false),
     maxActiveRuns: z.number().int().min(1).default(1),
     startDate: z.string().optional(),
-    params: z.record(z.string(), z.json()).default({}),
+    params: z.record(z.string(), z.unknown()).default({}),
     optionDefaults: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     dataRoots: z
       .array(z.string().min(1).refine((root) => !/[{}]/.test(root), 'a data root is a literal folder (no {templates}: run params never widen the roots)'))
       .default([]),
     tasks: z.record(z.string(), taskSchema).refine((t) => Object.keys(t).length > 0, 'must define at least one task'),
+    onFailure: callbacksSchema,
+    onSuccess: callbacksSchema,
+    onRetry: callbacksSchema,
+    deadline: deadlineSchema.optional(),
+    onDeadlineMissed: callbacksSchema,
   })
   .strict();
 
@@ -78,7 +89,8 @@ export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<strin
   if (!parsed.success) return fail(describeIssues(parsed.error));
   const dag = parsed.data;
 
-  const tasks = compileTasks(dag, kinds, fail);
+  const params = compileParams(dag.params, dag.schedule !== undefined, fail);
+  const tasks = compileTasks(dag, kinds, Object.keys(params.schema.shape), fail);
   const order = topologicalOrder(tasks, fail);
   const schedule = dag.schedule && compileSchedule(dag.schedule, fail);
   const startDate = dag.startDate === undefined ? undefined : compileStartDate(dag.startDate, schedule?.timezone, fail);
@@ -90,10 +102,13 @@ export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<strin
     catchup: dag.catchup,
     maxActiveRuns: dag.maxActiveRuns,
     ...(startDate && { startDate }),
-    params: dag.params,
+    params: params.defaults,
+    paramSchema: params.schema,
     dataRoots: dag.dataRoots.map((root) => path.resolve(root)),
     tasks,
     order,
+    callbacks: { onFailure: dag.onFailure, onSuccess: dag.onSuccess, onRetry: dag.onRetry },
+    ...(dag.deadline && { deadline: compileDeadline(dag.deadline, schedule?.timezone, dag.onDeadlineMissed) }),
   };
 }
 
@@ -106,6 +121,7 @@ function describeValue(value: unknown): string {
 function compileTasks(
   dag: ParsedDag,
   kinds: ReadonlyMap<string, JobKind>,
+  declaredParams: readonly string[],
   fail: (what: string) => never,
 ): Map<string, CompiledTask> {
   const ids = Object.keys(dag.tasks);
@@ -129,7 +145,13 @@ function compileTasks(
     if (raw.mapOver && !seen.has(raw.mapOver.task)) {
       fail(`${at}: mapOver.task "${raw.mapOver.task}" must be one of its upstream tasks`);
     }
-    const options = kind!.options.safeParse(withDefaults(dag.optionDefaults[raw.kind], raw.options));
+    const rawOptions = withDefaults(dag.optionDefaults[raw.kind], raw.options);
+    for (const name of paramRefs(rawOptions)) {
+      if (!declaredParams.includes(name)) {
+        fail(`${at}: {params.${name}} is not a declared param (declared: ${declaredParams.join(', ') || 'none'})`);
+      }
+    }
+    const options = kind!.options.safeParse(rawOptions);
     if (!options.success) fail(`${at} (kind "${raw.kind}"): invalid ${describeIssues(options.error, ['options'])}`);
     tasks.set(id, {
       id,
@@ -144,6 +166,7 @@ function compileTasks(
       timeoutMs: raw.timeoutMs,
       ...(raw.priority !== undefined && { priority: raw.priority }),
       ...(raw.mapOver && { mapOver: { ...raw.mapOver } }),
+      callbacks: { onFailure: raw.onFailure, onSuccess: raw.onSuccess, onRetry: raw.onRetry },
     });
   }
   for (const task of tasks.values()) {
@@ -233,6 +256,23 @@ function compileStartDate(value: string, tz: string | undefined, fail: (what: st
   return instant;
 }
 
+/** The DAG files among a folder's entries, sorted: `*.ts` but not `*.d.ts`. */
+export function dagFileNames(entries: readonly string[]): string[] {
+  return entries.filter((n) => n.endsWith('.ts') && !n.endsWith('.d.ts')).sort();
+}
+
+/** Imports one DAG file and compiles its default export; an import failure is DAG_INVALID naming the file. */
+export async function importDag(file: string, kinds: ReadonlyMap<string, JobKind>): Promise<CompiledDag> {
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (err) {
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new TributaryError('DAG_INVALID', `${file}: import failed: ${first}`, { cause: err });
+  }
+  return compileDag(mod.default, file, kinds);
+}
+
 /**
  * Imports every `*.ts` file of `dir` (sorted by name) and compiles its default export. Two files
  * defining the same DAG id, or a file that fails to import, are DAG_INVALID errors naming the files.
@@ -244,18 +284,10 @@ export async function loadDags(dir: string, kinds: ReadonlyMap<string, JobKind>)
   } catch (err) {
     throw new TributaryError('DAG_INVALID', `${dir}: cannot read the DAG folder: ${(err as Error).message}`, { cause: err });
   }
-  const names = entries.filter((n) => n.endsWith('.ts') && !n.endsWith('.d.ts')).sort();
   const dags = new Map<string, CompiledDag>();
-  for (const name of names) {
+  for (const name of dagFileNames(entries)) {
     const file = path.join(dir, name);
-    let mod: { default?: unknown };
-    try {
-      mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
-    } catch (err) {
-      const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-      throw new TributaryError('DAG_INVALID', `${file}: import failed: ${first}`, { cause: err });
-    }
-    const dag = compileDag(mod.default, file, kinds);
+    const dag = await importDag(file, kinds);
     const other = dags.get(dag.id);
     if (other) throw new TributaryError('DAG_INVALID', `${file}: dag "${dag.id}": also defined in ${other.file}`);
     dags.set(dag.id, dag);

@@ -6,6 +6,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { connect, type Database } from '../db/client.ts';
+import { CallbackDeliverer } from './callback-delivery.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { executeTry, type ExecutorDeps } from './executor.ts';
 import { Leases } from './leases.ts';
@@ -39,6 +40,10 @@ export interface EngineOptions {
   retentionDays?: number;
   /** Folders tasks may touch files in (a DAG's dataRoots add to them). @default defaultDataRoots() */
   dataRoots?: string[];
+  /** Base of the run links callbacks get, e.g. `http://127.0.0.1:8080`. @default no links */
+  dashboardUrl?: string;
+  /** How often the scheduler's callback deliverer looks for events and missed deadlines. @default 1000 */
+  callbackPollMs?: number;
 }
 
 export interface WorkerOptions {
@@ -55,6 +60,7 @@ export class Engine {
   readonly dispatcher: Dispatcher;
   readonly workerName = `${os.hostname()}:${process.pid}`;
   private scheduler?: Scheduler;
+  private callbacks?: CallbackDeliverer;
   private sweepTimer?: NodeJS.Timeout;
   private sweeping = false;
   private readonly workers: TaskWorker[] = [];
@@ -107,6 +113,10 @@ export class Engine {
   async startScheduler(): Promise<void> {
     this.scheduler = new Scheduler(this.pool, this.dispatcher, this.options.dags, this.options.log, { retentionDays: this.options.retentionDays });
     await this.scheduler.start();
+    this.callbacks = new CallbackDeliverer({
+      pool: this.pool, dags: this.options.dags, log: this.options.log, dashboardUrl: this.options.dashboardUrl, pollMs: this.options.callbackPollMs,
+    });
+    this.callbacks.start();
   }
 
   startWorkers(options: WorkerOptions): string[] {
@@ -167,6 +177,7 @@ export class Engine {
     this.sweeping = false;
     clearTimeout(this.sweepTimer);
     await this.scheduler?.stop();
+    await this.callbacks?.stop();
     await this.backend.close(); // running tries finish first, their leases still renewed
     this.leases?.stop();
     await this.database.close();

@@ -13,9 +13,15 @@ export const ERROR_CODES = {
   TASK_NOT_FOUND: 'permanent',
   REPORT_NOT_FOUND: 'permanent',
   ARGUMENT_INVALID: 'permanent',
+  // tributary/client waitForRun: the run did not end within its timeout
+  WAIT_TIMEOUT: 'permanent',
+  // `trib dags test`: the run it ran did not succeed
+  RUN_FAILED: 'permanent',
   // `trib backfill` over more runs than BACKFILL_MAX_RUNS without --yes
   BACKFILL_TOO_LARGE: 'permanent',
   JOB_KIND_UNKNOWN: 'permanent',
+  // a custom job kind (kinds/ folder or a DAG file) with a bad or clashing name
+  JOB_KIND_INVALID: 'permanent',
   // database migrations — a down migration refused or failed (nothing changed)
   MIGRATION_FAILED: 'permanent',
   // `trib demo` / `trib standalone` cannot create or reach the demo's own database
@@ -44,6 +50,8 @@ export const ERROR_CODES = {
   // extract job — an HTTP source refused the request (4xx) or sent a page it cannot read
   SOURCE_REJECTED: 'permanent',
   PAGE_MALFORMED: 'permanent',
+  // a failure/success/retry/deadline callback failed (stored on its event; never fails a task)
+  CALLBACK_FAILED: 'permanent',
   // runtime
   TASK_TIMEOUT: 'retryable',
   TASK_FAILED: 'retryable',

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { advanceRun, childFinished } from './advance.ts';
+import { recordTaskEvent } from './callbacks.ts';
 import { enqueueSafely, recordFailure, writeFailure, type EndingAttempt, type FailureDeps } from './attempt-end.ts';
 import { describeError, isInfrastructure, TributaryError } from './errors.ts';
 import { jobIdFor, type PendingJob } from './jobs.ts';
@@ -208,6 +209,7 @@ async function succeed(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed
     ],
   });
   if (done.rowCount === 0) throw new LostClaim();
+  await recordTaskEvent(client, dag, dag.tasks.get(claimed.task_id) as CompiledTask, claimed, 'success', null);
   const advanced = parent
     ? await advanceRun(client, dag, claimed.run_id, done.rows[0].run_state ?? 'gone')
     : await childFinished(client, dag, claimed.run_id, claimed.task_id);

@@ -7,6 +7,7 @@ import { withTransaction } from '../db/client.ts';
 import { advanceRun } from './advance.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { TributaryError } from './errors.ts';
+import { validateParams } from './params.ts';
 import { createRun, startQueuedRuns, type RunType } from './runs.ts';
 import { intervalFor, logicalDateFor, ticksBetween } from './schedule.ts';
 import type { CompiledDag, Json } from './types.ts';
@@ -17,13 +18,17 @@ export interface TriggerResult {
   logicalDate: Date;
 }
 
-/** Creates the run of `day` (default today, UTC) and starts it when a slot is free. */
+/**
+ * Creates the run of `day` (default today, UTC) and starts it when a slot is free. `params` are
+ * validated against the DAG's declared params first (ARGUMENT_INVALID naming the param).
+ */
 export async function triggerRun(
   pool: pg.Pool,
   dispatcher: Dispatcher,
   dag: CompiledDag,
   options: { day?: string; params?: Record<string, Json>; runType?: RunType } = {},
 ): Promise<TriggerResult> {
+  const params = validateParams(dag, options.params);
   const day = options.day ?? new Date().toISOString().slice(0, 10);
   const logicalDate = logicalDateFor(dag.schedule, day);
   const { end } = intervalFor(dag.schedule, logicalDate);
@@ -32,7 +37,7 @@ export async function triggerRun(
       logicalDate,
       intervalEnd: end,
       runType: options.runType ?? 'manual',
-      params: options.params,
+      params,
     });
     return { result: created, jobs: await startQueuedRuns(client, dag) };
   });
@@ -73,8 +78,9 @@ export async function backfill(
   dispatcher: Dispatcher,
   dag: CompiledDag,
   logicalDates: Date[],
-  params?: Record<string, Json>,
+  given?: Record<string, Json>,
 ): Promise<TriggerResult[]> {
+  const params = validateParams(dag, given);
   const results: TriggerResult[] = [];
   for (let i = 0; i < logicalDates.length; i += BACKFILL_CHUNK) {
     const jobs = await withTransaction(pool, async (client) => {

@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { z } from 'zod';
+import type { Callbacks, CompiledCallbacks, CompiledDeadline, DeadlineSpec } from './callbacks.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -47,6 +48,7 @@ export type RunState = (typeof RUN_STATES)[number];
 
 /** Where a mapped task gets its list: `result[path]` of the upstream task `task` (or the result itself). */
 export interface MapOver {
+  /** The upstream task whose list result is fanned out (must be in `upstream`). */
   task: string;
   /** Dotted path into the upstream result; omit when the result itself is the list. */
   path?: string;
@@ -54,10 +56,13 @@ export interface MapOver {
 
 /** A task as written in a DAG file. Options are validated against the kind's schema at load. */
 export interface TaskSpec<Options = unknown> {
+  /** The job kind (and queue): `sensor`, `load`, `validate`, `reconcile`, `report`, `extract`, `noop`. */
   kind: string;
+  /** The kind's options (see the kind's reference page); checked when the DAG is loaded. */
   options?: Options;
+  /** Task ids that must settle before this one starts (see `triggerRule`). @default [] */
   upstream?: string[];
-  /** @default 'all_success' */
+  /** When the task runs, from its upstreams' states: `all_success`, `all_done`, `one_failed`, `none_failed`. @default 'all_success' */
   triggerRule?: TriggerRule;
   /** Extra tries after the first. @default 0 */
   retries?: number;
@@ -71,6 +76,12 @@ export interface TaskSpec<Options = unknown> {
   priority?: number;
   /** Fan out: one task instance per item of an upstream task's list result. */
   mapOver?: MapOver;
+  /** After this task's last try failed (each mapped instance on its own). Run after COMMIT. @default [] */
+  onFailure?: Callbacks;
+  /** After a try of this task succeeded. @default [] */
+  onSuccess?: Callbacks;
+  /** After a try failed and another try is scheduled. @default [] */
+  onRetry?: Callbacks;
 }
 
 export interface ScheduleSpec {
@@ -80,8 +91,19 @@ export interface ScheduleSpec {
   timezone?: string;
 }
 
+/** One declared run param: a zod schema, or a JSON default standing for a param of its type. */
+export type ParamSpec = z.ZodType<Json | undefined> | Json;
+
+/** A DAG's params compiled once: the defaults and the strict object schema a trigger is checked with. */
+export interface CompiledParams {
+  defaults: Record<string, Json>;
+  schema: z.ZodObject;
+}
+
 export interface DagSpec {
+  /** Unique DAG id: lower case letters, digits and `_`, starting with a letter. */
   id: string;
+  /** One line shown in `trib dags list` and the dashboard. @default '' */
   description?: string;
   /** Omit for DAGs that only run when triggered. */
   schedule?: ScheduleSpec;
@@ -91,8 +113,13 @@ export interface DagSpec {
   maxActiveRuns?: number;
   /** Earliest logical date the scheduler may create (catch-up never goes before it). */
   startDate?: string;
-  /** Default run params; `trib trigger --params` overrides them key by key. */
-  params?: Record<string, Json>;
+  /**
+   * Run params by name, each a zod schema with its type, default and description
+   * (`dataDir: z.string().default('data').describe('where the files land')`) or, shorthand, a plain
+   * JSON default (a param of that value's type). A trigger's params are validated against them
+   * (unknown or mistyped ones refused); templates may use only declared ones. @default {}
+   */
+  params?: Record<string, ParamSpec>;
   /**
    * Options every task of a job kind gets unless it sets that option itself (per top-level key: a
    * task's own `rejectLimit` replaces the DAG's), e.g. `{ load: { rejectLimit: { warn: { ratio: 0.01 } } } }`.
@@ -104,7 +131,18 @@ export interface DagSpec {
    * (no templates), relative ones from the working directory. @default []
    */
   dataRoots?: string[];
+  /** The tasks by id (same pattern as the DAG id), wired by `upstream`; at least one. */
   tasks: Record<string, TaskSpec>;
+  /** After a run of this DAG ended failed. Run after COMMIT; a failing callback never changes the run. @default [] */
+  onFailure?: Callbacks;
+  /** After a run of this DAG ended successfully. @default [] */
+  onSuccess?: Callbacks;
+  /** After any task of this DAG failed a try and another try is scheduled. @default [] */
+  onRetry?: Callbacks;
+  /** The run of each logical day must succeed by this time; when it has not, `onDeadlineMissed` fires once. */
+  deadline?: DeadlineSpec;
+  /** @default [] */
+  onDeadlineMissed?: Callbacks;
 }
 
 /** A task after validation: every default filled in. */
@@ -121,6 +159,7 @@ export interface CompiledTask {
   timeoutMs: number;
   priority?: number;
   mapOver?: MapOver;
+  callbacks: CompiledCallbacks;
 }
 
 /** A DAG after validation; the engine trusts it. */
@@ -132,12 +171,18 @@ export interface CompiledDag {
   catchup: boolean;
   maxActiveRuns: number;
   startDate?: Date;
+  /** Default run params (declared params that have a default). */
   params: Record<string, Json>;
+  /** The declared params as one strict zod object: what a trigger's params are validated against. */
+  paramSchema: z.ZodObject;
   /** The DAG's own data roots, absolute. */
   dataRoots: string[];
   tasks: Map<string, CompiledTask>;
   /** Task ids in a topological order (upstreams first). */
   order: string[];
+  /** Run-level onFailure/onSuccess, and onRetry for every task. */
+  callbacks: CompiledCallbacks;
+  deadline?: CompiledDeadline;
 }
 
 /** What a handler sees. Everything it writes goes through `db`/`client`, inside the try's transaction. */

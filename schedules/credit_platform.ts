@@ -5,6 +5,7 @@
  * per table, every check with its failing count, and seller health. Dirty data is reported, not
  * fatal; re-running a day or re-loading a file changes nothing (upsert by key + the file ledger).
  */
+import { z } from 'zod';
 import { defineDag } from '../engine/dag.ts';
 import type { TaskSpec, TriggerRule } from '../engine/types.ts';
 import { checksOn } from './credit_platform/checks.ts';
@@ -41,10 +42,10 @@ export default defineDag({
   catchup: false,
   optionDefaults: { load: { rejectLimit: { warn: { ratio: 0.01 } } } }, // more than 1% of a file refused: the run shows it
   params: {
-    dataDir: '.tributary/data/credit_platform',
-    reportDir: '.tributary/reports/credit_platform',
-    /** `{table}` is one of the ten table names; `{table}.csv` takes undated extracts. */
-    filePattern: '{table}_{yyyymmdd}.csv',
+    dataDir: z.string().default('.tributary/data/credit_platform').describe('Folder the ten extracts land in (inside the data roots)'),
+    reportDir: z.string().default('.tributary/reports/credit_platform').describe('Folder the three reports are written to'),
+    filePattern: z.string().default('{table}_{yyyymmdd}.csv')
+      .describe('File name of one extract; `{table}` is one of the ten table names, `{table}.csv` takes undated extracts'),
   },
   tasks: {
     extracts: {

@@ -5,6 +5,7 @@
  * rows of one consolidated table (refused rows → audit.customer_ratings_rejects), then write
  * Customer_Rating_Aggregate_Report_YYYYMMDD.csv with one row per agency loaded by the run.
  */
+import { z } from 'zod';
 import { defineDag } from '../engine/dag.ts';
 
 /** The agencies that send a file every day; the sensor is satisfied once this many have landed. */
@@ -56,9 +57,10 @@ export default defineDag({
   maxActiveRuns: 1,
   optionDefaults: { load: { rejectLimit: { warn: { ratio: 0.01 } } } }, // more than 1% of a file refused: the run shows it
   params: {
-    dataDir: '.tributary/data/customer_ratings',
-    reportDir: '.tributary/reports/customer_ratings',
-    filePattern: '{agency}_{yyyymmdd}.csv',
+    dataDir: z.string().default('.tributary/data/customer_ratings').describe('Folder the agencies drop their files in (inside the data roots)'),
+    reportDir: z.string().default('.tributary/reports/customer_ratings').describe('Folder the aggregate report is written to'),
+    filePattern: z.string().default('{agency}_{yyyymmdd}.csv')
+      .describe('File name of one agency\'s snapshot; `{agency}` names the agency, e.g. `{agency}.csv` for undated files'),
   },
   tasks: {
     files: {

@@ -5,6 +5,7 @@
  * already brought is skipped and counted), refuse dirty values to the audit table, record the one
  * allowed coercion (`1,250.00` → 1250.00), then write five reports.
  */
+import { z } from 'zod';
 import { defineDag } from '../engine/dag.ts';
 import type { TaskSpec } from '../engine/types.ts';
 import { EVENT_COLUMNS } from './merchant_activity/events.ts';
@@ -27,9 +28,9 @@ export default defineDag({
   // Days load in order: a repeated event_id belongs to the day that first brought it.
   maxActiveRuns: 1,
   params: {
-    dataDir: '.tributary/data/merchant_activity',
-    reportDir: '.tributary/reports/merchant_activity',
-    filePattern: 'activities_{yyyymmdd}.csv',
+    dataDir: z.string().default('.tributary/data/merchant_activity').describe('Folder the day\'s events file lands in (inside the data roots)'),
+    reportDir: z.string().default('.tributary/reports/merchant_activity').describe('Folder the five reports are written to'),
+    filePattern: z.string().default('activities_{yyyymmdd}.csv').describe('File name of the day\'s events, e.g. `activities.csv` for an undated file'),
   },
   tasks: {
     files: {

@@ -13,6 +13,7 @@
  * `transactions` counts original entries of any status; reversal entries are counted apart. A
  * reversal is dated when it happened (its own transaction_date), so it lands in that month.
  */
+import { z } from 'zod';
 import { defineDag } from '../engine/dag.ts';
 
 /** Settled value of a row: approved amounts and reversal entries (already negative). */
@@ -64,8 +65,8 @@ export default defineDag({
   schedule: { cron: '0 6 * * *', timezone: 'UTC' },
   catchup: false,
   params: {
-    apiUrl: 'http://127.0.0.1:8787/transactions',
-    reportDir: '.tributary/reports/transactions_api',
+    apiUrl: z.string().default('http://127.0.0.1:8787/transactions').describe('URL of the paged transactions API (the fake source of `samples/` by default)'),
+    reportDir: z.string().default('.tributary/reports/transactions_api').describe('Folder the three reports are written to'),
   },
   tasks: {
     extract: {

@@ -1,9 +1,10 @@
-/** `trib dags list`, `trib pause <dag>`, `trib unpause <dag>`. */
+/** `trib dags list|test|validate`, `trib pause <dag>`, `trib unpause <dag>`. */
 import type { Command } from 'commander';
 import { setPaused } from '../../engine/runs.ts';
 import { dagSummaries } from '../../dashboard/queries.ts';
 import { formatDate, table } from '../format.ts';
 import { withRuntime } from '../runtime.ts';
+import { addDagCheckCommands } from './dags-test.ts';
 
 export function addDagCommands(program: Command): void {
   const dags = program.command('dags').description('inspect the DAGs loaded from DAGS_DIR');
@@ -26,6 +27,7 @@ export function addDagCommands(program: Command): void {
         console.log(table(['DAG', 'SCHEDULE', 'PAUSED', 'TASKS', 'LAST RUN'], rows));
       }),
     );
+  addDagCheckCommands(dags);
 
   for (const paused of [true, false]) {
     const name = paused ? 'pause' : 'unpause';

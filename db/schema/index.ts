@@ -1,4 +1,5 @@
 /** Every Drizzle table of Tributary; drizzle-kit reads this file to generate migrations. */
+export * from './callbacks.ts';
 export * from './credit_platform.ts';
 export * from './currency.ts';
 export * from './engine.ts';

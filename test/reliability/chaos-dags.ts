@@ -85,6 +85,7 @@ export const suicideDag = defineDag({
 /** An idempotent upsert of one file (`{params.file}`) with a recorded coercion (trim) on `label`. */
 export const loadDag = defineDag({
   id: 'chaos_load',
+  params: { file: z.string() },
   tasks: {
     load: {
       kind: 'load',

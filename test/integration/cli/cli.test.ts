@@ -12,6 +12,7 @@ import { cliEnv, spawnTrib, trib, type CliResult } from '../../support/cli.ts';
 const DAG = `export default {
   id: 'cli_demo',
   schedule: { cron: '0 6 * * *', timezone: 'UTC' },
+  params: { agency: 'south' },
   tasks: {
     first: { kind: 'noop', options: { result: { n: 1 } } },
     second: { kind: 'noop', upstream: ['first'] },

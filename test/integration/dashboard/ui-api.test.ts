@@ -175,6 +175,9 @@ describe('JSON API on the W1 run', () => {
     const badParams = await post<{ error: string; message: string }>('/api/dags/customer_ratings/runs', { params: 'x' });
     expect(badParams.status).toBe(400);
     expect(badParams.body.message).toMatch(/params/);
+    const undeclared = await post<{ error: string; message: string }>('/api/dags/customer_ratings/runs', { params: { apiToken: 'x' } });
+    expect(undeclared).toMatchObject({ status: 400, body: { error: 'ARGUMENT_INVALID' } });
+    expect(undeclared.body.message).toBe('ARGUMENT_INVALID: dag "customer_ratings": unknown param "apiToken" (declared: dataDir, reportDir, filePattern)');
     const badJson = await api<{ error: string }>('/api/dags/customer_ratings/runs', { method: 'POST', body: '{nope' });
     expect(badJson).toMatchObject({ status: 400, body: { error: 'ARGUMENT_INVALID' } });
     expect((await api('/api/runs/abc/files')).status).toBe(400);
@@ -184,9 +187,11 @@ describe('JSON API on the W1 run', () => {
 
   it('triggers, marks, clears and bulk-clears through the engine', async () => {
     for (const f of w1.truth.files) await fs.copyFile(path.join(W1_FIXTURES, f.file), path.join(w1.params.dataDir, f.file.replace('20250513', '20250514')));
-    const trig = await post<{ runId: number; created: boolean }>('/api/dags/customer_ratings/runs', { day: '2025-05-14', params: { ...w1.params, apiToken: 'sekrit-value', note: '<script>alert(1)</script>' } });
+    const trig = await post<{ runId: number; created: boolean }>('/api/dags/customer_ratings/runs', { day: '2025-05-14', params: w1.params });
     expect(trig.status).toBe(201);
     expect(await w1.t.waitForRun(trig.body.runId)).toBe('success');
+    // Params a trigger refuses (undeclared) can still sit in runs created before they were declared.
+    await sql('UPDATE dag_runs SET params = params || $2::jsonb WHERE id = $1', [trig.body.runId, JSON.stringify({ apiToken: 'sekrit-value', note: '<script>alert(1)</script>' })]);
     expect(await sql('SELECT logical_date::date::text AS d, run_type FROM dag_runs WHERE id = $1', [trig.body.runId])).toEqual([{ d: '2025-05-14', run_type: 'manual' }]);
 
     const { cookie } = await login();

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { defineDag } from '../../../engine/dag.ts';
 import type { TaskSpec } from '../../../engine/types.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
@@ -18,8 +19,8 @@ const load = (source: object, extra: Partial<TaskSpec> = {}): TaskSpec => ({
 
 function dags(tree: Tree) {
   return [
-    defineDag({ id: 'by_file', tasks: { load: load({ file: '{params.file}' }) } }),
-    defineDag({ id: 'by_glob', tasks: { load: load({ glob: '{params.dir}/*.csv' }) } }),
+    defineDag({ id: 'by_file', params: { file: z.string() }, tasks: { load: load({ file: '{params.file}' }) } }),
+    defineDag({ id: 'by_glob', params: { dir: z.string() }, tasks: { load: load({ glob: '{params.dir}/*.csv' }) } }),
     defineDag({
       id: 'by_upstream',
       tasks: {
@@ -29,6 +30,7 @@ function dags(tree: Tree) {
     }),
     defineDag({
       id: 'by_sensor',
+      params: { dir: z.string() },
       tasks: {
         files: { kind: 'sensor', options: { dir: '{params.dir}', pattern: '^.*\\.csv$', pokeIntervalMs: 50, timeoutMs: 5000 } },
         load: load({ fromUpstream: { task: 'files' } }, { upstream: ['files'], mapOver: { task: 'files', path: 'files' } }),

@@ -7,11 +7,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { defineDag } from '../../../engine/dag.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
 import { failures, makeTree, runWith, type Tree } from './tree.ts';
 
 const REPORT = { kind: 'report', options: { query: 'SELECT 1 AS n', outputDir: '{params.dir}', fileName: 'r_{yyyymmdd}.csv' } };
+const DIR_PARAM = { dir: z.string() };
 const SENSOR = { kind: 'sensor', options: { dir: '{params.dir}', pattern: '^.*\\.csv$', pokeIntervalMs: 50, timeoutMs: 20_000 } };
 
 /** Every file and folder under `dir`, relative, sorted (symlinks not followed). */
@@ -36,9 +38,9 @@ describe('report and sensor folders confined to the data roots (redis)', () => {
       backend: 'redis',
       dataRoots: [tree.root],
       dags: [
-        defineDag({ id: 'report', tasks: { report: REPORT } }),
-        defineDag({ id: 'sensor', tasks: { files: SENSOR } }),
-        defineDag({ id: 'declared', dataRoots: [extra], tasks: { report: REPORT } }),
+        defineDag({ id: 'report', params: DIR_PARAM, tasks: { report: REPORT } }),
+        defineDag({ id: 'sensor', params: DIR_PARAM, tasks: { files: SENSOR } }),
+        defineDag({ id: 'declared', params: DIR_PARAM, dataRoots: [extra], tasks: { report: REPORT } }),
       ],
     });
     outsideBefore = await listing(tree.outside);

@@ -75,6 +75,7 @@ describe('compileDag', () => {
       retryDelayMs: 1000,
       maxRetryDelayMs: 300_000,
       timeoutMs: 3_600_000,
+      callbacks: { onFailure: [], onSuccess: [], onRetry: [] },
     });
     expect(dag.tasks.get('check')).toMatchObject({ retries: 2, priority: 5, downstream: ['report'] });
     expect(dag.tasks.get('report')).toMatchObject({ triggerRule: 'all_done', options: {} });

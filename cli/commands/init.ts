@@ -1,0 +1,57 @@
+/**
+ * `trib init <dir> [--tributary <spec>]`: scaffolds a project outside this repo — package.json
+ * depending on tributary, tsconfig, dags/example.ts with its sample CSV, .env.example. Refuses to
+ * overwrite any file that exists.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import type { Command } from 'commander';
+import { TributaryError } from '../../engine/errors.ts';
+import { ENV_EXAMPLE, EXAMPLE_DAG, GITIGNORE, SAMPLE_ORDERS, TSCONFIG, packageJson } from '../init/template.ts';
+
+/** Where this tributary lives; a checkout (not under node_modules) is depended on by path. */
+function defaultSpec(): string {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+  return root.split(path.sep).includes('node_modules') ? `^${version}` : `file:${path.resolve(root)}`;
+}
+
+/** Writes the project; returns the files written, relative to `dir`. */
+export async function initProject(dir: string, options: { tributary?: string } = {}): Promise<string[]> {
+  const name = path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-') || 'pipelines';
+  const files: Record<string, string> = {
+    'package.json': packageJson(name, options.tributary ?? defaultSpec()),
+    'tsconfig.json': TSCONFIG,
+    '.env.example': ENV_EXAMPLE,
+    '.gitignore': GITIGNORE,
+    'dags/example.ts': EXAMPLE_DAG,
+    'data/incoming/orders_sample.csv': SAMPLE_ORDERS,
+  };
+  const existing = [];
+  for (const file of Object.keys(files)) {
+    if (await fs.stat(path.join(dir, file)).then(() => true, () => false)) existing.push(file);
+  }
+  if (existing.length > 0) {
+    throw new TributaryError('ARGUMENT_INVALID', `${dir}: ${existing.join(', ')} already exist(s); trib init writes into a new or empty folder`);
+  }
+  for (const [file, text] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await fs.writeFile(path.join(dir, file), text);
+  }
+  return Object.keys(files);
+}
+
+export function addInitCommand(program: Command): void {
+  program
+    .command('init')
+    .description('scaffold a pipelines project: package.json, tsconfig, dags/example.ts with a sample CSV, .env.example')
+    .argument('<dir>', 'folder to create the project in (new or empty)')
+    .option('--tributary <spec>', 'npm spec of the tributary dependency, e.g. a tarball path (default: this installation)')
+    .action(async (dir: string, opts: { tributary?: string }) => {
+      const written = await initProject(dir, opts);
+      console.log(`created ${written.length} files in ${dir}:\n${written.map((f) => `  ${f}`).join('\n')}`);
+      console.log(`next: cd ${dir} && npm install && npm run standalone   (or: DAGS_DIR=dags npx trib standalone)`);
+    });
+}

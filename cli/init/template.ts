@@ -1,0 +1,124 @@
+/**
+ * The files `trib init` writes: a project depending on tributary with one example DAG (sensor →
+ * load → validate → report) over a sample CSV it ships, ready for `npm install && npx trib standalone`.
+ */
+
+/** A small orders file: the example DAG loads it, checks it and reports on it. */
+export const SAMPLE_ORDERS = [
+  'order_id,customer,amount,status',
+  '1001,acme,120.50,shipped',
+  '1002,globex,75.00,new',
+  '1003,initech,310.25,shipped',
+  '1004,acme,42.10,cancelled',
+  '1005,umbrella,99.99,new',
+  '',
+].join('\n');
+
+export const EXAMPLE_DAG = `/**
+ * example: wait for orders files in data/incoming, load them into \`orders\` (refused rows go to
+ * audit.orders_rejects), check them, and write a summary per status to reports/.
+ * Every option is described in the tributary reference docs (docs/reference/<kind>.md).
+ */
+import { defineDag, z } from 'tributary';
+
+export default defineDag({
+  id: 'example',
+  description: 'orders CSV → orders table → checks → summary report',
+  schedule: { cron: '0 6 * * *', timezone: 'UTC' },
+  params: {
+    dataDir: z.string().default('data/incoming').describe('Folder the orders files land in'),
+    reportDir: z.string().default('reports').describe('Folder the summary report is written to'),
+  },
+  // Folders this DAG may read and write, relative to where trib runs.
+  dataRoots: ['data', 'reports'],
+  tasks: {
+    wait: {
+      kind: 'sensor',
+      options: { dir: '{params.dataDir}', filePattern: '*.csv', pokeIntervalMs: 5_000, timeoutMs: 3_600_000 },
+    },
+    load: {
+      kind: 'load',
+      upstream: ['wait'],
+      mapOver: { task: 'wait', path: 'files' }, // one load per file found
+      retries: 1,
+      options: {
+        source: { fromUpstream: { task: 'wait' } },
+        target: 'orders',
+        mode: 'upsert',
+        key: ['order_id'],
+        columns: [
+          { name: 'order_id', type: 'integer', required: true, min: 1 },
+          { name: 'customer', type: 'text', required: true, maxLength: 100 },
+          { name: 'amount', type: 'numeric', precision: 12, scale: 2, min: 0 },
+          { name: 'status', type: 'text', required: true },
+        ],
+        rejectLimit: { fail: { ratio: 0.1 } }, // more than 10% of a file refused fails the load
+      },
+    },
+    check: {
+      kind: 'validate',
+      upstream: ['load'],
+      options: {
+        checks: [
+          { name: 'order_id_unique', kind: 'unique', table: 'orders', columns: ['order_id'] },
+          { name: 'status_known', kind: 'accepted_values', table: 'orders', column: 'status', values: ['new', 'shipped', 'cancelled'] },
+        ],
+      },
+    },
+    report: {
+      kind: 'report',
+      upstream: ['check'],
+      options: {
+        query: 'SELECT status, count(*) AS orders, sum(amount) AS amount FROM orders GROUP BY status ORDER BY status',
+        outputDir: '{params.reportDir}',
+        fileName: 'orders_summary_{yyyymmdd}.csv',
+      },
+    },
+  },
+});
+`;
+
+export const TSCONFIG = `${JSON.stringify(
+  {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      skipLibCheck: true,
+      allowImportingTsExtensions: true,
+      noEmit: true,
+      types: ['node'],
+    },
+    include: ['dags', 'kinds'],
+  },
+  null,
+  2,
+)}\n`;
+
+export const ENV_EXAMPLE = `# Copy to .env (or export these) for \`trib scheduler\` / \`trib worker\`; \`npx trib standalone\` needs none of them.
+DAGS_DIR=dags
+# DATABASE_URL=postgres://tributary:secret@localhost:5432/tributary
+# REDIS_URL=redis://localhost:6379
+# DASHBOARD_TOKEN=change-me-to-16-or-more-characters
+`;
+
+export const GITIGNORE = 'node_modules\n.tributary\nreports\n';
+
+export function packageJson(name: string, tributary: string): string {
+  return `${JSON.stringify(
+    {
+      name,
+      private: true,
+      type: 'module',
+      scripts: {
+        standalone: 'DAGS_DIR=dags trib standalone',
+        scheduler: 'DAGS_DIR=dags trib scheduler',
+        worker: 'DAGS_DIR=dags trib worker',
+      },
+      dependencies: { tributary },
+    },
+    null,
+    2,
+  )}\n`;
+}

@@ -1,0 +1,63 @@
+/**
+ * `tributary/client`: the operator's operations for scripts — trigger, list runs, wait for a run,
+ * clear and mark tasks — the same functions the `trib` CLI calls (engine/operations.ts,
+ * dashboard/queries.ts), on the DAGs of DAGS_DIR and the database of DATABASE_URL.
+ */
+import { getRun, listRuns, runDetail, type RunDetail, type RunRow } from './dashboard/queries.ts';
+import { loadConfig } from './engine/config.ts';
+import { TributaryError } from './engine/errors.ts';
+import { clearTasks, markTask, triggerRun, type TriggerResult } from './engine/operations.ts';
+import type { Json } from './engine/types.ts';
+import { commandLogger, createEngine, loadDagsFrom, requireDatabaseUrl } from './cli/runtime.ts';
+
+export type { RunDetail, RunRow, TriggerResult };
+
+export interface Client {
+  /** Creates the run of `date` (YYYY-MM-DD, default today UTC) with validated params, and starts it. */
+  trigger(dag: string, options?: { date?: string; params?: Record<string, Json> }): Promise<TriggerResult>;
+  /** The newest runs of a DAG. @default limit 20 */
+  runs(dag: string, options?: { limit?: number }): Promise<RunRow[]>;
+  /** One run with its task instances. */
+  run(runId: number): Promise<RunDetail>;
+  /** Resolves with the run's end state; WAIT_TIMEOUT after `timeoutMs`. @default timeoutMs 3600000, pollMs 500 */
+  waitForRun(runId: number, options?: { timeoutMs?: number; pollMs?: number }): Promise<'success' | 'failed'>;
+  /** Clears a task (and with `downstream` everything after it) so it runs again; returns the cleared task ids. */
+  clear(runId: number, taskId: string, options?: { downstream?: boolean }): Promise<string[]>;
+  mark(runId: number, taskId: string, state: 'success' | 'failed'): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Connects with the configuration in `env` (DATABASE_URL, REDIS_URL/QUEUE_BACKEND, DAGS_DIR, …). */
+export async function connect(env: Record<string, string | undefined> = process.env): Promise<Client> {
+  const config = loadConfig(env);
+  const databaseUrl = requireDatabaseUrl(config);
+  const dags = await loadDagsFrom(config);
+  const engine = createEngine(config, databaseUrl, dags, commandLogger(config, false));
+  const dagOfRun = async (runId: number) => engine.dag((await getRun(engine.pool, runId)).dagId);
+  let registered = false;
+  return {
+    async trigger(dagId, options = {}) {
+      const dag = engine.dag(dagId);
+      if (!registered) await engine.register();
+      registered = true;
+      return triggerRun(engine.pool, engine.dispatcher, dag, { day: options.date, params: options.params });
+    },
+    async runs(dagId, options = {}) {
+      engine.dag(dagId);
+      return listRuns(engine.pool, dagId, options.limit ?? 20);
+    },
+    run: (runId) => runDetail(engine.pool, runId, engine.dags),
+    async waitForRun(runId, options = {}) {
+      const until = Date.now() + (options.timeoutMs ?? 3_600_000);
+      for (;;) {
+        const { state } = await getRun(engine.pool, runId);
+        if (state === 'success' || state === 'failed') return state;
+        if (Date.now() > until) throw new TributaryError('WAIT_TIMEOUT', `run ${runId} is still ${state} after ${options.timeoutMs ?? 3_600_000} ms`);
+        await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+      }
+    },
+    clear: async (runId, taskId, options = {}) => clearTasks(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, options.downstream ?? false),
+    mark: async (runId, taskId, state) => markTask(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, state),
+    close: () => engine.close(),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Run params: declared per DAG with zod (`dataDir: z.string().default('data').describe('…')`) or, as
+ * a shorthand, a plain JSON default (a param of that value's type). Compiled once into a strict
+ * object schema; a trigger's params are validated against it, templates `{params.x}` checked at load.
+ */
+import { z } from 'zod';
+import { TributaryError } from './errors.ts';
+import type { CompiledParams, Json } from './types.ts';
+
+/** `{params.<name>}` as jobs/templates.ts renders it. */
+const PARAM_REF = /\{params\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function isSchema(value: unknown): value is z.ZodType {
+  return typeof value === 'object' && value !== null && '_zod' in value && typeof (value as z.ZodType).safeParse === 'function';
+}
+
+/** The schema of a shorthand param: its default's type, with that default. */
+function shorthand(value: Json): z.ZodType<Json> {
+  if (typeof value === 'string') return z.string().default(value);
+  if (typeof value === 'number') return z.number().default(value);
+  if (typeof value === 'boolean') return z.boolean().default(value);
+  return z.json().default(value);
+}
+
+/**
+ * Compiles a DAG's `params` declaration; `fail` gets one line naming the param. A scheduled DAG
+ * (`scheduled`) must give every required param a default: nobody passes params to its runs.
+ */
+export function compileParams(raw: Record<string, unknown>, scheduled: boolean, fail: (what: string) => never): CompiledParams {
+  const shape: Record<string, z.ZodType<Json | undefined>> = {};
+  const defaults: Record<string, Json> = {};
+  for (const [name, spec] of Object.entries(raw)) {
+    const at = `params.${name}`;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail(`${at}: a param name is a letter or _ then letters, digits, _`);
+    let schema: z.ZodType<Json | undefined>;
+    if (isSchema(spec)) schema = spec as z.ZodType<Json | undefined>;
+    else if (z.json().safeParse(spec).success) schema = shorthand(spec as Json);
+    else return fail(`${at}: expected a zod schema (z.string().default(…)) or a JSON default value`);
+    try {
+      z.toJSONSchema(schema, { io: 'input' });
+    } catch (err) {
+      fail(`${at}: params are JSON, but this type cannot be: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const empty = schema.safeParse(undefined);
+    if (empty.success && empty.data !== undefined) {
+      if (!z.json().safeParse(empty.data).success) fail(`${at}: the default is not a JSON value`);
+      defaults[name] = empty.data;
+    } else if (!empty.success && scheduled) {
+      fail(`${at}: a scheduled DAG's params need a default (or .optional())`);
+    }
+    shape[name] = schema;
+  }
+  return { defaults, schema: z.object(shape).strict() };
+}
+
+/** A trigger's params over the DAG's defaults, validated: one ARGUMENT_INVALID line naming each bad param. */
+export function validateParams(dag: { id: string; paramSchema: CompiledParams['schema'] }, given: Record<string, Json> = {}): Record<string, Json> {
+  const parsed = dag.paramSchema.safeParse(given);
+  if (parsed.success) return parsed.data as Record<string, Json>;
+  const declared = Object.keys(dag.paramSchema.shape).join(', ') || 'none';
+  const problems = parsed.error.issues.map((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `unknown param "${key}" (declared: ${declared})`).join('; ')
+      : `param "${issue.path.map(String).join('.')}": ${issue.message}`,
+  );
+  throw new TributaryError('ARGUMENT_INVALID', `dag "${dag.id}": ${problems.join('; ')}`);
+}
+
+/** Every `{params.<name>}` in the strings of a task's raw options (objects and arrays walked; functions skipped). */
+export function paramRefs(value: unknown, found: Set<string> = new Set()): Set<string> {
+  if (typeof value === 'string') {
+    for (const m of value.matchAll(PARAM_REF)) found.add(m[1]);
+  } else if (Array.isArray(value)) {
+    for (const item of value) paramRefs(item, found);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) paramRefs(item, found);
+  }
+  return found;
+}
