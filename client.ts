@@ -9,6 +9,7 @@ import { TributaryError } from './engine/errors.ts';
 import { clearTasks, markTask, triggerRun, type TriggerResult } from './engine/operations.ts';
 import type { Json } from './engine/types.ts';
 import { commandLogger, createEngine, loadDagsFrom, requireDatabaseUrl } from './cli/runtime.ts';
+import { waitForRun } from './workers/demo.ts';
 
 export type { RunDetail, RunRow, TriggerResult };
 
@@ -19,8 +20,8 @@ export interface Client {
   runs(dag: string, options?: { limit?: number }): Promise<RunRow[]>;
   /** One run with its task instances. */
   run(runId: number): Promise<RunDetail>;
-  /** Resolves with the run's end state; WAIT_TIMEOUT after `timeoutMs`. @default timeoutMs 3600000, pollMs 500 */
-  waitForRun(runId: number, options?: { timeoutMs?: number; pollMs?: number }): Promise<'success' | 'failed'>;
+  /** Resolves with the run's end state; WAIT_TIMEOUT after `timeoutMs`. @default timeoutMs 3600000 */
+  waitForRun(runId: number, options?: { timeoutMs?: number }): Promise<'success' | 'failed'>;
   /** Clears a task (and with `downstream` everything after it) so it runs again; returns the cleared task ids. */
   clear(runId: number, taskId: string, options?: { downstream?: boolean }): Promise<string[]>;
   mark(runId: number, taskId: string, state: 'success' | 'failed'): Promise<void>;
@@ -48,13 +49,13 @@ export async function connect(env: Record<string, string | undefined> = process.
     },
     run: (runId) => runDetail(engine.pool, runId, engine.dags),
     async waitForRun(runId, options = {}) {
-      const until = Date.now() + (options.timeoutMs ?? 3_600_000);
-      for (;;) {
-        const { state } = await getRun(engine.pool, runId);
-        if (state === 'success' || state === 'failed') return state;
-        if (Date.now() > until) throw new TributaryError('WAIT_TIMEOUT', `run ${runId} is still ${state} after ${options.timeoutMs ?? 3_600_000} ms`);
-        await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
-      }
+      const timeoutMs = options.timeoutMs ?? 3_600_000;
+      const signal = AbortSignal.timeout(timeoutMs);
+      const state = await waitForRun(engine.pool, runId, signal).catch((err: unknown) => {
+        if (!signal.aborted) throw err;
+        throw new TributaryError('WAIT_TIMEOUT', `run ${runId} did not end within ${timeoutMs} ms`);
+      });
+      return state as 'success' | 'failed';
     },
     clear: async (runId, taskId, options = {}) => clearTasks(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, options.downstream ?? false),
     mark: async (runId, taskId, state) => markTask(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, state),

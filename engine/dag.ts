@@ -146,10 +146,8 @@ function compileTasks(
       fail(`${at}: mapOver.task "${raw.mapOver.task}" must be one of its upstream tasks`);
     }
     const rawOptions = withDefaults(dag.optionDefaults[raw.kind], raw.options);
-    for (const name of paramRefs(rawOptions)) {
-      if (!declaredParams.includes(name)) {
-        fail(`${at}: {params.${name}} is not a declared param (declared: ${declaredParams.join(', ') || 'none'})`);
-      }
+    for (const [name, text] of paramRefs(rawOptions)) {
+      if (!declaredParams.includes(name)) fail(`${at}: ${text} is not a declared param (declared: ${declaredParams.join(', ') || 'none'})`);
     }
     const options = kind!.options.safeParse(rawOptions);
     if (!options.success) fail(`${at} (kind "${raw.kind}"): invalid ${describeIssues(options.error, ['options'])}`);

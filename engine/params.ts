@@ -1,14 +1,15 @@
 /**
  * Run params: declared per DAG with zod (`dataDir: z.string().default('data').describe('…')`) or, as
  * a shorthand, a plain JSON default (a param of that value's type). Compiled once into a strict
- * object schema; a trigger's params are validated against it, templates `{params.x}` checked at load.
+ * object schema; a trigger's params are validated against it, and the params a task's options use
+ * (`{params.x}`, `:param_x`) are checked against it when the DAG is loaded.
  */
 import { z } from 'zod';
 import { TributaryError } from './errors.ts';
 import type { CompiledParams, Json } from './types.ts';
 
-/** `{params.<name>}` as jobs/templates.ts renders it. */
-const PARAM_REF = /\{params\.([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** `{params.<name>}` as jobs/templates.ts renders it, and `:param_<name>` as jobs/sql/named-params.ts binds it (not a `::` cast). */
+const PARAM_REFS = [/\{params\.([A-Za-z_][A-Za-z0-9_]*)\}/g, /(?<![:\w]):param_([A-Za-z_][A-Za-z0-9_]*)/g];
 
 function isSchema(value: unknown): value is z.ZodType {
   return typeof value === 'object' && value !== null && '_zod' in value && typeof (value as z.ZodType).safeParse === 'function';
@@ -66,10 +67,15 @@ export function validateParams(dag: { id: string; paramSchema: CompiledParams['s
   throw new TributaryError('ARGUMENT_INVALID', `dag "${dag.id}": ${problems.join('; ')}`);
 }
 
-/** Every `{params.<name>}` in the strings of a task's raw options (objects and arrays walked; functions skipped). */
-export function paramRefs(value: unknown, found: Set<string> = new Set()): Set<string> {
+/**
+ * Every param a task's raw options use — `{params.<name>}` in a template, `:param_<name>` in SQL —
+ * by name → the text that names it (objects and arrays walked; functions skipped).
+ */
+export function paramRefs(value: unknown, found: Map<string, string> = new Map()): Map<string, string> {
   if (typeof value === 'string') {
-    for (const m of value.matchAll(PARAM_REF)) found.add(m[1]);
+    for (const pattern of PARAM_REFS) {
+      for (const m of value.matchAll(pattern)) if (!found.has(m[1])) found.set(m[1], m[0]);
+    }
   } else if (Array.isArray(value)) {
     for (const item of value) paramRefs(item, found);
   } else if (typeof value === 'object' && value !== null) {

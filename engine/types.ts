@@ -117,7 +117,8 @@ export interface DagSpec {
    * Run params by name, each a zod schema with its type, default and description
    * (`dataDir: z.string().default('data').describe('where the files land')`) or, shorthand, a plain
    * JSON default (a param of that value's type). A trigger's params are validated against them
-   * (unknown or mistyped ones refused); templates may use only declared ones. @default {}
+   * (unknown or mistyped ones refused); templates (`{params.x}`) and SQL (`:param_x`) may use only
+   * declared ones. @default {}
    */
   params?: Record<string, ParamSpec>;
   /**

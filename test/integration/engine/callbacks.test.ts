@@ -49,6 +49,7 @@ const TOKEN = 'Bearer s3cret-callback-token';
 describe('callbacks and deadlines', () => {
   let t: TestEngine;
   let second: Engine;
+  let racer: CallbackDeliverer;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   const functionCalls: CallbackEvent[] = [];
 
@@ -90,12 +91,16 @@ describe('callbacks and deadlines', () => {
       databaseUrl: t.database.url, queueBackend: 'redis', redisUrl: redisUrl(), queuePrefix: t.engine.options.queuePrefix,
       dags: t.dags, kinds: t.kinds, log: pino({ level: 'silent' }), dashboardUrl: 'http://dash.test', callbackPollMs: 100,
     });
-    // Two schedulers, each with its callback deliverer, on the same database.
+    // Two schedulers, each with its callback deliverer, on the same database, plus a third
+    // deliverer polling every 5 ms: three processes race for every event.
     await t.engine.startScheduler();
     await second.startScheduler();
+    racer = new CallbackDeliverer({ pool: t.engine.pool, dags: t.dags, log: pino({ level: 'silent' }), pollMs: 5 });
+    racer.start();
   }, 60_000);
 
   afterAll(async () => {
+    await racer?.stop();
     await second?.close();
     await t?.close();
     await receiver?.close();

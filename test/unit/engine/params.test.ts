@@ -98,6 +98,13 @@ describe('params checked when the DAG is loaded', () => {
     expect(failure(() => compileDag(raw, FILE, KINDS)).message).toContain('{params.other} is not a declared param');
   });
 
+  it('checks SQL :param_<name> placeholders too, not `::` casts', () => {
+    const sql = (query: string): DagSpec => ({ id: 'p', params: { owner: 'x' }, tasks: { read: { kind: 'echo', options: { path: query } } } });
+    expect(failure(() => compileDag(sql('SELECT 1 WHERE a = :param_owner AND b = :param_ownr'), FILE, KINDS)).message)
+      .toBe(`${FILE}: dag "p": task "read": :param_ownr is not a declared param (declared: owner)`);
+    expect(compileDag(sql('SELECT a::param_type, :param_owner'), FILE, KINDS).id).toBe('p');
+  });
+
   it('refuses a required param without a default on a scheduled DAG', () => {
     const err = failure(() => compileDag(spec({ dir: z.string() }, '{params.dir}', true), FILE, KINDS));
     expect(err.message).toBe(`${FILE}: dag "p": params.dir: a scheduled DAG's params need a default (or .optional())`);
