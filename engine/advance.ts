@@ -9,7 +9,7 @@ import { recordRunEvent } from './callbacks.ts';
 import { decide, runOutcome } from './trigger-rules.ts';
 import type { PendingJob } from './jobs.ts';
 import { startQueuedRuns } from './runs.ts';
-import { LOCK_RUN_FOR_PARENT_SQL } from './try-sql.ts';
+import { LOCK_RUN_SQL } from './try-sql.ts';
 import type { CompiledDag, CompiledTask, Json, TaskState } from './types.ts';
 import { TERMINAL_TASK_STATES } from './types.ts';
 
@@ -32,7 +32,7 @@ export interface AdvanceResult {
 /** `lockedRunState`: the caller already holds the run's row lock and read this state under it. */
 export async function advanceRun(client: pg.PoolClient, dag: CompiledDag, runId: number, lockedRunState?: string): Promise<AdvanceResult> {
   const state = lockedRunState
-    ?? (await client.query<{ state: string }>({ name: 'trib_lock_run', text: LOCK_RUN_FOR_PARENT_SQL, values: [runId] })).rows[0]?.state;
+    ?? (await client.query<{ state: string }>({ name: 'trib_lock_run', text: LOCK_RUN_SQL, values: [runId] })).rows[0]?.state;
   if (state !== 'running') return { jobs: [] };
 
   // Parent rows only: mapped children are read when their parent closes, so a 1,000-way map

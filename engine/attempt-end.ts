@@ -17,7 +17,7 @@ import type { CollectedLine } from './logger.ts';
 import type { OutageLog } from './outage.ts';
 import { saveTaskLogs } from './task-store.ts';
 import {
-  FINISH_SQL, INFRA_RETRY_SQL, LOCK_RUN_FOR_CHILD_SQL, LOCK_RUN_FOR_PARENT_SQL, RETRY_SQL, type Claimed,
+  FINISH_SQL, INFRA_RETRY_SQL, LOCK_RUN_SQL, RETRY_SQL, type Claimed,
 } from './try-sql.ts';
 import type { CompiledDag, CompiledTask } from './types.ts';
 
@@ -72,7 +72,7 @@ export async function writeFailure(client: pg.PoolClient, a: EndingAttempt, deci
   const { claimed: c, dag, task } = a;
   const message = describeError(err);
   const code = errorCode(err);
-  const runState = (await client.query<{ state: string }>(c.map_index >= 0 ? LOCK_RUN_FOR_CHILD_SQL : LOCK_RUN_FOR_PARENT_SQL, [c.run_id])).rows[0]?.state;
+  const runState = (await client.query<{ state: string }>({ name: 'trib_lock_run', text: LOCK_RUN_SQL, values: [c.run_id] })).rows[0]?.state;
   const key = [c.id, c.try_number, c.attempt];
   let jobs: PendingJob[] = [];
   if (decision.kind !== 'fail') {

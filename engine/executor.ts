@@ -19,7 +19,7 @@ import type { Leases } from './leases.ts';
 import { taskLogger, type CollectedLine } from './logger.ts';
 import { loadUpstreamResults, saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
-import { CLAIM_SQL, RESCHEDULE_SQL, SUCCEED_CHILD_SQL, SUCCEED_PARENT_SQL, type Claimed } from './try-sql.ts';
+import { CLAIM_SQL, RESCHEDULE_SQL, SUCCEED_SQL, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
 import type { JobKind } from './types.ts';
 
@@ -200,8 +200,8 @@ async function runHooks(hooks: Hook[], log: Logger): Promise<void> {
 async function succeed(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed, result: Json, lines: CollectedLine[]): Promise<PendingJob[]> {
   const parent = claimed.map_index < 0;
   const done = await client.query<{ id: number; run_state: string | null }>({
-    name: parent ? 'trib_succeed_parent' : 'trib_succeed_child',
-    text: parent ? SUCCEED_PARENT_SQL : SUCCEED_CHILD_SQL,
+    name: 'trib_succeed',
+    text: SUCCEED_SQL,
     values: [
       claimed.id, claimed.try_number, claimed.attempt, JSON.stringify(result ?? null),
       lines.map((l) => l.level), lines.map((l) => l.message), lines.map((l) => JSON.stringify(l.fields)), lines.map((l) => l.at),

@@ -137,7 +137,8 @@ export async function clearTasks(
         [runId, id, retries],
       );
     }
-    await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1`, [runId]);
+    // A queued run stays queued: it starts when a slot is free (maxActiveRuns).
+    await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1 AND state <> 'queued'`, [runId]);
     return (await advanceRun(client, dag, runId)).jobs;
   });
   await dispatcher.enqueue(jobs);
@@ -162,7 +163,8 @@ export async function markTask(
        WHERE run_id = $1 AND task_id = $2`,
       [runId, taskId, state],
     );
-    await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1`, [runId]);
+    // A queued run stays queued: it starts when a slot is free (maxActiveRuns).
+    await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1 AND state <> 'queued'`, [runId]);
     return (await advanceRun(client, dag, runId)).jobs;
   });
   await dispatcher.enqueue(jobs);

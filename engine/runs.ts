@@ -64,7 +64,9 @@ export async function createRun(
 
 /**
  * Starts this DAG's queued runs, oldest logical date first, while fewer than maxActiveRuns are
- * running; a paused DAG starts nothing. Serialised per DAG by the registry row lock.
+ * running; a paused DAG starts nothing. Serialised per DAG by the registry row lock. Queued runs
+ * another transaction holds are skipped, never waited for: a run ending hands off while holding
+ * its own row, so waiting on a run row here, registry lock in hand, could close a deadlock.
  */
 export async function startQueuedRuns(client: pg.PoolClient, dag: CompiledDag): Promise<PendingJob[]> {
   const registry = await client.query<{ paused: boolean }>('SELECT paused FROM dags WHERE dag_id = $1 FOR UPDATE', [dag.id]);
@@ -74,7 +76,7 @@ export async function startQueuedRuns(client: pg.PoolClient, dag: CompiledDag): 
      UPDATE dag_runs SET state = 'running', started_at = clock_timestamp()
      WHERE id IN (
        SELECT id FROM dag_runs WHERE dag_id = $1 AND state = 'queued'
-       ORDER BY logical_date LIMIT GREATEST(0, $2 - (SELECT n FROM active))
+       ORDER BY logical_date LIMIT GREATEST(0, $2 - (SELECT n FROM active)) FOR UPDATE SKIP LOCKED
      ) RETURNING id`,
     [dag.id, dag.maxActiveRuns],
   );

@@ -1,8 +1,9 @@
 /**
  * The statements that move one try. Each is one round trip and states its contract on top.
- * Lock order, everywhere: the run row first, then task rows. A parent task's end takes the run
- * FOR NO KEY UPDATE (advancing needs it); a mapped child takes it FOR KEY SHARE (children do not
- * block each other); clear/mark take it FOR UPDATE, so they wait for both and never deadlock.
+ * Lock order, everywhere: the run row first, then task rows. A try's end (parent or mapped child)
+ * takes the run FOR NO KEY UPDATE before touching any task row — never a weaker lock upgraded
+ * later, which deadlocks against a waiting clear/mark — and clear/mark take it FOR UPDATE.
+ * (Mapped children already queue on their parent's row to count down; the run lock adds no wait.)
  * Every end-of-attempt statement is a compare-and-set on (id, try, attempt, state 'running'):
  * a delivery that lost its claim changes nothing.
  */
@@ -44,19 +45,18 @@ export const HEARTBEAT_SQL = `
 UPDATE task_instances SET lease_until = now() + make_interval(secs => $3::float8 / 1000)
 WHERE id = ANY($1::bigint[]) AND worker = $2 AND state = 'running'`;
 
-/** Takes the run's row lock in the strength a try's end needs (see the top of this file). */
-export const LOCK_RUN_FOR_PARENT_SQL = 'SELECT state FROM dag_runs WHERE id = $1 FOR NO KEY UPDATE';
-export const LOCK_RUN_FOR_CHILD_SQL = 'SELECT state FROM dag_runs WHERE id = $1 FOR KEY SHARE';
+/** Takes the run's row lock a try's end and advancing need (see the top of this file). */
+export const LOCK_RUN_SQL = 'SELECT state FROM dag_runs WHERE id = $1 FOR NO KEY UPDATE';
 
 /**
  * succeed($1 instance, $2 try, $3 attempt, $4 result, $5–$8 log lines, $9 run id) → the run's
  * state read under its lock, or nothing when the claim was lost. One statement: the run lock
  * (first: the InitPlan runs before any task row is locked), the success compare-and-set, the try
- * and attempt rows, and the try's log lines. `%LOCK%` is the lock strength (parent or child).
+ * and attempt rows, and the try's log lines.
  */
-const SUCCEED_TEMPLATE = `
+export const SUCCEED_SQL = `
 WITH run AS (
-  SELECT state FROM dag_runs WHERE id = $9 FOR %LOCK%
+  SELECT state FROM dag_runs WHERE id = $9 FOR NO KEY UPDATE
 ), done AS (
   UPDATE task_instances SET state = 'success', result = $4::jsonb, error = NULL, error_code = NULL, ended_at = clock_timestamp(),
     duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int, resume_state = NULL,
@@ -75,8 +75,6 @@ WITH run AS (
   FROM done, unnest($5::text[], $6::text[], $7::jsonb[], $8::timestamptz[]) AS l(level, message, fields, at)
 )
 SELECT done.id, (SELECT state FROM run) AS run_state FROM done`;
-export const SUCCEED_PARENT_SQL = SUCCEED_TEMPLATE.replace('%LOCK%', 'NO KEY UPDATE');
-export const SUCCEED_CHILD_SQL = SUCCEED_TEMPLATE.replace('%LOCK%', 'KEY SHARE');
 
 /**
  * finish($1 instance, $2 try, $3 attempt, $4 state, $5 result, $6 error, $7 code) → the instance
