@@ -142,7 +142,7 @@ export interface DagSpec {
   onRetry?: Callbacks;
   /** The run of each logical day must succeed by this time; when it has not, `onDeadlineMissed` fires once. */
   deadline?: DeadlineSpec;
-  /** @default [] */
+  /** When the run of a logical day has not succeeded by `deadline` (fired once). @default [] */
   onDeadlineMissed?: Callbacks;
 }
 

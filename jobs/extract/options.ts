@@ -25,12 +25,13 @@ const layout = z
 
 const pagePaging = z
   .object({
+    /** Numbered pages: `pageParam` counts up from `firstPage`. */
     style: z.literal('page'),
-    /** @default 'page' */
+    /** Query parameter carrying the page number. @default 'page' */
     pageParam: param.default('page'),
-    /** @default 1 */
+    /** The number of the first page requested. @default 1 */
     firstPage: z.number().int().min(0).default(1),
-    /** @default 'page_size' */
+    /** Query parameter carrying the page size (`size`). @default 'page_size' */
     sizeParam: param.default('page_size'),
     /** Records asked for per page. @default 100 */
     size: z.number().int().min(1).default(100),
@@ -41,14 +42,15 @@ const pagePaging = z
 
 const cursorPaging = z
   .object({
+    /** Cursor pages: each body gives the cursor of the next page. */
     style: z.literal('cursor'),
-    /** @default 'cursor' */
+    /** Query parameter carrying the cursor (none on the first request). @default 'cursor' */
     cursorParam: param.default('cursor'),
     /** Where the body gives the next cursor (null, absent or '': last page). */
     nextCursorPath: jsonPath.min(1),
     /** Query parameter for the page size; omitted: none is sent. */
     sizeParam: param.optional(),
-    /** @default 100 */
+    /** Records asked for per page. @default 100 */
     size: z.number().int().min(1).default(100),
   })
   .strict();
@@ -61,7 +63,7 @@ const requestOptions = z
     retries: z.number().int().min(0).max(100).default(5),
     /** First backoff; doubles per retry, with jitter (between half and all of it). @default 500 */
     backoffMs: z.number().int().min(0).default(500),
-    /** @default 30000 */
+    /** Cap on the doubling backoff. @default 30000 */
     maxBackoffMs: z.number().int().min(0).default(30_000),
     /** A Retry-After asking for longer fails the page (SOURCE_UNAVAILABLE) instead of waiting. @default 300000 */
     maxRetryAfterMs: z.number().int().min(0).default(300_000),
@@ -80,6 +82,7 @@ const base = z
     url: z.string().min(1),
     /** Extra fixed query parameters. */
     query: z.record(param, z.string()).default({}),
+    /** How pages are asked for: by page number (`page`) or by cursor (`cursor`). @default { style: 'page' } */
     paging: z.discriminatedUnion('style', [pagePaging, cursorPaging]).prefault({ style: 'page' }),
     /** Where the records array is in the body. @default 'data' */
     recordsPath: jsonPath.default('data'),
@@ -87,7 +90,17 @@ const base = z
      * Incremental extract: the column whose highest committed value is kept per DAG + task and
      * sent as `param` (the source answers records with column >= it); `initial` for the first run.
      */
-    watermark: z.object({ column: identifier, param, initial: z.string().min(1).optional() }).strict().optional(),
+    watermark: z
+      .object({
+        /** The column tracked: timestamp, timestamptz, date, integer or bigint. */
+        column: identifier,
+        /** Query parameter carrying the kept value (ISO 8601, UTC `Z` for timestamptz, or digits). */
+        param,
+        /** The value sent while none is kept; omitted: the first run sends no watermark. */
+        initial: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** `table` or `schema.table`; created from `columns` (key = primary key) when missing. */
     target: tableName,
     /** Load column specs; `header` names the record's field (default: the column name). */
@@ -99,15 +112,22 @@ const base = z
     /** Extra layouts (UTC) for timestamp columns, e.g. `DD/MM/YYYY HH:mm:ss`, rewritten to ISO 8601. */
     timestampFormats: z.record(identifier, z.array(layout).min(1)).default({}),
     /** A column naming the key of the record a new entry reverses: recorded as a `reversal` in the history. */
-    reversal: z.object({ column: identifier }).strict().optional(),
-    /** @default `audit.<table>_rejects` */
+    reversal: z
+      .object({
+        /** The column holding the reversed record's key; of the key's type (the key must be one column). */
+        column: identifier,
+      })
+      .strict()
+      .optional(),
+    /** Refused records; coerced values go to its `_coercions` sibling, as in load. @default `audit.<table>_rejects` */
     audit: tableName.optional(),
-    /** @default `audit.<table>_history` */
+    /** Change history: an `update` row per record whose stored row changed, a `reversal` row per reversal. @default `audit.<table>_history` */
     history: tableName.optional(),
-    /** @default true */
+    /** Create a missing target from `columns` (`key` as primary key); `false`: a missing target fails. @default true */
     createTable: z.boolean().default(true),
     /** A source still paging after this many pages fails (PAGE_MALFORMED). @default 100000 */
     maxPages: z.number().int().min(1).default(100_000),
+    /** HTTP settings: timeout, retries and backoff, extra headers. @default {} */
     request: requestOptions,
   })
   .strict();

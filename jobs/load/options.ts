@@ -23,6 +23,7 @@ export type Coercion = (typeof COERCIONS)[number];
 export type ColumnPredicate = (value: string, record: Readonly<Record<string, string>>) => boolean | string;
 
 const common = {
+  /** The column in the target table; also its header name unless `header` is given. */
   name: identifier,
   /** The header name in the file. @default name */
   header: z.string().min(1).optional(),
@@ -30,6 +31,10 @@ const common = {
   required: z.boolean().default(true),
   /** Unique within the file; the policy says which duplicate stays: `first`, `last`, or `reject` later ones. */
   unique: z.enum(['first', 'last', 'reject']).optional(),
+  /**
+   * Coercions this column opts into, each one recorded: `trim` (any column), `thousands_separator` and `negative_zero`
+   * (integer, bigint, numeric), `lowercase` / `uppercase` (text, pattern, enum). @default []
+   */
   coerce: z.array(z.enum(COERCIONS)).default([]),
   /**
    * How an empty field reads. `copy`, as PostgreSQL's COPY … CSV: an unquoted empty field is NULL, a
@@ -43,14 +48,35 @@ const common = {
   check: z.custom<ColumnPredicate>((v) => typeof v === 'function', 'must be a function').optional(),
 };
 
-const range = { min: z.number().optional(), max: z.number().optional() };
-const lengths = { minLength: z.number().int().min(0).optional(), maxLength: z.number().int().min(1).optional() };
+const range = {
+  /** Smallest value accepted (inclusive). */
+  min: z.number().optional(),
+  /** Largest value accepted (inclusive). */
+  max: z.number().optional(),
+};
+const lengths = {
+  /** Fewest characters accepted. */
+  minLength: z.number().int().min(0).optional(),
+  /** Most characters accepted; a created table gets `varchar(maxLength)`. */
+  maxLength: z.number().int().min(1).optional(),
+};
 
 export const columnSchema = z.discriminatedUnion('type', [
-  z.object({ ...common, type: z.literal('integer'), ...range }).strict(),
-  z.object({ ...common, type: z.literal('bigint'), ...range }).strict(),
   z.object({
     ...common,
+    /** A 32-bit integer (`integer`). */
+    type: z.literal('integer'),
+    ...range,
+  }).strict(),
+  z.object({
+    ...common,
+    /** A 64-bit integer (`bigint`). */
+    type: z.literal('bigint'),
+    ...range,
+  }).strict(),
+  z.object({
+    ...common,
+    /** An exact decimal (`numeric`, or `numeric(precision,scale)`). */
     type: z.literal('numeric'),
     /** Total significant digits, as in `numeric(p,s)`. @default none: unconstrained `numeric`, any decimal kept exactly */
     precision: z.number().int().min(1).max(1000).optional(),
@@ -66,46 +92,103 @@ export const columnSchema = z.discriminatedUnion('type', [
     .refine((c) => c.precision !== undefined || (c.scale === undefined && c.round === undefined), {
       message: 'scale and round need a precision (unconstrained numeric keeps every decimal)', path: ['precision'],
     }),
-  z.object({ ...common, type: z.literal('text'), ...lengths, pattern: z.string().optional() }).strict(),
-  z.object({ ...common, type: z.literal('pattern'), regex: z.string(), ...lengths }).strict(),
-  z.object({ ...common, type: z.literal('enum'), values: z.array(z.string()).min(1) }).strict(),
   z.object({
     ...common,
+    /** Any text (`text`, or `varchar(maxLength)`). */
+    type: z.literal('text'),
+    ...lengths,
+    /** A regular expression the value must match; unanchored (use `^…$` for the whole value). */
+    pattern: z.string().optional(),
+  }).strict(),
+  z.object({
+    ...common,
+    /** Text that must match `regex` (`text`, or `varchar(maxLength)`). */
+    type: z.literal('pattern'),
+    /** The regular expression the value must match; unanchored (use `^…$` for the whole value). */
+    regex: z.string(),
+    ...lengths,
+  }).strict(),
+  z.object({
+    ...common,
+    /** One of `values` (`text`). */
+    type: z.literal('enum'),
+    /** The accepted values, matched exactly (or after a `lowercase` / `uppercase` coercion). */
+    values: z.array(z.string()).min(1),
+  }).strict(),
+  z.object({
+    ...common,
+    /** A date in one of `formats`, loaded as ISO (`date`). */
     type: z.literal('date'),
     /** Accepted layouts built from YYYY, MM, DD and literal separators. @default ['YYYY-MM-DD'] */
     formats: z.array(z.string().regex(/^(?=.*YYYY)(?=.*MM)(?=.*DD)[YMD\-/. ]+$/, 'date format uses YYYY, MM, DD')).default(['YYYY-MM-DD']),
     /** ISO dates (inclusive). */
     min: z.iso.date().optional(),
+    /** Latest date accepted, ISO (inclusive). */
     max: z.iso.date().optional(),
   }).strict(),
-  z.object({ ...common, type: z.literal('timestamp') }).strict(),
-  z.object({ ...common, type: z.literal('timestamptz') }).strict(),
   z.object({
     ...common,
+    /** An ISO 8601 timestamp without time zone, to microseconds (`timestamp(6)`); a zoned value is refused. */
+    type: z.literal('timestamp'),
+  }).strict(),
+  z.object({
+    ...common,
+    /** An ISO 8601 timestamp, to microseconds (`timestamptz(6)`); one without a zone is read as UTC. */
+    type: z.literal('timestamptz'),
+  }).strict(),
+  z.object({
+    ...common,
+    /** One of `trueValues` / `falseValues` (`boolean`). */
     type: z.literal('boolean'),
+    /** Values read as true, case-insensitively. @default ['true', 't', '1', 'yes', 'y'] */
     trueValues: z.array(z.string()).default(['true', 't', '1', 'yes', 'y']),
+    /** Values read as false, case-insensitively. @default ['false', 'f', '0', 'no', 'n'] */
     falseValues: z.array(z.string()).default(['false', 'f', '0', 'no', 'n']),
   }).strict(),
-  z.object({ ...common, type: z.literal('uuid') }).strict(),
+  z.object({
+    ...common,
+    /** A hyphenated UUID, 36 characters (`uuid`). */
+    type: z.literal('uuid'),
+  }).strict(),
 ]);
 export type ColumnSpec = z.infer<typeof columnSchema>;
 
-const mapItemSource = z.object({ task: identifier, path: z.string().optional() }).strict();
+const mapItemSource = z
+  .object({
+    /** The upstream task whose result names the files. */
+    task: identifier,
+    /** Dotted path to the files within that result. @default the whole result */
+    path: z.string().optional(),
+  })
+  .strict();
 
 export const sourceSchema = z.union([
-  z.object({ file: z.string().min(1) }).strict(),
-  z.object({ glob: z.string().min(1) }).strict(),
-  z.object({ fromUpstream: mapItemSource }).strict(),
+  z.object({
+    /** One file's path (templates such as `{yyyymmdd}` rendered); must be inside the data roots. */
+    file: z.string().min(1),
+  }).strict(),
+  z.object({
+    /** The files matching this path, in name order; wildcards `*` `?` in the file name only; no match fails. */
+    glob: z.string().min(1),
+  }).strict(),
+  z.object({
+    /** The files an upstream task returned: a path, `{ path, partition? }` or a list of them (a mapped instance takes its item). */
+    fromUpstream: mapItemSource,
+  }).strict(),
 ]);
 export type LoadSource = z.infer<typeof sourceSchema>;
 
 export const csvSchema = z
   .object({
+    /** The field separator. @default ',' */
     delimiter: z.string().length(1).default(','),
+    /** The quote character. @default '"' */
     quote: z.string().length(1).default('"'),
     /** Escapes a quote inside a quoted field. @default the quote character ("" doubles a quote) */
     escape: z.string().length(1).optional(),
+    /** The first line names the columns; `false`: every line is data, its fields in the order of `columns`. @default true */
     header: z.boolean().default(true),
+    /** Only UTF-8 (`utf8` is the same); a record with invalid UTF-8 is refused. @default 'utf-8' */
     encoding: z.enum(['utf-8', 'utf8']).default('utf-8'),
     /** A quoted record longer than this is treated as an unterminated quote. @default 1 MiB */
     maxRecordBytes: z.number().int().min(1024).default(1 << 20),
@@ -118,10 +201,16 @@ export const csvSchema = z
 
 export const loadOptions = z
   .object({
+    /** The files to load: one `file`, a `glob`, or those an upstream task returned (`fromUpstream`). */
     source: sourceSchema,
     /** `table` or `schema.table`; created from `columns` when missing (unless `createTable: false`). */
     target: tableName,
+    /** The file's columns, each with its type and checks; a created table has them in this order. */
     columns: z.array(columnSchema).min(1),
+    /**
+     * `append` inserts; `upsert` merges by `key` (see `onConflict`); `replace` empties the target first;
+     * `replace-partition` deletes only the rows of `partition.value` first. @default 'append'
+     */
     mode: z.enum(['append', 'upsert', 'replace', 'replace-partition']).default('append'),
     /** Key columns: the upsert conflict target and the primary key of a created table. */
     key: z.array(identifier).default([]),
@@ -133,7 +222,15 @@ export const loadOptions = z
      */
     onConflict: z.enum(['update', 'ignore']).default('update'),
     /** replace-partition: the column (not in the file) and the value it gets for every row. */
-    partition: z.object({ column: identifier, value: z.string().min(1) }).strict().optional(),
+    partition: z
+      .object({
+        /** The target column holding the partition value (text in a created table); not a file column. */
+        column: identifier,
+        /** This load's value; templates such as `{yyyy-mm-dd}` rendered; a source item's `partition` overrides it. */
+        value: z.string().min(1),
+      })
+      .strict()
+      .optional(),
     /**
      * Refused rows. Coerced values go to its sibling: the same name with `_coercions` in place of a
      * trailing `_rejects` (else appended). @default `audit.<table>_rejects`
@@ -146,11 +243,22 @@ export const loadOptions = z
      * means any refused row. A DAG's `optionDefaults.load.rejectLimit` applies when a task sets none.
      * @default {} (no limit, no warning)
      */
-    rejectLimit: z.object({ warn: thresholdSchema.optional(), fail: thresholdSchema.optional() }).strict().default({}),
+    rejectLimit: z
+      .object({
+        /** Past this level the file loads and the task carries a warning. */
+        warn: thresholdSchema.optional(),
+        /** Past this level the file fails (REJECT_LIMIT_EXCEEDED) and nothing is committed. */
+        fail: thresholdSchema.optional(),
+      })
+      .strict()
+      .default({}),
+    /** A header field no column declares: `error` fails the file (FILE_HEADER_EXTRA), `ignore` skips it. @default 'error' */
     extraColumns: z.enum(['error', 'ignore']).default('error'),
+    /** The CSV dialect of the files. @default {} */
     csv: csvSchema,
     /** Load even when the ledger has this file's content for the target/partition. @default false */
     force: z.boolean().default(false),
+    /** Create a missing target from `columns` (`key` as primary key); `false`: a missing target fails. @default true */
     createTable: z.boolean().default(true),
     /** Refused rows are written to the audit table in batches of this many. @default 5000 */
     auditBatchRows: z.number().int().min(1).max(50_000).default(5000),

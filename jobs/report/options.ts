@@ -30,7 +30,7 @@ export const reportOptions = z
     timezone: z.string().refine(validTimeZone, 'unknown IANA timezone').default('UTC'),
     /** Write the column names as the first line. @default true */
     header: z.boolean().default(true),
-    /** @default ',' */
+    /** The CSV file's field separator: one character, not a quote or newline. @default ',' */
     delimiter: z.string().length(1).refine((d) => !/["\r\n]/.test(d), 'not a quote or newline').default(','),
     /** Rows kept as JSON in `reports.rows` for the dashboard API (the file has all rows). @default 10000 */
     keepRows: z.number().int().min(0).max(100_000).default(10_000),

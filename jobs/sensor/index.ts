@@ -36,7 +36,7 @@ export const sensorOptions = z
     minFiles: z.number().int().min(1).default(1),
     /** A file is taken once its size and mtime have not changed for this long, across pokes. @default 0 (no check) */
     stableForMs: z.number().int().min(0).default(0),
-    /** @default 30000 */
+    /** Time between pokes; sooner when a changing file would be stable by then, never past the timeout. @default 30000 */
     pokeIntervalMs: z.number().int().min(10).default(30_000),
     /** How long to wait from the first poke. @default 6 hours */
     timeoutMs: z.number().int().min(0).default(6 * 3600_000),

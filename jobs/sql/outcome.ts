@@ -14,7 +14,9 @@ export type Outcome = 'pass' | 'warn' | 'fail';
  */
 export const thresholdSchema = z
   .object({
+    /** Breached when more than this many fail. */
     count: z.number().int().min(0).optional(),
+    /** Breached when failing / evaluated is above this fraction (0 to 1). */
     ratio: z.number().min(0).max(1).optional(),
   })
   .strict();
@@ -22,7 +24,12 @@ export type Threshold = z.infer<typeof thresholdSchema>;
 
 /** Per-outcome limits; each defaults to `{ count: 0 }`. @default {} */
 export const thresholdsSchema = z
-  .object({ warn: thresholdSchema.optional(), error: thresholdSchema.optional() })
+  .object({
+    /** Past this limit the outcome is `warn` (severity `warn` or `error`). */
+    warn: thresholdSchema.optional(),
+    /** Past this limit the outcome is `fail`, failing the task (severity `error` only). */
+    error: thresholdSchema.optional(),
+  })
   .strict()
   .default({});
 export type Thresholds = z.infer<typeof thresholdsSchema>;
