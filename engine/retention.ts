@@ -2,7 +2,8 @@
  * Retention (like `airflow db clean`): deletes the runs that ended before a cutoff and every row
  * that names them — rows of every table referencing task_instances (logs, tries, attempts), task
  * instances, check/scorecard/reconcile results, reports and the rows of every `audit.*` table with
- * a run_id — in batches, each statement its own transaction. Queued and running runs are never touched; the load ledger is kept (it dedupes files).
+ * a run_id, and callback events — in batches, each statement its own transaction. Queued and
+ * running runs are never touched; the load ledger is kept (it dedupes files).
  */
 import pg from 'pg';
 
@@ -32,7 +33,7 @@ interface RunRows {
   textKey?: boolean;
 }
 
-const RESULT_ROWS: RunRows[] = ['check_results', 'quality_scorecards', 'reconcile_mismatches', 'reconcile_results', 'reports'].map(
+const RESULT_ROWS: RunRows[] = ['callback_events', 'check_results', 'quality_scorecards', 'reconcile_mismatches', 'reconcile_results', 'reports'].map(
   (name) => ({ name, table: name, runKey: 't.run_id' }),
 );
 const INSTANCES: RunRows = { name: 'task_instances', table: 'task_instances', runKey: 't.run_id' };

@@ -37,6 +37,7 @@ function rowsOf(r: SeedRun): Record<string, number> {
     reconcile_results: 1,
     reconcile_mismatches: 3,
     reports: 1,
+    callback_events: 1,
     'audit.orders_rejects': r.audits,
   };
 }
@@ -118,6 +119,10 @@ describe('retention', () => {
           `INSERT INTO reports (run_id, task_id, path, file_name, logical_date, row_count, bytes, sha256, columns, rows)
            VALUES ($1, 'report', '/tmp/r.csv', 'r.csv', now(), 0, 0, 'x', '[]', '[]')`,
           [runId],
+        );
+        await c.query(
+          `INSERT INTO callback_events (key, dag_id, run_id, event) VALUES ('run:' || $1 || ':success', $2, $1::bigint, 'success')`,
+          [runId, r.dagId],
         );
         await c.query(
           `INSERT INTO ${audit.sql} (run_id, task_id, file, line, raw, errors, reason)
