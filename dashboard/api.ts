@@ -1,20 +1,24 @@
 /**
  * JSON API under /api: health, DAGs, runs (cursor-paginated), grid, a run with its files, checks,
- * attempts, logs and refused rows, latest report, and the actions (trigger, clear, mark, pause,
+ * attempts, logs, refused rows and report files, latest report (or one seller's row of it), a DAG's
+ * newest reports (/dags/merchant_activity/reports: W3's five merchant metrics), and the actions (trigger, clear, mark, pause,
  * backfill, bulk clear). Requests are validated by the zod schemas listed in `API_ROUTES` (which
  * also make /api/openapi.json). Errors answer `{ error: CODE, message }` with 400/403/404/500.
  */
+import fs from 'node:fs/promises';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.ts';
 import { describeError, TributaryError, type ErrorCode } from '../engine/errors.ts';
+import { confinePath } from '../jobs/paths.ts';
 import {
   BackfillBody, backfillRuns, clear, ClearBody, ClearFailedBody, clearFailed, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
 } from './actions.ts';
 import { dagSummaries, getRun, latestReport, listRuns, runDetail } from './queries.ts';
 import { auditOf, refusedPage } from './refused.ts';
-import { gridPage, loadFiles, logTail, runAttempts, runChecks } from './ui-queries.ts';
+import { newestReports, reportRow } from './workloads.ts';
+import { gridPage, loadFiles, logTail, reportPath, runAttempts, runChecks } from './ui-queries.ts';
 
 const HEALTH_TIMEOUT_MS = 3000;
 
@@ -53,6 +57,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   DAG_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
   REPORT_NOT_FOUND: 404,
+  REPORT_ROW_NOT_FOUND: 404,
+  PATH_OUTSIDE_ROOT: 403,
 };
 
 /** The HTTP status of an error: by its code; a body express could not parse is a 400. */
@@ -97,6 +103,10 @@ export const RefusedQuery = z.object({
   limit: Limit(1000, 100),
 });
 export const BackfillQuery = z.object({ from: z.string(), to: z.string() });
+export const ReportQuery = z.object({
+  /** Only this seller's row (the report needs a seller_id column, e.g. W2's report_seller_health): 404 when it has none. */
+  seller_id: z.string().regex(/^\d{1,15}$/, 'must be a positive whole number').optional(),
+});
 
 export interface ApiRoute {
   method: 'get' | 'post';
@@ -118,13 +128,15 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/dags/{dagId}/backfill', summary: 'how many runs a backfill would create', query: BackfillQuery },
   { method: 'post', path: '/dags/{dagId}/backfill', summary: 'create the runs of a date range', body: BackfillBody },
   { method: 'post', path: '/dags/{dagId}/clear-failed', summary: 'clear the failed tasks (and what follows them) of chosen runs', body: ClearFailedBody },
-  { method: 'get', path: '/dags/{dagId}/reports/{taskId}/latest', summary: 'the newest report rows of a report task' },
+  { method: 'get', path: '/dags/{dagId}/reports', summary: 'every report of the DAG\'s newest run with reports, by task (merchant_activity: W3\'s five merchant metrics)' },
+  { method: 'get', path: '/dags/{dagId}/reports/{taskId}/latest', summary: 'the newest report rows of a report task, or one seller\'s row', query: ReportQuery },
   { method: 'get', path: '/runs/{runId}', summary: 'a run with its tasks and warnings' },
   { method: 'get', path: '/runs/{runId}/files', summary: 'files the run\'s loads read, with row counts' },
   { method: 'get', path: '/runs/{runId}/checks', summary: 'checks of the run\'s current tries' },
   { method: 'get', path: '/runs/{runId}/attempts', summary: 'every attempt of every try' },
   { method: 'get', path: '/runs/{runId}/logs', summary: 'a task\'s log, newest lines first, paged', query: LogsQuery },
   { method: 'get', path: '/runs/{runId}/refused', summary: 'refused rows of a load task, paged, filtered by rule and column', query: RefusedQuery },
+  { method: 'get', path: '/runs/{runId}/reports/{reportId}/file', summary: 'a report\'s file (text/csv), served only from inside the data roots' },
   { method: 'post', path: '/runs/{runId}/tasks/{taskId}/clear', summary: 'clear a task (± downstream) so it runs again', body: ClearBody },
   { method: 'post', path: '/runs/{runId}/tasks/{taskId}/mark', summary: 'mark a task success or failed', body: MarkBody },
 ];
@@ -189,11 +201,16 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
     backfillRuns(engine, dagOf(req), body, opts.backfillMaxRuns));
   route('post', '/dags/{dagId}/clear-failed', (req, _res, { body }: { body: z.output<typeof ClearFailedBody> }) =>
     clearFailed(engine, dagOf(req), body));
-  route('get', '/dags/{dagId}/reports/{taskId}/latest', async (req) => {
+  route('get', '/dags/{dagId}/reports/{taskId}/latest', async (req, _res, { query }: { query: z.output<typeof ReportQuery> }) => {
     const dag = dagOf(req);
     const taskId = req.params.taskId as string;
     if (!dag.tasks.has(taskId)) throw new TributaryError('TASK_NOT_FOUND', `dag "${dag.id}" has no task "${taskId}"`);
+    if (query.seller_id !== undefined) return reportRow(engine.pool, dag.id, taskId, 'seller_id', String(Number(query.seller_id)));
     return latestReport(engine.pool, dag.id, taskId);
+  });
+  route('get', '/dags/{dagId}/reports', (req) => {
+    const dag = dagOf(req);
+    return newestReports(engine.pool, dag.id, [...dag.tasks.values()].filter((t) => t.kind === 'report').map((t) => t.id));
   });
   route('get', '/runs/{runId}', (req) => runDetail(engine.pool, runOf(req), engine.dags));
   route('get', '/runs/{runId}/files', async (req) => (await getRun(engine.pool, runOf(req)), loadFiles(engine.pool, runOf(req))));
@@ -207,6 +224,17 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
     const run = await getRun(engine.pool, runOf(req));
     const audit = auditOf(engine.dag(run.dagId), query.task);
     return refusedPage(engine.pool, audit, run.id, query.task, query, { after: query.after, limit: query.limit });
+  });
+  route('get', '/runs/{runId}/reports/{reportId}/file', async (req, res) => {
+    const run = await getRun(engine.pool, runOf(req));
+    const report = await reportPath(engine.pool, run.id, idParam(req.params.reportId as string, 'report id'));
+    const roots = [...engine.dataRoots, ...(engine.dags.get(run.dagId)?.dataRoots ?? [])];
+    const file = await confinePath(report.path, roots, `report of run ${run.id}`);
+    await fs.access(file).catch(() => {
+      throw new TributaryError('REPORT_NOT_FOUND', `the file of report ${report.fileName} of run ${run.id} is gone from ${file}`);
+    });
+    res.type('text/csv').attachment(report.fileName);
+    await new Promise<void>((resolve, reject) => res.sendFile(file, { dotfiles: 'allow' }, (err) => (err ? reject(err) : resolve())));
   });
   route('post', '/runs/{runId}/tasks/{taskId}/clear', async (req, _res, { body }: { body: z.output<typeof ClearBody> }) =>
     ({ cleared: await clear(engine, runOf(req), req.params.taskId as string, body) }));

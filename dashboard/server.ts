@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
 import { apiRouter } from './api.ts';
 import { authRouter } from './auth.ts';
-import { metricCounts, renderMetrics } from './metrics.ts';
+import { dashboardMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { uiRouter } from './ui.ts';
 
@@ -59,8 +59,9 @@ export function createDashboardApp({ engine, token, log, backfillMaxRuns = 1000 
   app.use('/queues', board.getRouter() as express.Router);
   app.get('/api/openapi.json', (_req, res) => res.json(openApiDocument()));
   app.use('/api', apiRouter(engine, log, { backfillMaxRuns }));
+  const metrics = dashboardMetrics(engine.pool, new Map([...engine.options.kinds.keys()].map((name) => [name, engine.backend.queue(name)])));
   app.get('/metrics', async (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(renderMetrics(await metricCounts(engine.pool)));
+    res.type(metrics.registry.contentType).send(await metrics.scrape());
   });
   app.use(uiRouter(engine, log, { backfillMaxRuns }));
   return app;

@@ -1,10 +1,12 @@
 /**
  * Read model of the web UI pages beyond dashboard/queries.ts: the home strips and counts, the DAG
- * grid page, a run's load files, checks and attempts, tail-first logs. Every query is bounded by
+ * grid page, a run's load files, checks (with their last runs), reconciliations, reports and attempts,
+ * tail-first logs. Every query is bounded by
  * an index (dag_runs (dag_id, logical_date), task_instances (run_id, …), the state index) and a
  * LIMIT: none reads all runs of a DAG.
  */
 import type pg from 'pg';
+import { TributaryError } from '../engine/errors.ts';
 import type { Json } from '../engine/types.ts';
 
 export interface StripRun { id: number; state: string; logicalDate: Date }
@@ -221,4 +223,108 @@ export async function logTail(
   );
   const page = rows.slice(0, opts.limit);
   return { lines: page.reverse(), olderBefore: rows.length > opts.limit ? page[0].id : null };
+}
+
+/** How many runs a check's sparkline covers. */
+export const SPARK_RUNS = 30;
+
+export interface CheckHistoryPoint { taskId: string; checkName: string; runId: number; rowsFailing: number }
+
+/**
+ * $1 run id, $2 run count → the failing count of every check (current try) in the DAG's last $2 runs
+ * up to this one, oldest first: the runs through dag_runs (dag_id, logical_date), then per run
+ * task_instances (run_id, …) and check_results (run_id, task_id) — never all runs.
+ */
+export const CHECK_HISTORY_SQL = `
+SELECT c.task_id AS "taskId", c.check_name AS "checkName", h.id AS "runId", c.rows_failing::float8 AS "rowsFailing"
+FROM dag_runs me
+CROSS JOIN LATERAL (SELECT id, logical_date FROM dag_runs r
+                    WHERE r.dag_id = me.dag_id AND r.logical_date <= me.logical_date ORDER BY r.logical_date DESC LIMIT $2) AS h
+JOIN task_instances ti ON ti.run_id = h.id AND ti.map_index = -1
+JOIN check_results c ON c.run_id = h.id AND c.task_id = ti.task_id AND c.try_number = ti.try_number
+WHERE me.id = $1
+ORDER BY h.logical_date, c.id`;
+
+export async function checkHistory(pool: pg.Pool, runId: number, runs = SPARK_RUNS): Promise<CheckHistoryPoint[]> {
+  const { rows } = await pool.query<CheckHistoryPoint & { runId: string }>(CHECK_HISTORY_SQL, [runId, runs]);
+  return rows.map((r) => ({ ...r, runId: Number(r.runId) }));
+}
+
+export interface ReconcileSample { status: string; key: Json; leftValue: string | null; rightValue: string | null; difference: string | null }
+export interface ReconcileRow {
+  id: number;
+  taskId: string;
+  name: string;
+  leftSource: string;
+  rightSource: string;
+  severity: string;
+  outcome: string;
+  keysTotal: number;
+  matched: number;
+  mismatched: number;
+  leftOnly: number;
+  rightOnly: number;
+  samples: ReconcileSample[];
+}
+
+/** Sample keys shown per reconciliation and status. */
+export const RECONCILE_SAMPLES = 5;
+
+/** $1 run id → the reconciliations of each reconcile task's current try, with their counts. */
+const RECONCILE_SQL = `
+SELECT r.id::float8 AS id, r.task_id AS "taskId", r.name, r.left_source AS "leftSource", r.right_source AS "rightSource",
+  r.severity, r.outcome, r.keys_total::float8 AS "keysTotal", r.matched::float8 AS matched, r.mismatched::float8 AS mismatched,
+  r.left_only::float8 AS "leftOnly", r.right_only::float8 AS "rightOnly"
+FROM reconcile_results r JOIN task_instances ti
+  ON ti.run_id = r.run_id AND ti.task_id = r.task_id AND ti.map_index = -1 AND ti.try_number = r.try_number
+WHERE r.run_id = $1 ORDER BY r.task_id, r.id`;
+
+/** $1 result ids, $2 per status → the first sampled keys of each result and status (reconcile_mismatches_result). */
+const RECONCILE_SAMPLES_SQL = `
+SELECT r.id::float8 AS "resultId", m.status, m.key, m.left_value AS "leftValue", m.right_value AS "rightValue", m.difference::text AS difference
+FROM unnest($1::bigint[]) AS r(id)
+CROSS JOIN unnest(ARRAY['mismatched', 'left_only', 'right_only']) AS s(status)
+CROSS JOIN LATERAL (SELECT status, key, left_value, right_value, difference FROM reconcile_mismatches
+                    WHERE result_id = r.id AND status = s.status ORDER BY id LIMIT $2) AS m
+ORDER BY r.id, s.status`;
+
+export async function runReconciles(pool: pg.Pool, runId: number): Promise<ReconcileRow[]> {
+  const { rows } = await pool.query<Omit<ReconcileRow, 'samples'>>(RECONCILE_SQL, [runId]);
+  if (rows.length === 0) return [];
+  const samples = await pool.query<ReconcileSample & { resultId: number }>(RECONCILE_SAMPLES_SQL, [rows.map((r) => r.id), RECONCILE_SAMPLES]);
+  return rows.map((r) => ({ ...r, samples: samples.rows.filter((s) => s.resultId === r.id).map(({ resultId: _id, ...s }) => s) }));
+}
+
+export interface RunReport {
+  id: number;
+  taskId: string;
+  fileName: string;
+  path: string;
+  rowCount: number;
+  columns: string[];
+  /** The first REPORT_ROWS rows kept by the report task. */
+  rows: Array<Record<string, Json>>;
+  createdAt: Date;
+}
+
+/** Report rows shown on the run page. */
+export const REPORT_ROWS = 50;
+
+/** $1 run id, $2 row count → the run's reports with their first $2 kept rows (reports_run_task_path). */
+const REPORTS_SQL = `
+SELECT id::float8 AS id, task_id AS "taskId", file_name AS "fileName", path, row_count::float8 AS "rowCount", columns,
+  coalesce((SELECT jsonb_agg(e ORDER BY n) FROM jsonb_array_elements(rows) WITH ORDINALITY AS k(e, n) WHERE n <= $2), '[]'::jsonb) AS rows,
+  created_at AS "createdAt"
+FROM reports WHERE run_id = $1 ORDER BY task_id, path`;
+
+export async function runReports(pool: pg.Pool, runId: number, limit = REPORT_ROWS): Promise<RunReport[]> {
+  return (await pool.query<RunReport>(REPORTS_SQL, [runId, limit])).rows;
+}
+
+/** $1 run id, $2 report id → the report file's path, or REPORT_NOT_FOUND. */
+export async function reportPath(pool: pg.Pool, runId: number, reportId: number): Promise<{ path: string; fileName: string }> {
+  const { rows } = await pool.query<{ path: string; fileName: string }>(
+    'SELECT path, file_name AS "fileName" FROM reports WHERE id = $2 AND run_id = $1', [runId, reportId]);
+  if (!rows[0]) throw new TributaryError('REPORT_NOT_FOUND', `run ${runId} has no report ${reportId}`);
+  return rows[0];
 }

@@ -53,7 +53,10 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
     const before = text(req.query.before);
     const beforeDate = before ? new Date(before) : undefined;
     if (beforeDate && Number.isNaN(beforeDate.getTime())) throw new TributaryError('ARGUMENT_INVALID', `before "${before}" is not a date`);
-    send(res, await dagPage(engine.pool, dag, { before: beforeDate, csrf: res.locals.csrf, flash: takeFlash(req, res) }));
+    const run = text(req.query.run);
+    send(res, await dagPage(engine.pool, dag, {
+      before: beforeDate, run: run ? idParam(run) : undefined, csrf: res.locals.csrf, flash: takeFlash(req, res),
+    }));
   }));
 
   router.post('/dags/:dagId/trigger', form, page(async (req, res) => {

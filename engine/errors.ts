@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   RUN_NOT_FOUND: 'permanent',
   TASK_NOT_FOUND: 'permanent',
   REPORT_NOT_FOUND: 'permanent',
+  // a report has no row for the key asked for (e.g. an unknown seller id)
+  REPORT_ROW_NOT_FOUND: 'permanent',
   ARGUMENT_INVALID: 'permanent',
   // tributary/client waitForRun: the run did not end within its timeout
   WAIT_TIMEOUT: 'permanent',

@@ -2,12 +2,16 @@
  * DAG page: the grid — runs (columns, newest first, 25 a page by logical-date cursor) × tasks (rows,
  * DAG order; mapped tasks folded into one cell with their count), each cell coloured by state with
  * its try — plus the trigger form (params JSON from the DAG's defaults, secrets redacted), backfill
- * (previewed with its run count first) and bulk clear of the failed tasks of the selected runs.
+ * (previewed with its run count first) and bulk clear of the failed tasks of the selected runs;
+ * the DAG's graph coloured by one run (`run`, default the newest) and trend charts over the
+ * TREND_RUNS runs older than the same `before` cursor.
  */
 import type pg from 'pg';
 import type { CompiledDag, Json } from '../../engine/types.ts';
 import { gridPage, type GridCell } from '../ui-queries.ts';
 import { day, html, layout, postForm, redact, type Html } from '../html.ts';
+import { dagGraph, graphRun } from './dag-graph.ts';
+import { TREND_RUNS, trendCharts, trendPoints } from './trends.ts';
 
 export const GRID_RUNS = 25;
 
@@ -28,8 +32,12 @@ export function triggerForm(dag: CompiledDag, csrf: string, params?: string): Ht
 <button type="submit">Trigger run</button>`, { className: 'bar trigger' });
 }
 
-export async function dagPage(pool: pg.Pool, dag: CompiledDag, opts: { before?: Date; csrf: string; flash?: string; params?: string }): Promise<string> {
-  const grid = await gridPage(pool, dag.id, GRID_RUNS, opts.before);
+export async function dagPage(
+  pool: pg.Pool, dag: CompiledDag, opts: { before?: Date; run?: number; csrf: string; flash?: string; params?: string },
+): Promise<string> {
+  const [grid, shown, trends] = await Promise.all([
+    gridPage(pool, dag.id, GRID_RUNS, opts.before), graphRun(pool, dag.id, opts.run), trendPoints(pool, dag.id, TREND_RUNS, opts.before),
+  ]);
   const id = encodeURIComponent(dag.id);
   const header = html`<tr><th class="task"><label><input type="checkbox" data-check-all="runId" aria-label="select all runs"> task</label></th>${grid.runs.map((r) =>
     html`<th class="run"><input type="checkbox" name="runId" value="${r.id}" form="bulk" aria-label="select run ${day(r.logicalDate)}">
@@ -41,6 +49,14 @@ ${grid.runs.map((r) => cell(grid.cells.get(taskId)?.get(r.id), r.id, taskId))}</
 <p class="muted">${dag.description}</p>
 <dl class="meta"><dt>Schedule</dt><dd>${dag.schedule ? html`<code>${dag.schedule.cron}</code> ${dag.schedule.timezone}` : 'manual only'}</dd>
 <dt>Tasks</dt><dd>${dag.order.length}</dd><dt>File</dt><dd><code>${dag.file}</code></dd></dl>
+<h2>Graph</h2>
+${grid.runs.length > 0 ? html`<form method="get" action="/dags/${id}#graph" class="bar graph-run">
+${opts.before ? html`<input type="hidden" name="before" value="${opts.before}">` : ''}
+<label>Colour by run <select name="run" id="graph-run">${grid.runs.map((r) => html`<option value="${r.id}"${r.id === shown?.id ? html` selected` : ''}>${day(r.logicalDate)} · ${r.state}</option>`)}</select></label>
+<button type="submit">Show</button></form>` : ''}
+${dagGraph(dag, shown)}
+<h2>Trends <span class="muted">(last ${trends.length} runs${opts.before ? html` before ${day(opts.before)}` : ''})</span></h2>
+${trendCharts(trends)}
 <h2>Trigger</h2>
 ${triggerForm(dag, opts.csrf, opts.params)}
 <h2>Backfill</h2>

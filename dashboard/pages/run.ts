@@ -2,12 +2,16 @@
  * Run page: header (logical date, data interval, params redacted, state, duration, run type),
  * each task with state, tries, duration, warnings, error and its actions (clear ± downstream,
  * mark success/failed), every attempt, load files with their row counts (→ refused-rows browser),
- * checks with outcome, failing count and sample keys, and one task's log, tail first and paged.
+ * checks with outcome, failing count, sample keys and a sparkline of their last 30 runs,
+ * reconciliations with samples, report rows with a download link, and one task's log, tail first.
  */
 import type pg from 'pg';
 import type { CompiledDag, Json } from '../../engine/types.ts';
 import { runDetail, type RunDetail } from '../queries.ts';
-import { loadFiles, logTail, runAttempts, runChecks, type LoadFile } from '../ui-queries.ts';
+import {
+  checkHistory, loadFiles, logTail, runAttempts, runChecks, runReconciles, runReports, SPARK_RUNS,
+  type CheckHistoryPoint, type CheckRow, type LoadFile, type ReconcileRow, type RunReport,
+} from '../ui-queries.ts';
 import { badge, duration, html, layout, postForm, redact, when, type Html } from '../html.ts';
 
 export const LOG_LINES = 200;
@@ -39,6 +43,59 @@ ${files.map((f) => html`<tr data-file="${f.path.split('/').pop() ?? f.path}"><td
 </tbody></table></div>`;
 }
 
+const SPARK_W = 90;
+const SPARK_H = 20;
+
+/** An inline SVG polyline of failing counts, oldest → newest, scaled to the largest; empty for no history. */
+export function sparkline(values: number[]): Html {
+  if (values.length === 0) return html``;
+  const max = Math.max(1, ...values);
+  const step = values.length > 1 ? SPARK_W / (values.length - 1) : 0;
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(SPARK_H - 1 - (v / max) * (SPARK_H - 2)).toFixed(1)}`).join(' ');
+  return html`<svg class="spark" width="${SPARK_W}" height="${SPARK_H}" viewBox="0 0 ${SPARK_W} ${SPARK_H}" role="img"
+aria-label="failing rows over the last ${values.length} runs: ${values.join(', ')}" data-values="${values.join(',')}">
+<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="${points}"/></svg>`;
+}
+
+function checksTable(checks: CheckRow[], history: CheckHistoryPoint[]): Html {
+  if (checks.length === 0) return html``;
+  const seriesOf = (c: CheckRow) => history.filter((h) => h.taskId === c.taskId && h.checkName === c.checkName).map((h) => h.rowsFailing);
+  return html`<h2>Checks</h2><div class="scroll"><table id="checks">
+<thead><tr><th>Task</th><th>Check</th><th>Table</th><th>Severity</th><th>Outcome</th><th class="num">Failing / evaluated</th>
+<th>Last ${SPARK_RUNS} runs</th><th>Sample keys</th></tr></thead><tbody>
+${checks.map((c) => html`<tr data-check="${c.taskId}/${c.checkName}"><td>${c.taskId}</td><td>${c.checkName} <span class="muted">${c.checkKind}</span></td><td>${c.tableName}</td><td>${c.severity}</td>
+<td>${badge(c.outcome === 'pass' ? 'success' : c.outcome === 'warn' ? 'up_for_retry' : 'failed', c.outcome)}</td>
+<td class="num failing">${c.rowsFailing.toLocaleString('en')} / ${c.rowsEvaluated.toLocaleString('en')}</td>
+<td>${sparkline(seriesOf(c))}</td>
+<td><code class="keys">${JSON.stringify(redact(c.sampleKeys)).slice(0, 300)}</code></td></tr>`)}</tbody></table></div>`;
+}
+
+function reconcileTable(results: ReconcileRow[]): Html {
+  if (results.length === 0) return html``;
+  const n = (x: number) => x.toLocaleString('en');
+  return html`<h2>Reconciliations</h2><div class="scroll"><table id="reconciles">
+<thead><tr><th>Task</th><th>Reconciliation</th><th>Outcome</th><th class="num">Matched</th><th class="num">Mismatched</th>
+<th class="num">Left only</th><th class="num">Right only</th><th>Samples</th></tr></thead><tbody>
+${results.map((r) => html`<tr data-reconcile="${r.taskId}/${r.name}"><td>${r.taskId}</td><td>${r.name}<br><span class="muted">${r.leftSource} ↔ ${r.rightSource}</span></td>
+<td>${badge(r.outcome === 'pass' ? 'success' : r.outcome === 'warn' ? 'up_for_retry' : 'failed', r.outcome)}</td>
+<td class="num matched">${n(r.matched)}</td><td class="num mismatched">${n(r.mismatched)}</td>
+<td class="num left-only">${n(r.leftOnly)}</td><td class="num right-only">${n(r.rightOnly)}</td>
+<td>${r.samples.length === 0 ? '–' : html`<ul class="samples">${r.samples.map((s) => html`<li data-status="${s.status}">${s.status}
+<code>${JSON.stringify(s.key)}</code>${s.status === 'mismatched' ? html` ${s.leftValue ?? 'null'} ≠ ${s.rightValue ?? 'null'}${s.difference !== null ? ` (Δ ${s.difference})` : ''}` : ''}</li>`)}</ul>`}</td></tr>`)}
+</tbody></table></div>`;
+}
+
+function reportSection(run: RunDetail, reports: RunReport[]): Html {
+  return html`${reports.map((r) => {
+    const shown = r.rows.length < r.rowCount ? ` (first ${r.rows.length} of ${r.rowCount.toLocaleString('en')} rows)` : ` (${r.rowCount.toLocaleString('en')} rows)`;
+    const cell = (v: Json | undefined) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+    return html`<h2>Report of ${r.taskId}</h2>
+<p><code>${r.fileName}</code> <span class="muted">${shown}</span> <a href="/api/runs/${run.id}/reports/${r.id}/file" download="${r.fileName}">download</a></p>
+<div class="scroll"><table class="report" data-report="${r.id}"><thead><tr>${r.columns.map((c) => html`<th>${c}</th>`)}</tr></thead><tbody>
+${r.rows.map((row) => html`<tr>${r.columns.map((c) => html`<td>${cell(row[c])}</td>`)}</tr>`)}</tbody></table></div>`;
+  })}`;
+}
+
 async function logSection(pool: pg.Pool, run: RunDetail, view: LogView | undefined): Promise<Html> {
   if (!view) return html`<p class="muted">Pick a task's <em>log</em> link to read its log (newest lines first).</p>`;
   const page = await logTail(pool, run.id, view.taskId, { limit: LOG_LINES, before: view.before, search: view.search });
@@ -54,8 +111,8 @@ ${view.before ? html`<a href="${base}#log">newest lines</a>` : ''}</p>
 
 export async function runPage(pool: pg.Pool, runId: number, dags: ReadonlyMap<string, CompiledDag>, opts: { csrf: string; flash?: string; log?: LogView }): Promise<string> {
   const run = await runDetail(pool, runId, dags);
-  const [files, checks, attempts, interval, log] = await Promise.all([
-    loadFiles(pool, runId), runChecks(pool, runId), runAttempts(pool, runId),
+  const [files, checks, history, reconciles, reports, attempts, interval, log] = await Promise.all([
+    loadFiles(pool, runId), runChecks(pool, runId), checkHistory(pool, runId), runReconciles(pool, runId), runReports(pool, runId), runAttempts(pool, runId),
     pool.query<{ end: Date }>('SELECT interval_end AS "end" FROM dag_runs WHERE id = $1', [runId]),
     logSection(pool, run, opts.log),
   ]);
@@ -71,12 +128,6 @@ ${run.tasks.map((t) => html`<tr id="${t.mapIndex < 0 ? `task-${t.taskId}` : ''}"
 ${t.warnings.map((w) => html`<div class="warn">⚠ ${w}</div>`)}</td>
 <td>${t.mapIndex < 0 ? taskActions(run, t.taskId, opts.csrf) : ''}</td></tr>`)}
 </tbody></table></div>`;
-  const checksTable = checks.length === 0 ? html`` : html`<h2>Checks</h2><div class="scroll"><table id="checks">
-<thead><tr><th>Task</th><th>Check</th><th>Table</th><th>Severity</th><th>Outcome</th><th class="num">Failing / evaluated</th><th>Sample keys</th></tr></thead><tbody>
-${checks.map((c) => html`<tr><td>${c.taskId}</td><td>${c.checkName} <span class="muted">${c.checkKind}</span></td><td>${c.tableName}</td><td>${c.severity}</td>
-<td>${badge(c.outcome === 'pass' ? 'success' : c.outcome === 'warn' ? 'up_for_retry' : 'failed', c.outcome)}</td>
-<td class="num">${c.rowsFailing.toLocaleString('en')} / ${c.rowsEvaluated.toLocaleString('en')}</td>
-<td><code>${JSON.stringify(redact(c.sampleKeys)).slice(0, 300)}</code></td></tr>`)}</tbody></table></div>`;
   const attemptsTable = attempts.length === 0 ? html`` : html`<details><summary>Attempts (${attempts.length})</summary><div class="scroll"><table id="attempts">
 <thead><tr><th>Task</th><th class="num">Try.attempt</th><th>State</th><th>Worker</th><th>Started</th><th>Ended</th><th>Error</th></tr></thead><tbody>
 ${attempts.map((a) => html`<tr><td>${a.taskId}${a.mapIndex >= 0 ? `[${a.mapIndex}]` : ''}</td><td class="num">${a.tryNumber}.${a.attempt}</td><td>${a.state}</td>
@@ -90,7 +141,9 @@ ${attempts.map((a) => html`<tr><td>${a.taskId}${a.mapIndex >= 0 ? `[${a.mapIndex
 <h2>Tasks</h2>${tasks}
 ${attemptsTable}
 ${filesTable(run, files)}
-${checksTable}
+${checksTable(checks, history)}
+${reconcileTable(reconciles)}
+${reportSection(run, reports)}
 ${log}`;
   return layout({ title: `${run.dagId} run ${run.id}`, csrf: opts.csrf, flash: opts.flash,
     crumbs: html`<a href="/">DAGs</a> / <a href="/dags/${dagId}">${run.dagId}</a> / run ${run.id}`, body });

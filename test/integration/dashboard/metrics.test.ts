@@ -1,17 +1,27 @@
 /**
- * /metrics numbers on real rows and bounded plans: counts of non-terminal task instances and runs
+ * /metrics gauges on real rows and bounded plans: counts of non-terminal task instances and runs
  * and each DAG's newest run equal the seed plan's truth, and after ANALYZE on a history of
- * 40,000 terminal task instances no metrics statement scans task_instances or dag_runs in full.
+ * 40,000 terminal task instances no metrics statement (the ended-since-last-scrape ones included)
+ * scans task_instances or dag_runs in full. (Counters after a real run: prom-metrics.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ACTIVE_RUN_STATES, ACTIVE_TASK_STATES, LAST_RUN_SQL, metricCounts, renderMetrics, RUN_COUNTS_SQL, TASK_COUNTS_SQL,
+  ACTIVE_RUN_STATES, ACTIVE_TASK_STATES, dashboardMetrics, ENDED_RUNS_SQL, ENDED_TASKS_SQL, LAST_RUN_SQL, RUN_COUNTS_SQL, TASK_COUNTS_SQL,
 } from '../../../dashboard/metrics.ts';
-import { TASK_STATES } from '../../../engine/types.ts';
+import { TASK_STATES, TERMINAL_TASK_STATES } from '../../../engine/types.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 
 const DAGS = ['m_a', 'm_b', 'm_idle'];
 const RUN_STATES = ['success', 'failed', 'running', 'queued'] as const;
+const GAUGES = ['tributary_task_instances', 'tributary_dag_runs', 'tributary_dag_last_run'];
+
+/** The samples of the three state gauges in the exposition text, name{labels} → value. */
+function gaugeSamples(text: string): Map<string, number> {
+  return new Map(text.split('\n').filter((l) => l && !l.startsWith('#') && GAUGES.includes(l.slice(0, l.indexOf('{')))).map((l) => {
+    const at = l.lastIndexOf(' ');
+    return [l.slice(0, at), Number(l.slice(at + 1))] as const;
+  }));
+}
 
 /** Deterministic plan: run i of DAG d has state RUN_STATES[(i * 7 + d) % 4]; task j of it TASK_STATES[(i + j) % 9]. */
 function seedPlan() {
@@ -48,11 +58,7 @@ describe('metrics', () => {
   afterAll(async () => database?.drop());
 
   it('reports the seeded non-terminal counts and each DAG\'s newest run', async () => {
-    const text = renderMetrics(await metricCounts(database.pool));
-    const samples = new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
-      const at = l.lastIndexOf(' ');
-      return [l.slice(0, at), Number(l.slice(at + 1))] as const;
-    }));
+    const samples = gaugeSamples(await dashboardMetrics(database.pool, new Map()).scrape());
     const expected = new Map<string, number>();
     for (const s of ACTIVE_TASK_STATES) expected.set(`tributary_task_instances{state="${s}"}`, 0);
     for (const r of plan) {
@@ -95,9 +101,17 @@ describe('metrics', () => {
     expect(await scans(TASK_COUNTS_SQL, [ACTIVE_TASK_STATES])).not.toContain('task_instances');
     expect(await scans(RUN_COUNTS_SQL, [ACTIVE_RUN_STATES])).not.toContain('dag_runs');
     expect(await scans(LAST_RUN_SQL, [])).not.toContain('dag_runs');
+    const { rows: [ids] } = await database.pool.query<{ tasks: number[]; runs: number[]; maxTask: number; maxRun: number }>(
+      `SELECT (SELECT array_agg(id) FROM task_instances WHERE state <> ALL($1)) AS tasks, (SELECT array_agg(id) FROM dag_runs WHERE state IN ('queued', 'running')) AS runs,
+         (SELECT max(id) FROM task_instances)::float8 AS "maxTask", (SELECT max(id) FROM dag_runs)::float8 AS "maxRun"`,
+      [TERMINAL_TASK_STATES]);
+    expect(await scans(ENDED_TASKS_SQL, [ids.tasks, ids.maxTask, TERMINAL_TASK_STATES, ACTIVE_TASK_STATES])).toEqual([]);
+    expect(await scans(ENDED_RUNS_SQL, [ids.runs, ids.maxRun, ['success', 'failed'], ACTIVE_RUN_STATES])).toEqual([]);
     // The numbers did not move: the history is terminal.
-    const counts = await metricCounts(database.pool);
-    expect(counts.tasks.reduce((a, r) => a + r.count, 0)).toBe(plan.flatMap((r) => r.tasks).filter((s) => (ACTIVE_TASK_STATES as string[]).includes(s)).length);
-    expect(counts.lastRuns.find((r) => r.dagId === 'm_a')?.state).toBe(plan.filter((r) => r.dag === 'm_a').sort((a, b) => b.day - a.day)[0].state);
+    const samples = gaugeSamples(await dashboardMetrics(database.pool, new Map()).scrape());
+    const taskTotal = [...samples].filter(([k]) => k.startsWith('tributary_task_instances{')).reduce((a, [, n]) => a + n, 0);
+    expect(taskTotal).toBe(plan.flatMap((r) => r.tasks).filter((s) => (ACTIVE_TASK_STATES as string[]).includes(s)).length);
+    const newestA = plan.filter((r) => r.dag === 'm_a').sort((a, b) => b.day - a.day)[0].state;
+    expect(samples.get(`tributary_dag_last_run{dag_id="m_a",state="${newestA}"}`)).toBe(1);
   });
 });

@@ -250,7 +250,8 @@ describe('JSON API on the W1 run', () => {
     // Every documented GET without required query parameters answers (no 404 for a documented path).
     for (const [p, ops] of Object.entries(body.paths)) {
       if (!ops.get || ops.get.parameters.some((x) => x.in === 'query' && (x as { required?: boolean }).required)) continue;
-      const url = p.replace('{dagId}', 'customer_ratings').replace('{runId}', String(w1.runId)).replace('{taskId}', 'report');
+      const [report] = await sql<{ id: string }>('SELECT id FROM reports WHERE run_id = $1', [w1.runId]);
+      const url = p.replace('{dagId}', 'customer_ratings').replace('{runId}', String(w1.runId)).replace('{taskId}', 'report').replace('{reportId}', report.id);
       expect((await call(url, { headers: bearer })).status, url).toBe(200);
     }
   });
