@@ -162,13 +162,16 @@ export interface CheckRow {
   rowsEvaluated: number;
   rowsFailing: number;
   sampleKeys: Json;
+  /** Up to the check's sample limit of failing rows, as stored with the result. */
+  sampleRows: Json;
 }
 
 /** The checks of each validate task's current try in a run. */
 export async function runChecks(pool: pg.Pool, runId: number): Promise<CheckRow[]> {
   const { rows } = await pool.query<CheckRow>(
     `SELECT c.task_id AS "taskId", c.check_name AS "checkName", c.check_kind AS "checkKind", c.table_name AS "tableName",
-       c.severity, c.outcome, c.rows_evaluated::float8 AS "rowsEvaluated", c.rows_failing::float8 AS "rowsFailing", c.sample_keys AS "sampleKeys"
+       c.severity, c.outcome, c.rows_evaluated::float8 AS "rowsEvaluated", c.rows_failing::float8 AS "rowsFailing", c.sample_keys AS "sampleKeys",
+       c.sample_rows AS "sampleRows"
      FROM check_results c JOIN task_instances ti
        ON ti.run_id = c.run_id AND ti.task_id = c.task_id AND ti.map_index = -1 AND ti.try_number = c.try_number
      WHERE c.run_id = $1 ORDER BY c.task_id, c.id`,

@@ -57,17 +57,27 @@ aria-label="failing rows over the last ${values.length} runs: ${values.join(', '
 <polyline fill="none" stroke="currentColor" stroke-width="1.5" points="${points}"/></svg>`;
 }
 
+const SAMPLE_ROWS_SHOWN = 10;
+
 function checksTable(checks: CheckRow[], history: CheckHistoryPoint[]): Html {
   if (checks.length === 0) return html``;
   const seriesOf = (c: CheckRow) => history.filter((h) => h.taskId === c.taskId && h.checkName === c.checkName).map((h) => h.rowsFailing);
   return html`<h2>Checks</h2><div class="scroll"><table id="checks">
 <thead><tr><th>Task</th><th>Check</th><th>Table</th><th>Severity</th><th>Outcome</th><th class="num">Failing / evaluated</th>
-<th>Last ${SPARK_RUNS} runs</th><th>Sample keys</th></tr></thead><tbody>
+<th>Last ${SPARK_RUNS} runs</th><th>Sample keys</th><th>Sample rows</th></tr></thead><tbody>
 ${checks.map((c) => html`<tr data-check="${c.taskId}/${c.checkName}"><td>${c.taskId}</td><td>${c.checkName} <span class="muted">${c.checkKind}</span></td><td>${c.tableName}</td><td>${c.severity}</td>
 <td>${badge(c.outcome === 'pass' ? 'success' : c.outcome === 'warn' ? 'up_for_retry' : 'failed', c.outcome)}</td>
 <td class="num failing">${c.rowsFailing.toLocaleString('en')} / ${c.rowsEvaluated.toLocaleString('en')}</td>
 <td>${sparkline(seriesOf(c))}</td>
-<td><code class="keys">${JSON.stringify(redact(c.sampleKeys)).slice(0, 300)}</code></td></tr>`)}</tbody></table></div>`;
+<td><code class="keys">${JSON.stringify(redact(c.sampleKeys)).slice(0, 300)}</code></td>
+<td>${sampleRows(c.sampleRows)}</td></tr>`)}</tbody></table></div>`;
+}
+
+/** A check's failing sample rows, folded: one line each (values redacted, capped). */
+function sampleRows(rows: Json): Html {
+  if (!Array.isArray(rows) || rows.length === 0) return html`–`;
+  return html`<details class="sample-rows"><summary>${rows.length} row${rows.length === 1 ? '' : 's'}</summary>
+<ul>${rows.slice(0, SAMPLE_ROWS_SHOWN).map((r) => html`<li><code>${JSON.stringify(redact(r)).slice(0, 300)}</code></li>`)}</ul></details>`;
 }
 
 function reconcileTable(results: ReconcileRow[]): Html {

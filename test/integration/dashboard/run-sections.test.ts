@@ -89,9 +89,10 @@ afterAll(async () => {
 });
 
 async function seedCheck(runId: number, tryNumber: number, name: string, rowsFailing: number) {
-  await sql(`INSERT INTO check_results (run_id, task_id, try_number, check_name, check_kind, table_name, severity, rows_evaluated, rows_failing, outcome, sample_keys, duration_ms)
-    VALUES ($1, 'checks', $2, $3, 'not_null', 'sellers', 'error', 100, $4, $5, $6, 1)`,
-  [runId, tryNumber, name, rowsFailing, rowsFailing > 0 ? 'fail' : 'pass', JSON.stringify([{ id: `k${rowsFailing}` }])]);
+  await sql(`INSERT INTO check_results (run_id, task_id, try_number, check_name, check_kind, table_name, severity, rows_evaluated, rows_failing, outcome, sample_keys, sample_rows, duration_ms)
+    VALUES ($1, 'checks', $2, $3, 'not_null', 'sellers', 'error', 100, $4, $5, $6, $7, 1)`,
+  [runId, tryNumber, name, rowsFailing, rowsFailing > 0 ? 'fail' : 'pass', JSON.stringify([{ id: `k${rowsFailing}` }]),
+    JSON.stringify(rowsFailing > 0 ? [{ id: `k${rowsFailing}`, name: `<row ${rowsFailing}>` }] : [])]);
 }
 
 async function seedMismatch(resultId: number, runId: number, status: string, key: number, left: string, right: string | null) {
@@ -119,6 +120,10 @@ describe('run page sections', () => {
       expect(/data-values="([^"]*)"/.exec(row)?.[1]).toBe(days.map((i) => failing(c, i)).join(','));
       expect(row).toContain(`${failing(c, TARGET_DAY)} / 100`);
       expect(row).toMatch(/<polyline [^>]*points="[\d., ]+"/);
+      const n = failing(c, TARGET_DAY);
+      // The failing sample row, escaped; a passing check shows none.
+      if (n > 0) expect(row).toContain(`&lt;row ${n}&gt;`);
+      else expect(row).not.toContain('sample-rows');
     }
   });
 
