@@ -51,3 +51,4 @@ export function spawnTrib(args: string[], env: NodeJS.ProcessEnv, cwd = REPO) {
     },
   };
 }
+

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisUrl, uniquePrefix, type TestDatabase } from '../../support/db.ts';
-import { cliEnv, trib, type CliResult } from '../../support/cli.ts';
+import { cliEnv, trib } from '../../support/cli.ts';
+import { ok } from '../../support/cli-ok.ts';
 
 const DAG = `export default {
   id: 'cli_hourly',
@@ -38,11 +39,6 @@ afterAll(async () => {
   if (dagsDir) await fs.rm(dagsDir, { recursive: true, force: true });
 });
 
-const ok = (r: CliResult) => {
-  expect(r.stderr, r.stdout).toBe('');
-  expect(r.code).toBe(0);
-  return r.stdout;
-};
 const count = async (where = 'true') =>
   (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM dag_runs WHERE ${where}`)).rows[0].n;
 

@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, redisUrl, uniquePrefix, type TestDatabase } from '../../support/db.ts';
-import { cliEnv, spawnTrib, trib, type CliResult } from '../../support/cli.ts';
+import { cliEnv, spawnTrib, trib } from '../../support/cli.ts';
+import { ok } from '../../support/cli-ok.ts';
 
 const DAG = `export default {
   id: 'cli_demo',
@@ -44,11 +45,6 @@ afterAll(async () => {
   if (dagsDir) await fs.rm(dagsDir, { recursive: true, force: true });
 });
 
-const ok = (r: CliResult) => {
-  expect(r.stderr, r.stdout).toBe('');
-  expect(r.code).toBe(0);
-  return r.stdout;
-};
 
 const runState = async (runId: number) =>
   (await database.pool.query<{ state: string }>('SELECT state FROM dag_runs WHERE id = $1', [runId])).rows[0]?.state;
