@@ -9,16 +9,14 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { advanceRun, childFinished } from './advance.ts';
-import { recordTaskEvent } from './callbacks.ts';
+import { recordRetryEvent } from './callbacks.ts';
 import { describeError, isRetryable, TributaryError } from './errors.ts';
 import { jobIdFor, retryDelay, type PendingJob } from './jobs.ts';
 import type { CollectedLine } from './logger.ts';
 import type { OutageLog } from './outage.ts';
 import { saveTaskLogs } from './task-store.ts';
-import {
-  FINISH_SQL, INFRA_RETRY_SQL, LOCK_RUN_SQL, RETRY_SQL, type Claimed,
-} from './try-sql.ts';
+import { commitAndSettle, endTry } from './transitions.ts';
+import { INFRA_RETRY_SQL, RETRY_SQL, type Claimed } from './try-sql.ts';
 import type { CompiledDag, CompiledTask } from './types.ts';
 
 export interface FailureDeps {
@@ -64,35 +62,30 @@ function decide(deps: FailureDeps, a: EndingAttempt, err: unknown, infra: boolea
 export const errorCode = (err: unknown): string | null =>
   err instanceof TributaryError ? err.code : ((err as { code?: string } | null)?.code ?? null);
 
+/** What a written end leaves to do after COMMIT. */
+export interface Written {
+  jobs: PendingJob[];
+  /** A mapped child's parent, to settle after COMMIT (commitAndSettle). */
+  settle: number | null;
+}
+
 /**
  * Writes the decided end inside the caller's transaction; null when the claim was lost (the
  * caller must then roll back: nothing of this delivery may commit).
  */
-export async function writeFailure(client: pg.PoolClient, a: EndingAttempt, decision: Decision, err: unknown): Promise<PendingJob[] | null> {
+export async function writeFailure(client: pg.PoolClient, a: EndingAttempt, decision: Decision, err: unknown): Promise<Written | null> {
   const { claimed: c, dag, task } = a;
   const message = describeError(err);
   const code = errorCode(err);
-  const runState = (await client.query<{ state: string }>({ name: 'trib_lock_run', text: LOCK_RUN_SQL, values: [c.run_id] })).rows[0]?.state;
-  const key = [c.id, c.try_number, c.attempt];
-  let jobs: PendingJob[] = [];
-  if (decision.kind !== 'fail') {
-    const sql = decision.kind === 'infra' ? INFRA_RETRY_SQL : RETRY_SQL;
-    const done = await client.query(sql, [...key, decision.jobId, message, code, decision.delayMs]);
-    if (done.rowCount === 0) return null;
-    if (decision.kind === 'retry' && dag && task) await recordTaskEvent(client, dag, task, c, 'retry', message);
-    const tryNumber = decision.kind === 'infra' ? c.try_number : c.try_number + 1;
-    jobs = [{ queue: (task as CompiledTask).kind, jobId: decision.jobId, data: { taskInstanceId: c.id, tryNumber }, delayMs: decision.delayMs, priority: task?.priority }];
-  } else {
-    const done = await client.query(FINISH_SQL, [...key, 'failed', 'null', message, code]);
-    if (done.rowCount === 0) return null;
-    if (dag && task) await recordTaskEvent(client, dag, task, c, 'failure', message);
-    if (dag) {
-      const advanced = c.map_index >= 0 ? await childFinished(client, dag, c.run_id, c.task_id) : await advanceRun(client, dag, c.run_id, runState ?? 'gone');
-      jobs = advanced.jobs;
-    }
-  }
+  if (decision.kind === 'fail') return endTry(client, c, { state: 'failed', result: null, error: message, code, lines: a.lines });
+  const sql = decision.kind === 'infra' ? INFRA_RETRY_SQL : RETRY_SQL;
+  const done = await client.query(sql, [c.id, c.try_number, c.attempt, decision.jobId, message, code, decision.delayMs]);
+  if (done.rowCount === 0) return null;
+  if (decision.kind === 'retry' && dag && task) await recordRetryEvent(client, dag, task, c.id, c.try_number, message);
   await saveTaskLogs(client, c.id, c.try_number, a.lines);
-  return jobs;
+  const tryNumber = decision.kind === 'infra' ? c.try_number : c.try_number + 1;
+  const queue = (task as CompiledTask).kind; // decide() retries only a task it knows
+  return { jobs: [{ queue, jobId: decision.jobId, data: { taskInstanceId: c.id, tryNumber }, delayMs: decision.delayMs, priority: task?.priority }], settle: null };
 }
 
 /** Decides, logs once, and writes the end of a failed attempt. Releases `client` (when given). */
@@ -120,12 +113,18 @@ export async function recordFailure(
   if (jobs) await enqueueSafely(deps, jobs);
 }
 
-async function inTransaction<T>(client: pg.PoolClient, write: (c: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
+type Write = (c: pg.PoolClient) => Promise<Written | null>;
+
+/** BEGIN, write, COMMIT (settling a mapped child's parent): the jobs to enqueue, or null when the claim was lost. */
+async function inTransaction(client: pg.PoolClient, write: Write): Promise<PendingJob[] | null> {
   await client.query('BEGIN');
   try {
-    const value = await write(client);
-    await client.query(value === null ? 'ROLLBACK' : 'COMMIT');
-    return value;
+    const written = await write(client);
+    if (written === null) {
+      await client.query('ROLLBACK');
+      return null;
+    }
+    return [...written.jobs, ...(await commitAndSettle(client, written.settle))];
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -133,7 +132,7 @@ async function inTransaction<T>(client: pg.PoolClient, write: (c: pg.PoolClient)
 }
 
 /** Retries `write` on fresh connections while the database is unreachable, up to recordWaitMs. */
-async function onFreshConnection<T>(deps: FailureDeps, write: (c: pg.PoolClient) => Promise<T | null>): Promise<T | null> {
+async function onFreshConnection(deps: FailureDeps, write: Write): Promise<PendingJob[] | null> {
   const deadline = Date.now() + deps.recordWaitMs;
   for (let wait = 250; ; wait = Math.min(wait * 2, 5000)) {
     let client: pg.PoolClient | undefined;

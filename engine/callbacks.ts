@@ -165,41 +165,28 @@ export function taskCallbacks(dag: { callbacks: CompiledCallbacks }, task: { cal
   return [...task.callbacks.onRetry, ...dag.callbacks.onRetry];
 }
 
-/** The end of a task try (success, a retry, the last failure), recorded when callbacks listen for it. */
-export async function recordTaskEvent(
+/** The task events a task has callbacks for: registered in dag_tasks, where the engine's SQL reads them. */
+export function taskCallbackEvents(dag: { callbacks: CompiledCallbacks }, task: { callbacks: CompiledCallbacks }): string[] {
+  return (['failure', 'retry', 'success'] as const).filter((event) => taskCallbacks(dag, task, event).length > 0);
+}
+
+/** The run events ('success', 'failure') a DAG has callbacks for: registered on its dags row. */
+export function runCallbackEvents(dag: { callbacks: CompiledCallbacks }): string[] {
+  return [...(dag.callbacks.onSuccess.length > 0 ? ['success'] : []), ...(dag.callbacks.onFailure.length > 0 ? ['failure'] : [])];
+}
+
+/**
+ * A try that will be retried, recorded (trib_task_event) when callbacks listen for retries. A
+ * try's success or last failure is recorded by trib_end, and a run's end by trib_advance.
+ */
+export async function recordRetryEvent(
   client: pg.PoolClient,
   dag: { callbacks: CompiledCallbacks },
   task: { callbacks: CompiledCallbacks },
-  t: { dag_id: string; run_id: number; task_id: string; map_index: number; try_number: number; logical_date: Date },
-  event: 'failure' | 'retry' | 'success',
+  instanceId: number,
+  tryNumber: number,
   error: string | null,
 ): Promise<void> {
-  if (taskCallbacks(dag, task, event).length === 0) return;
-  const state = event === 'failure' ? 'failed' : event === 'retry' ? 'up_for_retry' : 'success';
-  await recordEvent(client, {
-    key: `task:${t.run_id}:${t.task_id}:${t.map_index}:${t.try_number}:${event}`,
-    dagId: t.dag_id,
-    runId: t.run_id,
-    taskId: t.task_id,
-    event,
-    payload: { mapIndex: t.map_index, tryNumber: t.try_number, state, error, logicalDate: t.logical_date.toISOString() },
-  });
-}
-
-/** A run's end, recorded when the DAG has callbacks for it; `endedAt` tells a cleared run's second end from its first. */
-export async function recordRunEvent(
-  client: pg.PoolClient,
-  dag: { id: string; callbacks: CompiledCallbacks },
-  run: { id: number; logicalDate: Date; endedAt: Date },
-  state: 'success' | 'failed',
-): Promise<void> {
-  const event = state === 'success' ? 'success' : 'failure';
-  if ((state === 'success' ? dag.callbacks.onSuccess : dag.callbacks.onFailure).length === 0) return;
-  await recordEvent(client, {
-    key: `run:${run.id}:${run.endedAt.toISOString()}:${event}`,
-    dagId: dag.id,
-    runId: run.id,
-    event,
-    payload: { state, error: null, logicalDate: run.logicalDate.toISOString() },
-  });
+  if (taskCallbacks(dag, task, 'retry').length === 0) return;
+  await client.query('SELECT trib_task_event($1, $2, $3, $4)', [instanceId, tryNumber, 'retry', error]);
 }

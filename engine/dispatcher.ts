@@ -6,10 +6,9 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '../db/client.ts';
-import { advanceRun } from './advance.ts';
+import { advanceRun, startQueuedRuns } from './transitions.ts';
 import type { PendingJob } from './jobs.ts';
 import type { QueueBackend } from './queues.ts';
-import { startQueuedRuns } from './runs.ts';
 import type { CompiledDag } from './types.ts';
 
 const KEEP_COMPLETED = { age: 3600, count: 2000 };
@@ -92,7 +91,7 @@ export class Dispatcher {
     for (const { dag_id } of rows) {
       const dag = this.dags.get(dag_id);
       if (!dag) continue;
-      const jobs = await withTransaction(this.pool, (c) => startQueuedRuns(c, dag));
+      const jobs = await withTransaction(this.pool, (c) => startQueuedRuns(c, dag.id));
       count += jobs.length;
       await this.enqueue(jobs);
     }
@@ -108,7 +107,7 @@ export class Dispatcher {
     for (const row of rows) {
       const dag = this.dags.get(row.dag_id);
       if (!dag) continue;
-      const { jobs } = await withTransaction(this.pool, (c) => advanceRun(c, dag, row.id));
+      const { jobs } = await withTransaction(this.pool, (c) => advanceRun(c, row.id));
       await this.enqueue(jobs);
     }
   }

@@ -10,16 +10,15 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { advanceRun, childFinished } from './advance.ts';
-import { recordTaskEvent } from './callbacks.ts';
 import { enqueueSafely, recordFailure, writeFailure, type EndingAttempt, type FailureDeps } from './attempt-end.ts';
 import { describeError, isInfrastructure, TributaryError } from './errors.ts';
 import { jobIdFor, type PendingJob } from './jobs.ts';
 import type { Leases } from './leases.ts';
 import { taskLogger, type CollectedLine } from './logger.ts';
-import { loadUpstreamResults, saveTaskLogs } from './task-store.ts';
+import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
-import { CLAIM_SQL, RESCHEDULE_SQL, SUCCEED_SQL, type Claimed } from './try-sql.ts';
+import { claimTry, commitAndSettle, endTry } from './transitions.ts';
+import { RESCHEDULE_SQL, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
 import type { JobKind } from './types.ts';
 
@@ -40,29 +39,33 @@ class LostClaim extends Error {}
 type Hook = () => unknown;
 
 export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise<'done' | 'noop'> {
-  let claimed: Claimed | undefined;
+  // The claim and the try share one connection: claim (autocommit), BEGIN, handler, end, COMMIT.
+  let client: pg.PoolClient | undefined;
+  let claimed: Claimed | null;
   try {
-    const claim = await deps.pool.query<Claimed>({
-      name: 'trib_claim', text: CLAIM_SQL, values: [data.taskInstanceId, data.tryNumber, deps.workerName, deps.leases.leaseMs],
-    });
+    client = await deps.pool.connect();
+    claimed = await claimTry(client, data.taskInstanceId, data.tryNumber, deps.workerName, deps.leases.leaseMs);
     deps.outage.ok('database');
-    claimed = claim.rows[0];
   } catch (err) {
     // Nothing was claimed: the job fails in BullMQ and the sweeper re-delivers the try later.
+    client?.release(true);
     deps.outage.failed('database', err);
     throw new TributaryError('DATABASE_UNAVAILABLE', `could not claim try ${data.tryNumber} of instance ${data.taskInstanceId}: ${describeError(err)}`, { cause: err });
   }
-  if (!claimed) return 'noop';
+  if (!claimed) {
+    client.release();
+    return 'noop';
+  }
   deps.leases.add(claimed.id);
   try {
-    await runAttempt(deps, claimed);
+    await runAttempt(deps, claimed, client);
   } finally {
     deps.leases.delete(claimed.id);
   }
   return 'done';
 }
 
-async function runAttempt(deps: ExecutorDeps, claimed: Claimed): Promise<void> {
+async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolClient): Promise<void> {
   const dag = deps.dags.get(claimed.dag_id);
   const task = dag?.tasks.get(claimed.task_id);
   const kind = task && deps.kinds.get(task.kind);
@@ -71,19 +74,11 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed): Promise<void> {
   const ending: EndingAttempt = { claimed, dag, task, log, lines };
   if (!dag || !task || !kind) {
     const err = new TributaryError('DAG_NOT_FOUND', `task ${claimed.dag_id}.${claimed.task_id} is not in the loaded DAGs`);
-    return recordFailure(deps, ending, err, false, null);
+    return recordFailure(deps, ending, err, false, client);
   }
   if (claimed.lost_attempts > deps.workerLostLimit) {
     const err = new TributaryError('WORKER_LOST', `the worker running this try was lost ${claimed.lost_attempts} times (limit ${deps.workerLostLimit})`);
-    return recordFailure(deps, ending, err, false, null);
-  }
-
-  let client: pg.PoolClient;
-  try {
-    client = await deps.pool.connect();
-  } catch (err) {
-    const down = new TributaryError('DATABASE_UNAVAILABLE', `no database connection for the try: ${describeError(err)}`, { cause: err });
-    return recordFailure(deps, ending, down, true, null);
+    return recordFailure(deps, ending, err, false, client);
   }
   // A connection lost mid-try emits 'error' on the client: note it (and keep it from crashing the process).
   let broken = false;
@@ -94,6 +89,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed): Promise<void> {
   const rolledBack: Hook[] = [];
   let destroy = false;
   let jobs: PendingJob[];
+  let settle: number | null = null;
   let rescheduled = false;
   try {
     await client.query('BEGIN');
@@ -107,7 +103,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed): Promise<void> {
       logicalDate: claimed.logical_date,
       dataInterval: { start: claimed.logical_date, end: claimed.interval_end },
       params: claimed.params,
-      upstream: await loadUpstreamResults(client, claimed.run_id, task.upstream),
+      upstream: claimed.upstream,
       dataRoots: [...deps.dataRoots, ...dag.dataRoots],
       log,
       resumeState: claimed.resume_state ?? undefined,
@@ -129,9 +125,14 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed): Promise<void> {
       jobs = await reschedule(client, task, claimed, outcome);
       await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
     } else {
-      jobs = await succeed(client, dag, claimed, outcome as Json, [...lines, storedLine(bindings, 'try succeeded')]);
+      const ended = await endTry(client, claimed, {
+        state: 'success', result: outcome as Json, error: null, code: null, lines: [...lines, storedLine(bindings, 'try succeeded')],
+      });
+      if (!ended) throw new LostClaim();
+      jobs = ended.jobs;
+      settle = ended.settle;
     }
-    await client.query('COMMIT');
+    jobs.push(...(await commitAndSettle(client, settle)));
   } catch (err) {
     controller.abort();
     await runHooks(rolledBack, log);
@@ -168,11 +169,12 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed): Promise<void> {
  * (Postgres rolls back), and the failure is recorded again on a fresh one without the writes.
  */
 async function keepWritesAndFail(deps: ExecutorDeps, ending: EndingAttempt, client: pg.PoolClient, onError: () => void, err: unknown): Promise<void> {
-  let jobs: PendingJob[] | null;
+  let jobs: PendingJob[] | null = null;
   try {
     ending.log.error({ err_code: (err as TributaryError).code, will_retry: false }, describeError(err));
-    jobs = await writeFailure(client, ending, { kind: 'fail' }, err);
-    await client.query(jobs === null ? 'ROLLBACK' : 'COMMIT');
+    const written = await writeFailure(client, ending, { kind: 'fail' }, err);
+    if (written === null) await client.query('ROLLBACK');
+    else jobs = [...written.jobs, ...(await commitAndSettle(client, written.settle))];
   } catch (e) {
     client.release(true);
     return recordFailure(deps, ending, e, true, null);
@@ -195,25 +197,6 @@ async function runHooks(hooks: Hook[], log: Logger): Promise<void> {
       log.error({ err: describeError(err) }, 'an after-commit hook failed');
     }
   }
-}
-
-async function succeed(client: pg.PoolClient, dag: CompiledDag, claimed: Claimed, result: Json, lines: CollectedLine[]): Promise<PendingJob[]> {
-  const parent = claimed.map_index < 0;
-  const done = await client.query<{ id: number; run_state: string | null }>({
-    name: 'trib_succeed',
-    text: SUCCEED_SQL,
-    values: [
-      claimed.id, claimed.try_number, claimed.attempt, JSON.stringify(result ?? null),
-      lines.map((l) => l.level), lines.map((l) => l.message), lines.map((l) => JSON.stringify(l.fields)), lines.map((l) => l.at),
-      claimed.run_id,
-    ],
-  });
-  if (done.rowCount === 0) throw new LostClaim();
-  await recordTaskEvent(client, dag, dag.tasks.get(claimed.task_id) as CompiledTask, claimed, 'success', null);
-  const advanced = parent
-    ? await advanceRun(client, dag, claimed.run_id, done.rows[0].run_state ?? 'gone')
-    : await childFinished(client, dag, claimed.run_id, claimed.task_id);
-  return advanced.jobs;
 }
 
 /** A sensor not yet satisfied: back to 'queued' with its state kept, a delayed job for the next poke. */

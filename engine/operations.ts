@@ -4,11 +4,11 @@
  */
 import type pg from 'pg';
 import { withTransaction } from '../db/client.ts';
-import { advanceRun } from './advance.ts';
+import { advanceRun, startQueuedRuns } from './transitions.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { TributaryError } from './errors.ts';
 import { validateParams } from './params.ts';
-import { createRun, startQueuedRuns, type RunType } from './runs.ts';
+import { createRun, type RunType } from './runs.ts';
 import { intervalFor, logicalDateFor, ticksBetween } from './schedule.ts';
 import type { CompiledDag, Json } from './types.ts';
 
@@ -39,7 +39,7 @@ export async function triggerRun(
       runType: options.runType ?? 'manual',
       params,
     });
-    return { result: created, jobs: await startQueuedRuns(client, dag) };
+    return { result: created, jobs: await startQueuedRuns(client, dag.id) };
   });
   await dispatcher.enqueue(jobs);
   return { ...result, logicalDate };
@@ -89,7 +89,7 @@ export async function backfill(
         const created = await createRun(client, dag, { logicalDate, intervalEnd: end, runType: 'backfill', params });
         results.push({ ...created, logicalDate });
       }
-      return startQueuedRuns(client, dag);
+      return startQueuedRuns(client, dag.id);
     });
     await dispatcher.enqueue(jobs);
   }
@@ -139,7 +139,7 @@ export async function clearTasks(
     }
     // A queued run stays queued: it starts when a slot is free (maxActiveRuns).
     await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1 AND state <> 'queued'`, [runId]);
-    return (await advanceRun(client, dag, runId)).jobs;
+    return (await advanceRun(client, runId)).jobs;
   });
   await dispatcher.enqueue(jobs);
   return tasks;
@@ -165,7 +165,7 @@ export async function markTask(
     );
     // A queued run stays queued: it starts when a slot is free (maxActiveRuns).
     await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1 AND state <> 'queued'`, [runId]);
-    return (await advanceRun(client, dag, runId)).jobs;
+    return (await advanceRun(client, runId)).jobs;
   });
   await dispatcher.enqueue(jobs);
 }

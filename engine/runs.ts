@@ -1,25 +1,52 @@
 /**
- * Run lifecycle in Postgres: register DAGs, create runs (idempotent on dag_id + logical_date),
- * and start queued runs within maxActiveRuns. Every function takes a client inside the caller's
- * transaction and returns the jobs to enqueue after COMMIT.
+ * Run lifecycle in Postgres: register DAGs (and their task graphs), create runs (idempotent on
+ * dag_id + logical_date). Starting queued runs is engine/advance.ts `startQueuedRuns`.
  */
 import type pg from 'pg';
-import { advanceRun } from './advance.ts';
-import type { PendingJob } from './jobs.ts';
-import type { CompiledDag, Json } from './types.ts';
+import { withTransaction } from '../db/client.ts';
+import { runCallbackEvents, taskCallbackEvents } from './callbacks.ts';
+import type { CompiledDag, CompiledTask, Json } from './types.ts';
 
 export type RunType = 'scheduled' | 'manual' | 'backfill';
 
-/** Upserts the DAG registry; the operator's paused flag is kept. */
-export async function registerDags(client: pg.PoolClient | pg.Pool, dags: Iterable<CompiledDag>): Promise<void> {
-  for (const dag of dags) {
-    await client.query(
-      `INSERT INTO dags (dag_id, file, schedule, timezone) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (dag_id) DO UPDATE SET file = EXCLUDED.file, schedule = EXCLUDED.schedule,
-         timezone = EXCLUDED.timezone, updated_at = now()`,
-      [dag.id, dag.file, dag.schedule?.cron ?? null, dag.schedule?.timezone ?? null],
-    );
-  }
+/**
+ * Upserts the DAG registry (the operator's paused flag is kept) and each DAG's task graph in
+ * dag_tasks, which the engine's SQL functions read. One transaction, DAGs in id order, so two
+ * processes registering at once never interleave or deadlock.
+ */
+export async function registerDags(pool: pg.Pool, dags: Iterable<CompiledDag>): Promise<void> {
+  await withTransaction(pool, async (client) => {
+    for (const dag of [...dags].sort((a, b) => a.id.localeCompare(b.id))) {
+      await client.query(
+        `INSERT INTO dags (dag_id, file, schedule, timezone, max_active_runs, run_callbacks) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (dag_id) DO UPDATE SET file = EXCLUDED.file, schedule = EXCLUDED.schedule, timezone = EXCLUDED.timezone,
+           max_active_runs = EXCLUDED.max_active_runs, run_callbacks = EXCLUDED.run_callbacks, updated_at = now()`,
+        [dag.id, dag.file, dag.schedule?.cron ?? null, dag.schedule?.timezone ?? null, dag.maxActiveRuns, runCallbackEvents(dag)],
+      );
+      const tasks = dag.order.map((id, ord) => {
+        const t = dag.tasks.get(id) as CompiledTask;
+        return {
+          task_id: t.id, ord, upstream: t.upstream, downstream: t.downstream, trigger_rule: t.triggerRule, queue: t.kind,
+          priority: t.priority ?? null, retries: t.retries, map_over_task: t.mapOver?.task ?? null,
+          map_over_path: t.mapOver?.path ?? null, callback_events: taskCallbackEvents(dag, t),
+        };
+      });
+      await client.query('DELETE FROM dag_tasks WHERE dag_id = $1 AND NOT (task_id = ANY($2::text[]))', [dag.id, dag.order]);
+      await client.query(
+        `INSERT INTO dag_tasks (dag_id, task_id, ord, upstream, downstream, trigger_rule, queue, priority, retries,
+           map_over_task, map_over_path, callback_events)
+         SELECT $1, t.task_id, t.ord, t.upstream, t.downstream, t.trigger_rule, t.queue, t.priority, t.retries,
+           t.map_over_task, t.map_over_path, t.callback_events
+         FROM jsonb_to_recordset($2::jsonb) AS t(task_id text, ord int, upstream text[], downstream text[], trigger_rule text,
+           queue text, priority int, retries int, map_over_task text, map_over_path text, callback_events text[])
+         ON CONFLICT (dag_id, task_id) DO UPDATE SET ord = EXCLUDED.ord, upstream = EXCLUDED.upstream,
+           downstream = EXCLUDED.downstream, trigger_rule = EXCLUDED.trigger_rule, queue = EXCLUDED.queue,
+           priority = EXCLUDED.priority, retries = EXCLUDED.retries, map_over_task = EXCLUDED.map_over_task,
+           map_over_path = EXCLUDED.map_over_path, callback_events = EXCLUDED.callback_events`,
+        [dag.id, JSON.stringify(tasks)],
+      );
+    }
+  });
 }
 
 export interface NewRun {
@@ -60,29 +87,6 @@ export async function createRun(
     [runId, tasks.map((t) => t.id), tasks.map((t) => t.retries + 1), tasks.map((t) => t.kind)],
   );
   return { runId, created: true };
-}
-
-/**
- * Starts this DAG's queued runs, oldest logical date first, while fewer than maxActiveRuns are
- * running; a paused DAG starts nothing. Serialised per DAG by the registry row lock. Queued runs
- * another transaction holds are skipped, never waited for: a run ending hands off while holding
- * its own row, so waiting on a run row here, registry lock in hand, could close a deadlock.
- */
-export async function startQueuedRuns(client: pg.PoolClient, dag: CompiledDag): Promise<PendingJob[]> {
-  const registry = await client.query<{ paused: boolean }>('SELECT paused FROM dags WHERE dag_id = $1 FOR UPDATE', [dag.id]);
-  if (registry.rows[0]?.paused) return [];
-  const { rows } = await client.query<{ id: number }>(
-    `WITH active AS (SELECT count(*)::int AS n FROM dag_runs WHERE dag_id = $1 AND state = 'running')
-     UPDATE dag_runs SET state = 'running', started_at = clock_timestamp()
-     WHERE id IN (
-       SELECT id FROM dag_runs WHERE dag_id = $1 AND state = 'queued'
-       ORDER BY logical_date LIMIT GREATEST(0, $2 - (SELECT n FROM active)) FOR UPDATE SKIP LOCKED
-     ) RETURNING id`,
-    [dag.id, dag.maxActiveRuns],
-  );
-  const jobs: PendingJob[] = [];
-  for (const { id } of rows) jobs.push(...(await advanceRun(client, dag, id)).jobs);
-  return jobs;
 }
 
 export async function setPaused(client: pg.Pool | pg.PoolClient, dagId: string, paused: boolean): Promise<void> {

@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { withTransaction } from '../db/client.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { cleanRuns } from './retention.ts';
-import { createRun, startQueuedRuns } from './runs.ts';
+import { startQueuedRuns } from './transitions.ts';
+import { createRun } from './runs.ts';
 import { dataInterval, dueLogicalDates } from './schedule.ts';
 import type { CompiledDag } from './types.ts';
 
@@ -31,7 +32,7 @@ export async function scheduleDag(pool: pg.Pool, dispatcher: Dispatcher, dag: Co
       const { end } = dataInterval(expr, timezone, logicalDate);
       if ((await createRun(client, dag, { logicalDate, intervalEnd: end, runType: 'scheduled' })).created) created++;
     }
-    return startQueuedRuns(client, dag);
+    return startQueuedRuns(client, dag.id);
   });
   await dispatcher.enqueue(jobs);
   return created;

@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
-  bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, bigint,
+  bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, bigint,
 } from 'drizzle-orm/pg-core';
 
 /** Every DAG the scheduler has seen, with the operator's pause flag. */
@@ -14,8 +14,38 @@ export const dags = pgTable('dags', {
   paused: boolean('paused').notNull().default(false),
   schedule: text('schedule'),
   timezone: text('timezone'),
+  /** The DAG's maxActiveRuns, read by the hand-off that starts a queued run when one ends. */
+  maxActiveRuns: integer('max_active_runs').notNull().default(1),
+  /** Run events ('success', 'failure') the DAG has callbacks for: the run's end records them. */
+  runCallbacks: text('run_callbacks').array().notNull().default(sql`'{}'::text[]`),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * Each registered DAG's task graph as the engine's SQL functions read it (db/migrations/0010):
+ * trigger rules, edges, queue and mapping. Rewritten whenever a process registers the DAG.
+ */
+export const dagTasks = pgTable(
+  'dag_tasks',
+  {
+    dagId: text('dag_id').notNull().references(() => dags.dagId, { onDelete: 'cascade' }),
+    taskId: text('task_id').notNull(),
+    /** Position in a topological order (upstreams first). */
+    ord: integer('ord').notNull(),
+    upstream: text('upstream').array().notNull(),
+    downstream: text('downstream').array().notNull(),
+    triggerRule: text('trigger_rule').notNull(),
+    /** The job kind, which is also the BullMQ queue its jobs go to. */
+    queue: text('queue').notNull(),
+    priority: integer('priority'),
+    retries: integer('retries').notNull(),
+    mapOverTask: text('map_over_task'),
+    mapOverPath: text('map_over_path'),
+    /** Task events ('success', 'failure', 'retry') that have callbacks: their end records them. */
+    callbackEvents: text('callback_events').array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.dagId, t.taskId] })],
+);
 
 /** One run per DAG and logical date: the unique index makes run creation idempotent. */
 export const dagRuns = pgTable(
@@ -56,8 +86,6 @@ export const taskInstances = pgTable(
     resumeState: jsonb('resume_state'),
     /** Times a sensor re-scheduled itself within the current try (part of its job id). */
     pokes: integer('pokes').notNull().default(0),
-    /** Mapped parent only: children not yet in a terminal state (the last one advances the run). */
-    mapPending: integer('map_pending').notNull().default(0),
     error: text('error'),
     errorCode: text('error_code'),
     worker: text('worker'),
@@ -80,6 +108,10 @@ export const taskInstances = pgTable(
   (t) => [
     uniqueIndex('task_instances_run_task_map').on(t.runId, t.taskId, t.mapIndex),
     index('task_instances_state').on(t.state),
+    // Mapped children not yet ended: the last child to commit finds none left (trib_settle_map).
+    index('task_instances_pending_children')
+      .on(t.runId, t.taskId)
+      .where(sql`map_index >= 0 AND state IN ('none', 'queued', 'running', 'up_for_retry')`),
   ],
 );
 

@@ -1,0 +1,429 @@
+CREATE TABLE "dag_tasks" (
+	"dag_id" text NOT NULL,
+	"task_id" text NOT NULL,
+	"ord" integer NOT NULL,
+	"upstream" text[] NOT NULL,
+	"downstream" text[] NOT NULL,
+	"trigger_rule" text NOT NULL,
+	"queue" text NOT NULL,
+	"priority" integer,
+	"retries" integer NOT NULL,
+	"map_over_task" text,
+	"map_over_path" text,
+	"callback_events" text[] NOT NULL,
+	CONSTRAINT "dag_tasks_dag_id_task_id_pk" PRIMARY KEY("dag_id","task_id")
+);
+--> statement-breakpoint
+ALTER TABLE "dags" ADD COLUMN "max_active_runs" integer DEFAULT 1 NOT NULL;--> statement-breakpoint
+ALTER TABLE "dags" ADD COLUMN "run_callbacks" text[] DEFAULT '{}'::text[] NOT NULL;--> statement-breakpoint
+ALTER TABLE "dag_tasks" ADD CONSTRAINT "dag_tasks_dag_id_dags_dag_id_fk" FOREIGN KEY ("dag_id") REFERENCES "public"."dags"("dag_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "task_instances_pending_children" ON "task_instances" USING btree ("run_id","task_id") WHERE map_index >= 0 AND state IN ('none', 'queued', 'running', 'up_for_retry');--> statement-breakpoint
+ALTER TABLE "task_instances" DROP COLUMN "map_pending";--> statement-breakpoint
+/*
+ * The engine's state machine as server-side functions (like BullMQ's Lua scripts and
+ * graphile-worker's get_job/complete_job): each transition of a try is one round trip.
+ * Lock order, everywhere: the run row first, then task rows. A parent task's end takes its run
+ * FOR NO KEY UPDATE before touching any task row; clear/mark take it FOR UPDATE. A mapped child's
+ * end takes no run or parent lock at all: it only ends its own row, and after its COMMIT
+ * trib_settle_map finds whether it was the last child (no hot row held across a transaction).
+ * Task states that are over: success, failed, upstream_failed, skipped.
+ */
+
+/* trib_iso(t) → t as JavaScript's toISOString() writes it (event keys and payloads). */
+CREATE FUNCTION trib_iso(p_at timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+--> statement-breakpoint
+/*
+ * trib_decide(rule, upstream states) → 'wait' | 'run' | 'skip' | 'upstream_failed'.
+ * Airflow's trigger rules, the same decisions as engine/trigger-rules.ts `decide` (one shared
+ * table of cases tests both). An unknown rule waits.
+ */
+CREATE FUNCTION trib_decide(p_rule text, p_states text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+    WHEN cardinality(p_states) = 0 THEN 'run'
+    WHEN p_rule = 'all_success' THEN CASE
+      WHEN p_states && ARRAY['failed', 'upstream_failed'] THEN 'upstream_failed'
+      WHEN p_states && ARRAY['skipped'] THEN 'skip'
+      WHEN p_states <@ ARRAY['success'] THEN 'run'
+      ELSE 'wait' END
+    WHEN p_rule = 'all_done' THEN CASE
+      WHEN p_states <@ ARRAY['success', 'failed', 'upstream_failed', 'skipped'] THEN 'run'
+      ELSE 'wait' END
+    WHEN p_rule = 'one_failed' THEN CASE
+      WHEN p_states && ARRAY['failed', 'upstream_failed'] THEN 'run'
+      WHEN p_states <@ ARRAY['success', 'failed', 'upstream_failed', 'skipped'] THEN 'skip'
+      ELSE 'wait' END
+    WHEN p_rule = 'none_failed' THEN CASE
+      WHEN p_states && ARRAY['failed', 'upstream_failed'] THEN 'upstream_failed'
+      WHEN p_states <@ ARRAY['success', 'failed', 'upstream_failed', 'skipped'] THEN 'run'
+      ELSE 'wait' END
+    ELSE 'wait'
+  END
+$$;
+--> statement-breakpoint
+/* trib_run_outcome(leaf states) → 'running' | 'failed' | 'success' (Airflow's leaf rule, as runOutcome). */
+CREATE FUNCTION trib_run_outcome(p_leaf_states text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+    WHEN NOT (p_leaf_states <@ ARRAY['success', 'failed', 'upstream_failed', 'skipped']) THEN 'running'
+    WHEN p_leaf_states && ARRAY['failed', 'upstream_failed'] THEN 'failed'
+    ELSE 'success'
+  END
+$$;
+--> statement-breakpoint
+/* trib_pick_path(value, 'a.b') → value.a.b, or NULL as soon as a step is not an object. */
+CREATE FUNCTION trib_pick_path(p_value jsonb, p_path text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  v_current jsonb := p_value;
+  v_key text;
+BEGIN
+  FOREACH v_key IN ARRAY string_to_array(p_path, '.') LOOP
+    IF v_current IS NULL OR jsonb_typeof(v_current) <> 'object' THEN RETURN NULL; END IF;
+    v_current := v_current -> v_key;
+  END LOOP;
+  RETURN v_current;
+END
+$$;
+--> statement-breakpoint
+/* trib_job(...) → one job to enqueue after COMMIT, as engine/advance.ts reads it. */
+CREATE FUNCTION trib_job(p_queue text, p_job_id text, p_instance bigint, p_try int, p_priority int) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_strip_nulls(jsonb_build_object(
+    'queue', p_queue, 'jobId', p_job_id, 'instanceId', p_instance, 'tryNumber', p_try, 'priority', p_priority))
+$$;
+--> statement-breakpoint
+/*
+ * trib_task_event(instance, try, event, error): records a task's success/failure/retry in the
+ * callback outbox when its task (or, for retries, its DAG) has callbacks for that event. Unique
+ * by key: recording twice is a no-op. Runs in the caller's transaction.
+ */
+CREATE FUNCTION trib_task_event(p_instance bigint, p_try int, p_event text, p_error text) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO callback_events (key, dag_id, run_id, task_id, event, payload)
+  SELECT 'task:' || ti.run_id || ':' || ti.task_id || ':' || ti.map_index || ':' || p_try || ':' || p_event,
+    r.dag_id, ti.run_id, ti.task_id, p_event,
+    jsonb_build_object('mapIndex', ti.map_index, 'tryNumber', p_try,
+      'state', CASE p_event WHEN 'failure' THEN 'failed' WHEN 'retry' THEN 'up_for_retry' ELSE 'success' END,
+      'error', p_error, 'logicalDate', trib_iso(r.logical_date))
+  FROM task_instances ti
+  JOIN dag_runs r ON r.id = ti.run_id
+  JOIN dag_tasks dt ON dt.dag_id = r.dag_id AND dt.task_id = ti.task_id
+  WHERE ti.id = p_instance AND p_event = ANY(dt.callback_events)
+  ON CONFLICT (key) DO NOTHING
+$$;
+--> statement-breakpoint
+/*
+ * trib_expand(run, parent instance, task) → jobs: a mapped task whose upstreams allow it to run
+ * reads its list from the upstream result (map_over_task, map_over_path) and inserts one queued
+ * child per item; a re-run (cleared task) reuses the rows with the next try number, so job ids
+ * stay fresh. Not a list → the parent fails (MAP_SOURCE_INVALID); an empty list → it succeeds
+ * with []. Returns {jobs, ended} (ended: the parent is over, its downstream may move).
+ */
+CREATE FUNCTION trib_expand(p_run bigint, p_parent bigint, p_task text, p_dag text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  t dag_tasks%ROWTYPE;
+  v_list jsonb;
+  v_jobs jsonb;
+BEGIN
+  SELECT * INTO t FROM dag_tasks WHERE dag_id = p_dag AND task_id = p_task;
+  SELECT result INTO v_list FROM task_instances WHERE run_id = p_run AND task_id = t.map_over_task AND map_index = -1;
+  IF t.map_over_path IS NOT NULL THEN v_list := trib_pick_path(v_list, t.map_over_path); END IF;
+  IF v_list IS NULL OR jsonb_typeof(v_list) <> 'array' THEN
+    UPDATE task_instances SET state = 'failed', ended_at = clock_timestamp(), updated_at = now(),
+      error = 'MAP_SOURCE_INVALID: ' || t.map_over_task || coalesce('.' || t.map_over_path, '') || ' is not a list'
+    WHERE id = p_parent;
+    RETURN jsonb_build_object('jobs', '[]'::jsonb, 'ended', true);
+  END IF;
+  IF jsonb_array_length(v_list) = 0 THEN
+    UPDATE task_instances SET state = 'success', result = '[]', ended_at = clock_timestamp(), updated_at = now() WHERE id = p_parent;
+    RETURN jsonb_build_object('jobs', '[]'::jsonb, 'ended', true);
+  END IF;
+  DELETE FROM task_instances WHERE run_id = p_run AND task_id = p_task AND map_index >= jsonb_array_length(v_list);
+  WITH inserted AS (
+    INSERT INTO task_instances AS ti (run_id, task_id, map_index, state, try_number, max_tries, queue, map_item, job_id, queued_at)
+    SELECT p_run, p_task, i - 1, 'queued', 1, t.retries + 1, t.queue, item, 'r' || p_run || '-' || p_task || '-m' || (i - 1) || '-t1', now()
+    FROM jsonb_array_elements(v_list) WITH ORDINALITY AS e(item, i)
+    ON CONFLICT (run_id, task_id, map_index) DO UPDATE SET state = 'queued', try_number = ti.try_number + 1,
+      max_tries = ti.try_number + t.retries + 1, map_item = EXCLUDED.map_item, result = NULL, error = NULL, error_code = NULL,
+      pokes = 0, attempt = 0, lost_attempts = 0, infra_retries = 0, lease_until = NULL, not_before = NULL, ended_at = NULL,
+      job_id = 'r' || p_run || '-' || p_task || '-m' || ti.map_index || '-t' || (ti.try_number + 1), queued_at = now(), updated_at = now()
+    RETURNING ti.id, ti.map_index, ti.try_number, ti.job_id
+  )
+  SELECT jsonb_agg(trib_job(t.queue, inserted.job_id, inserted.id, inserted.try_number, t.priority) ORDER BY inserted.map_index)
+  INTO v_jobs FROM inserted;
+  UPDATE task_instances SET state = 'mapped', updated_at = now() WHERE id = p_parent;
+  RETURN jsonb_build_object('jobs', v_jobs, 'ended', false);
+END
+$$;
+--> statement-breakpoint
+/*
+ * trib_close_mapped(parent instance): every child is over — the parent succeeds when all of them
+ * succeeded or were skipped, else fails; its result is their results in map order.
+ */
+CREATE FUNCTION trib_close_mapped(p_parent bigint) RETURNS void LANGUAGE sql AS $$
+  WITH parent AS (SELECT run_id, task_id FROM task_instances WHERE id = p_parent),
+  kids AS (
+    SELECT coalesce(jsonb_agg(k.result ORDER BY k.map_index), '[]'::jsonb) AS results,
+      coalesce(bool_and(k.state IN ('success', 'skipped')), true) AS ok,
+      count(*) FILTER (WHERE k.state = 'failed') AS failed, count(*) AS total
+    FROM task_instances k, parent WHERE k.run_id = parent.run_id AND k.task_id = parent.task_id AND k.map_index >= 0
+  )
+  UPDATE task_instances SET state = CASE WHEN kids.ok THEN 'success' ELSE 'failed' END, result = kids.results,
+    error = CASE WHEN kids.ok THEN error ELSE kids.failed || ' of ' || kids.total || ' mapped instances failed' END,
+    ended_at = clock_timestamp(), updated_at = now()
+  FROM kids WHERE id = p_parent
+$$;
+--> statement-breakpoint
+/*
+ * trib_advance(run, from tasks, locked) → {jobs, runState?}. Inside the caller's transaction, with
+ * the run's row lock (taken here unless `locked`): moves every task the change can affect — the
+ * `from` tasks' downstream (all tasks when NULL), then theirs, as long as something moved. A task
+ * is queued, expanded (mapped), skipped or marked upstream_failed by its trigger rule; a mapped
+ * parent whose children are all over closes. When every task is over the run ends (Airflow's leaf
+ * rule), its callback event is recorded, and the DAG's next queued run starts (the hand-off).
+ * Idempotent: calling it again with nothing changed does nothing.
+ */
+CREATE FUNCTION trib_advance(p_run bigint, p_from text[] DEFAULT NULL, p_locked boolean DEFAULT false) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_run dag_runs%ROWTYPE;
+  v_jobs jsonb := '[]';
+  v_frontier text[] := p_from;
+  v_moved text[];
+  v_expanded jsonb;
+  v_try int;
+  v_job_id text;
+  v_outcome text;
+  v_ended timestamptz;
+  v_event text;
+  v_decision text;
+  c record;
+BEGIN
+  IF p_locked THEN
+    SELECT * INTO v_run FROM dag_runs WHERE id = p_run;
+  ELSE
+    SELECT * INTO v_run FROM dag_runs WHERE id = p_run FOR NO KEY UPDATE;
+  END IF;
+  IF v_run.state IS DISTINCT FROM 'running' THEN RETURN jsonb_build_object('jobs', v_jobs); END IF;
+  IF NOT EXISTS (SELECT 1 FROM dag_tasks WHERE dag_id = v_run.dag_id) THEN
+    RAISE EXCEPTION 'dag "%" of run % is not registered (no process loaded it since the upgrade)', v_run.dag_id, p_run
+      USING ERRCODE = 'TRB01';
+  END IF;
+  LOOP
+    v_moved := '{}';
+    FOR c IN
+      SELECT ti.id, ti.state, dt.task_id, dt.trigger_rule, dt.queue, dt.priority, dt.upstream, dt.map_over_task
+      FROM dag_tasks dt
+      JOIN task_instances ti ON ti.run_id = p_run AND ti.task_id = dt.task_id AND ti.map_index = -1
+      WHERE dt.dag_id = v_run.dag_id
+        AND (v_frontier IS NULL OR dt.task_id = ANY(v_frontier) OR dt.task_id IN (
+          SELECT unnest(f.downstream) FROM dag_tasks f WHERE f.dag_id = v_run.dag_id AND f.task_id = ANY(v_frontier)))
+        AND (ti.state = 'none' OR (ti.state = 'mapped' AND NOT EXISTS (
+          SELECT 1 FROM task_instances k WHERE k.run_id = p_run AND k.task_id = dt.task_id AND k.map_index >= 0
+            AND k.state IN ('none', 'queued', 'running', 'up_for_retry'))))
+      ORDER BY dt.ord
+    LOOP
+      IF c.state = 'mapped' THEN
+        PERFORM trib_close_mapped(c.id);
+        v_moved := v_moved || c.task_id;
+        CONTINUE;
+      END IF;
+      -- Upstream states read now: changes made earlier in this pass count.
+      v_decision := trib_decide(c.trigger_rule, ARRAY(
+        SELECT coalesce(u.state, 'none') FROM unnest(c.upstream) AS up(task_id)
+        LEFT JOIN task_instances u ON u.run_id = p_run AND u.task_id = up.task_id AND u.map_index = -1));
+      IF v_decision IN ('skip', 'upstream_failed') THEN
+        UPDATE task_instances SET state = CASE v_decision WHEN 'skip' THEN 'skipped' ELSE 'upstream_failed' END,
+          ended_at = clock_timestamp(), updated_at = now()
+        WHERE id = c.id;
+        v_moved := v_moved || c.task_id;
+      ELSIF v_decision = 'run' THEN
+        IF c.map_over_task IS NOT NULL THEN
+          v_expanded := trib_expand(p_run, c.id, c.task_id, v_run.dag_id);
+          v_jobs := v_jobs || (v_expanded -> 'jobs');
+          IF (v_expanded ->> 'ended')::boolean THEN v_moved := v_moved || c.task_id; END IF;
+        ELSE
+          UPDATE task_instances SET state = 'queued', try_number = try_number + 1, pokes = 0, queued_at = now(), updated_at = now(),
+            attempt = 0, lost_attempts = 0, infra_retries = 0, lease_until = NULL, not_before = NULL,
+            job_id = 'r' || run_id || '-' || task_id || '-m' || map_index || '-t' || (try_number + 1)
+          WHERE id = c.id RETURNING try_number, job_id INTO v_try, v_job_id;
+          v_jobs := v_jobs || jsonb_build_array(trib_job(c.queue, v_job_id, c.id, v_try, c.priority));
+        END IF;
+      END IF; -- 'wait': nothing yet
+
+    END LOOP;
+    EXIT WHEN cardinality(v_moved) = 0;
+    v_frontier := v_moved;
+  END LOOP;
+
+  IF EXISTS (
+    SELECT 1 FROM task_instances ti JOIN dag_tasks dt ON dt.dag_id = v_run.dag_id AND dt.task_id = ti.task_id
+    WHERE ti.run_id = p_run AND ti.map_index = -1 AND ti.state NOT IN ('success', 'failed', 'upstream_failed', 'skipped')
+  ) THEN
+    RETURN jsonb_build_object('jobs', v_jobs);
+  END IF;
+  v_outcome := trib_run_outcome(ARRAY(
+    SELECT ti.state FROM task_instances ti JOIN dag_tasks dt ON dt.dag_id = v_run.dag_id AND dt.task_id = ti.task_id
+    WHERE ti.run_id = p_run AND ti.map_index = -1 AND cardinality(dt.downstream) = 0));
+  UPDATE dag_runs SET state = v_outcome, ended_at = clock_timestamp() WHERE id = p_run AND state = 'running'
+  RETURNING ended_at INTO v_ended;
+  -- The event commits with the run's end (an outbox row); its callbacks run after COMMIT.
+  v_event := CASE v_outcome WHEN 'success' THEN 'success' ELSE 'failure' END;
+  INSERT INTO callback_events (key, dag_id, run_id, task_id, event, payload)
+  SELECT 'run:' || p_run || ':' || trib_iso(v_ended) || ':' || v_event, d.dag_id, p_run, '', v_event,
+    jsonb_build_object('state', v_outcome, 'error', NULL, 'logicalDate', trib_iso(v_run.logical_date))
+  FROM dags d WHERE d.dag_id = v_run.dag_id AND v_event = ANY(d.run_callbacks)
+  ON CONFLICT (key) DO NOTHING;
+  -- Hand-off: the run's slot is free now, so the next queued run starts in this same transaction.
+  v_jobs := v_jobs || trib_start_queued_runs(v_run.dag_id);
+  RETURN jsonb_build_object('jobs', v_jobs, 'runState', v_outcome);
+END
+$$;
+--> statement-breakpoint
+/*
+ * trib_start_queued_runs(dag) → jobs: starts the DAG's queued runs, oldest logical date first,
+ * while fewer than its max_active_runs are running, and advances each. A paused (or unknown)
+ * DAG starts nothing. Serialised per DAG by the registry row lock. Queued runs another
+ * transaction holds are skipped, never waited for: a run ending hands off while holding its own
+ * row, so waiting on a run row here, registry lock in hand, could close a deadlock.
+ */
+CREATE FUNCTION trib_start_queued_runs(p_dag text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_dag dags%ROWTYPE;
+  v_jobs jsonb := '[]';
+  r record;
+BEGIN
+  SELECT * INTO v_dag FROM dags WHERE dag_id = p_dag FOR UPDATE;
+  IF NOT FOUND OR v_dag.paused THEN RETURN v_jobs; END IF;
+  FOR r IN
+    WITH active AS (SELECT count(*)::int AS n FROM dag_runs WHERE dag_id = p_dag AND state = 'running')
+    UPDATE dag_runs SET state = 'running', started_at = clock_timestamp()
+    WHERE id IN (
+      SELECT q.id FROM dag_runs q WHERE q.dag_id = p_dag AND q.state = 'queued'
+      ORDER BY q.logical_date LIMIT GREATEST(0, v_dag.max_active_runs - (SELECT n FROM active)) FOR UPDATE SKIP LOCKED
+    ) RETURNING id
+  LOOP
+    v_jobs := v_jobs || (trib_advance(r.id, NULL, true) -> 'jobs');
+  END LOOP;
+  RETURN v_jobs;
+END
+$$;
+--> statement-breakpoint
+/*
+ * trib_claim(instance, try, worker, lease ms) → the try's context in ONE row (task, run, params,
+ * the results of its upstream tasks), or no row. Starts a new attempt of a queued try, or takes
+ * over a running one whose lease expired (its worker is lost: that attempt is closed as 'lost'
+ * and counted in lost_attempts). A try that is finished, or running under a live lease, or whose
+ * run is not running, is not claimed. Autocommit: the claim commits before the handler starts.
+ */
+CREATE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8)
+RETURNS TABLE (
+  id bigint, run_id bigint, task_id text, map_index int, try_number int, max_tries int, map_item jsonb,
+  resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
+  dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb
+) LANGUAGE sql AS $$
+  WITH claimed AS (
+    UPDATE task_instances ti SET state = 'running', started_at = now(), worker = p_worker, updated_at = now(),
+      attempt = ti.attempt + 1, lost_attempts = ti.lost_attempts + (ti.state = 'running')::int,
+      lease_until = now() + make_interval(secs => p_lease_ms / 1000), not_before = NULL
+    FROM dag_runs r
+    WHERE ti.id = p_instance AND ti.try_number = p_try AND r.id = ti.run_id AND r.state = 'running'
+      AND (ti.state IN ('queued', 'up_for_retry')
+        OR (ti.state = 'running' AND (ti.lease_until IS NULL OR ti.lease_until < now())))
+    RETURNING ti.id, ti.run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries, ti.map_item,
+              ti.resume_state, ti.pokes, ti.attempt, ti.lost_attempts, ti.infra_retries,
+              r.dag_id, r.logical_date, r.interval_end, r.params
+  ), lost AS (
+    UPDATE task_attempts a SET state = 'lost', ended_at = now(), error_code = 'WORKER_LOST',
+      error = 'worker ' || a.worker || ' was lost (its lease expired while the attempt was running)'
+    FROM claimed c WHERE a.task_instance_id = c.id AND a.try_number = c.try_number AND a.state = 'running'
+  ), started AS (
+    INSERT INTO task_attempts (task_instance_id, try_number, attempt, state, worker, started_at)
+    SELECT c.id, c.try_number, c.attempt, 'running', p_worker, now() FROM claimed c
+  ), tried AS (
+    INSERT INTO task_tries (task_instance_id, try_number, state, worker, started_at)
+    SELECT c.id, c.try_number, 'running', p_worker, now() FROM claimed c
+    ON CONFLICT (task_instance_id, try_number) DO UPDATE SET state = 'running', worker = p_worker
+  )
+  SELECT c.id, c.run_id, c.task_id, c.map_index, c.try_number, c.max_tries, c.map_item,
+    c.resume_state, c.pokes, c.attempt, c.lost_attempts, c.infra_retries,
+    c.dag_id, c.logical_date, c.interval_end, c.params,
+    (SELECT coalesce(jsonb_object_agg(u.task_id, u.result), '{}'::jsonb)
+     FROM dag_tasks dt JOIN task_instances u ON u.run_id = c.run_id AND u.map_index = -1 AND u.task_id = ANY(dt.upstream)
+     WHERE dt.dag_id = c.dag_id AND dt.task_id = c.task_id)
+  FROM claimed c
+$$;
+--> statement-breakpoint
+/*
+ * trib_end(instance, try, attempt, state 'success'|'failed', result, error, code, log lines…)
+ * → {won, jobs, settle?, runState?}. Ends a try for good in the caller's transaction: the
+ * compare-and-set on (id, try, attempt, 'running') — a delivery that lost its claim changes
+ * nothing and gets won=false (the caller rolls back) —, the try and attempt rows, the try's log
+ * lines, the callback event, and the downstream decision. A parent task takes its run lock first
+ * and returns the jobs trib_advance made ready. A mapped child takes no shared lock: it returns
+ * `settle` (its parent's id) for the caller to pass to trib_settle_map after COMMIT. The end time
+ * is clock_timestamp(): now() would be the start of the try's transaction, before the handler.
+ */
+CREATE FUNCTION trib_end(
+  p_instance bigint, p_try int, p_attempt int, p_state text, p_result jsonb, p_error text, p_code text,
+  p_levels text[], p_messages text[], p_fields jsonb[], p_ats timestamptz[]
+) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_run bigint;
+  v_task text;
+  v_map_index int;
+  v_run_state text;
+  v_duration int;
+  v_parent bigint;
+BEGIN
+  SELECT run_id, task_id, map_index INTO v_run, v_task, v_map_index FROM task_instances WHERE id = p_instance;
+  IF NOT FOUND THEN RETURN jsonb_build_object('won', false); END IF;
+  IF v_map_index < 0 THEN
+    SELECT state INTO v_run_state FROM dag_runs WHERE id = v_run FOR NO KEY UPDATE;
+  END IF;
+  UPDATE task_instances SET state = p_state, result = p_result, error = p_error, error_code = p_code,
+    ended_at = clock_timestamp(), duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int,
+    resume_state = NULL, lease_until = NULL, updated_at = now()
+  WHERE id = p_instance AND try_number = p_try AND attempt = p_attempt AND state = 'running'
+  RETURNING duration_ms INTO v_duration;
+  IF NOT FOUND THEN RETURN jsonb_build_object('won', false); END IF;
+  UPDATE task_tries SET state = p_state, ended_at = clock_timestamp(), duration_ms = v_duration, error = p_error, error_code = p_code
+  WHERE task_instance_id = p_instance AND try_number = p_try;
+  UPDATE task_attempts SET state = p_state, ended_at = clock_timestamp(), error = p_error, error_code = p_code
+  WHERE task_instance_id = p_instance AND try_number = p_try AND attempt = p_attempt;
+  INSERT INTO task_logs (task_instance_id, try_number, level, message, fields, at)
+  SELECT p_instance, p_try, l.level, l.message, l.fields, l.at
+  FROM unnest(p_levels, p_messages, p_fields, p_ats) AS l(level, message, fields, at);
+  PERFORM trib_task_event(p_instance, p_try, CASE p_state WHEN 'success' THEN 'success' ELSE 'failure' END, p_error);
+  IF v_map_index >= 0 THEN
+    SELECT id INTO v_parent FROM task_instances WHERE run_id = v_run AND task_id = v_task AND map_index = -1;
+    RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb, 'settle', v_parent);
+  END IF;
+  IF v_run_state IS DISTINCT FROM 'running' THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb); END IF;
+  RETURN trib_advance(v_run, ARRAY[v_task], true) || jsonb_build_object('won', true);
+END
+$$;
+--> statement-breakpoint
+/*
+ * trib_settle_map(parent instance) → {jobs, runState?}. Called after a mapped child's end has
+ * committed (autocommit): when no child of the parent is left to end, advances the run (which
+ * closes the parent under the run lock, and moves its downstream). Every child calls it after its
+ * own COMMIT, so the last one to commit always sees all the others; two that both see none left
+ * serialise on the run lock and the second finds the parent already closed.
+ */
+CREATE FUNCTION trib_settle_map(p_parent bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  v_run bigint;
+  v_task text;
+BEGIN
+  SELECT run_id, task_id INTO v_run, v_task FROM task_instances WHERE id = p_parent AND state = 'mapped';
+  IF NOT FOUND OR EXISTS (
+    SELECT 1 FROM task_instances WHERE run_id = v_run AND task_id = v_task AND map_index >= 0
+      AND state IN ('none', 'queued', 'running', 'up_for_retry')
+  ) THEN
+    RETURN jsonb_build_object('jobs', '[]'::jsonb);
+  END IF;
+  RETURN trib_advance(v_run, ARRAY[v_task], false);
+END
+$$;

@@ -1,0 +1,107 @@
+/**
+ * The TypeScript side of the engine's state machine, kept thin: each function calls one of the
+ * SQL functions of db/migrations/0010_engine_functions.sql (where the contracts are written) and
+ * maps its result to the jobs the dispatcher enqueues after COMMIT.
+ */
+import type pg from 'pg';
+import type { PendingJob } from './jobs.ts';
+import type { CollectedLine } from './logger.ts';
+import { CLAIM_SQL, END_SQL, type Claimed } from './try-sql.ts';
+import type { Json } from './types.ts';
+
+/** A job as the SQL functions return it (trib_job). */
+interface SqlJob {
+  queue: string;
+  jobId: string;
+  instanceId: number;
+  tryNumber: number;
+  priority?: number;
+}
+
+export interface AdvanceResult {
+  jobs: PendingJob[];
+  /** Set when this call ended the run. */
+  runState?: 'success' | 'failed';
+}
+
+export function toPendingJobs(jobs: readonly SqlJob[] | undefined): PendingJob[] {
+  return (jobs ?? []).map((j) => ({
+    queue: j.queue,
+    jobId: j.jobId,
+    data: { taskInstanceId: Number(j.instanceId), tryNumber: j.tryNumber },
+    priority: j.priority,
+  }));
+}
+
+/** Claims the try (autocommit, before its transaction): its context, or null when there is nothing to run. */
+export async function claimTry(client: pg.PoolClient, instanceId: number, tryNumber: number, worker: string, leaseMs: number): Promise<Claimed | null> {
+  const { rows } = await client.query<Claimed>({ name: 'trib_claim', text: CLAIM_SQL, values: [instanceId, tryNumber, worker, leaseMs] });
+  return rows[0] ?? null;
+}
+
+export interface TryEnd {
+  state: 'success' | 'failed';
+  result: Json;
+  error: string | null;
+  code: string | null;
+  lines: readonly CollectedLine[];
+}
+
+/**
+ * Ends the claimed try for good inside its transaction (trib_end). null when the claim was lost
+ * (the caller must roll back); else the jobs to enqueue and, for a mapped child, the parent id to
+ * settle after COMMIT (commitAndSettle).
+ */
+export async function endTry(client: pg.PoolClient, c: Claimed, end: TryEnd): Promise<{ jobs: PendingJob[]; settle: number | null } | null> {
+  const { lines } = end;
+  const { rows } = await client.query<{ ended: { won: boolean; jobs?: SqlJob[]; settle?: number } }>({
+    name: 'trib_end',
+    text: END_SQL,
+    values: [
+      c.id, c.try_number, c.attempt, end.state, JSON.stringify(end.result ?? null), end.error, end.code,
+      lines.map((l) => l.level), lines.map((l) => l.message), lines.map((l) => JSON.stringify(l.fields)), lines.map((l) => l.at),
+    ],
+  });
+  const { ended } = rows[0];
+  if (!ended.won) return null;
+  return { jobs: toPendingJobs(ended.jobs), settle: ended.settle ?? null };
+}
+
+/**
+ * advanceRun(client, runId): inside the caller's transaction, takes the run's row lock and moves
+ * every task whose upstreams have settled; ends the run and hands off when nothing can move.
+ * Idempotent (trib_advance).
+ */
+export async function advanceRun(client: pg.PoolClient, runId: number): Promise<AdvanceResult> {
+  const { rows } = await client.query<{ advanced: { jobs: SqlJob[]; runState?: 'success' | 'failed' } }>({
+    name: 'trib_advance', text: 'SELECT trib_advance($1) AS advanced', values: [runId],
+  });
+  return { jobs: toPendingJobs(rows[0].advanced.jobs), runState: rows[0].advanced.runState };
+}
+
+/** Starts the DAG's queued runs within maxActiveRuns (trib_start_queued_runs); returns their first jobs. */
+export async function startQueuedRuns(client: pg.PoolClient, dagId: string): Promise<PendingJob[]> {
+  const { rows } = await client.query<{ jobs: SqlJob[] }>({
+    name: 'trib_start_queued_runs', text: 'SELECT trib_start_queued_runs($1) AS jobs', values: [dagId],
+  });
+  return toPendingJobs(rows[0].jobs);
+}
+
+/**
+ * Commits the try's transaction. After a mapped child's end (`settle` = its parent's id), the
+ * same round trip asks trib_settle_map whether it was the last child: a simple-protocol
+ * "COMMIT; SELECT …" runs the check after the COMMIT, with no lock held in between. The id is a
+ * bigint the database returned, checked to be an integer before it is written into the text.
+ */
+export async function commitAndSettle(client: pg.PoolClient, settle: number | null | undefined): Promise<PendingJob[]> {
+  if (settle === null || settle === undefined) {
+    await client.query('COMMIT');
+    return [];
+  }
+  const parentId = Number(settle);
+  if (!Number.isSafeInteger(parentId)) throw new Error(`mapped parent id ${String(settle)} is not an integer`);
+  const results = (await client.query(`COMMIT; SELECT trib_settle_map(${parentId}) AS settled`)) as unknown as pg.QueryResult<{
+    settled: { jobs: SqlJob[] };
+  }>[];
+  return toPendingJobs(results[1].rows[0].settled.jobs);
+}
