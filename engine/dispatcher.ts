@@ -27,20 +27,21 @@ export class Dispatcher {
     const byQueue = new Map<string, PendingJob[]>();
     for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
     for (const [queue, list] of byQueue) {
-      await this.backend.queue(queue).addBulk(
-        list.map((j) => ({
-          name: j.jobId,
-          data: j.data,
-          opts: {
-            jobId: j.jobId,
-            delay: j.delayMs,
-            priority: j.priority,
-            attempts: 1, // retries are the engine's: each try is its own job
-            removeOnComplete: KEEP_COMPLETED,
-            removeOnFail: KEEP_FAILED,
-          },
-        })),
-      );
+      const jobs = list.map((j) => ({
+        name: j.jobId,
+        data: j.data,
+        opts: {
+          jobId: j.jobId,
+          delay: j.delayMs,
+          priority: j.priority,
+          attempts: 1, // retries are the engine's: each try is its own job
+          removeOnComplete: KEEP_COMPLETED,
+          removeOnFail: KEEP_FAILED,
+        },
+      }));
+      // One job (a chain's next task) skips addBulk's MULTI transaction: one script call.
+      if (jobs.length === 1) await this.backend.queue(queue).add(jobs[0].name, jobs[0].data, jobs[0].opts);
+      else await this.backend.queue(queue).addBulk(jobs);
     }
   }
 

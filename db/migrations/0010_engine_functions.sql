@@ -17,7 +17,7 @@ CREATE TABLE "dag_tasks" (
 ALTER TABLE "dags" ADD COLUMN "max_active_runs" integer DEFAULT 1 NOT NULL;--> statement-breakpoint
 ALTER TABLE "dags" ADD COLUMN "run_callbacks" text[] DEFAULT '{}'::text[] NOT NULL;--> statement-breakpoint
 ALTER TABLE "dag_tasks" ADD CONSTRAINT "dag_tasks_dag_id_dags_dag_id_fk" FOREIGN KEY ("dag_id") REFERENCES "public"."dags"("dag_id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "task_instances_pending_children" ON "task_instances" USING btree ("run_id","task_id") WHERE map_index >= 0 AND state IN ('none', 'queued', 'running', 'up_for_retry');--> statement-breakpoint
+CREATE INDEX "task_instances_unfinished" ON "task_instances" USING btree ("run_id","task_id","map_index") WHERE state IN ('none', 'queued', 'running', 'up_for_retry', 'mapped');--> statement-breakpoint
 ALTER TABLE "task_instances" DROP COLUMN "map_pending";--> statement-breakpoint
 /*
  * The engine's state machine as server-side functions (like BullMQ's Lua scripts and
@@ -27,6 +27,8 @@ ALTER TABLE "task_instances" DROP COLUMN "map_pending";--> statement-breakpoint
  * end takes no run or parent lock at all: it only ends its own row, and after its COMMIT
  * trib_settle_map finds whether it was the last child (no hot row held across a transaction).
  * Task states that are over: success, failed, upstream_failed, skipped.
+ * Every statement is written as lookups by key, so each function runs with generic plans
+ * (plan_cache_mode): no statement is planned again on every call, whatever the statistics say.
  */
 
 /* trib_iso(t) → t as JavaScript's toISOString() writes it (event keys and payloads). */
@@ -98,7 +100,7 @@ $$;
  * by key: recording twice is a no-op. Runs in the caller's transaction.
  */
 CREATE FUNCTION trib_task_event(p_instance bigint, p_try int, p_event text, p_error text) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
   INSERT INTO callback_events (key, dag_id, run_id, task_id, event, payload)
   SELECT 'task:' || ti.run_id || ':' || ti.task_id || ':' || ti.map_index || ':' || p_try || ':' || p_event,
     r.dag_id, ti.run_id, ti.task_id, p_event,
@@ -120,7 +122,7 @@ $$;
  * with []. Returns {jobs, ended} (ended: the parent is over, its downstream may move).
  */
 CREATE FUNCTION trib_expand(p_run bigint, p_parent bigint, p_task text, p_dag text) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   t dag_tasks%ROWTYPE;
   v_list jsonb;
@@ -161,7 +163,7 @@ $$;
  * trib_close_mapped(parent instance): every child is over — the parent succeeds when all of them
  * succeeded or were skipped, else fails; its result is their results in map order.
  */
-CREATE FUNCTION trib_close_mapped(p_parent bigint) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION trib_close_mapped(p_parent bigint) RETURNS void LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
   WITH parent AS (SELECT run_id, task_id FROM task_instances WHERE id = p_parent),
   kids AS (
     SELECT coalesce(jsonb_agg(k.result ORDER BY k.map_index), '[]'::jsonb) AS results,
@@ -185,7 +187,7 @@ $$;
  * Idempotent: calling it again with nothing changed does nothing.
  */
 CREATE FUNCTION trib_advance(p_run bigint, p_from text[] DEFAULT NULL, p_locked boolean DEFAULT false) RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v_run dag_runs%ROWTYPE;
   v_jobs jsonb := '[]';
@@ -198,6 +200,7 @@ DECLARE
   v_ended timestamptz;
   v_event text;
   v_decision text;
+  v_candidates text[];
   c record;
 BEGIN
   IF p_locked THEN
@@ -206,33 +209,45 @@ BEGIN
     SELECT * INTO v_run FROM dag_runs WHERE id = p_run FOR NO KEY UPDATE;
   END IF;
   IF v_run.state IS DISTINCT FROM 'running' THEN RETURN jsonb_build_object('jobs', v_jobs); END IF;
-  IF NOT EXISTS (SELECT 1 FROM dag_tasks WHERE dag_id = v_run.dag_id) THEN
+  IF p_from IS NULL AND NOT EXISTS (SELECT 1 FROM dag_tasks WHERE dag_id = v_run.dag_id) THEN
     RAISE EXCEPTION 'dag "%" of run % is not registered (no process loaded it since the upgrade)', v_run.dag_id, p_run
       USING ERRCODE = 'TRB01';
   END IF;
   LOOP
+    -- The tasks this pass looks at: the frontier itself (a mapped parent to close) and its
+    -- downstream; every task on the first pass of a full advance. Each is read by its key, so a
+    -- 1,000-task DAG costs a hop only the rows around the task that moved.
+    IF v_frontier IS NULL THEN
+      v_candidates := ARRAY(SELECT task_id FROM dag_tasks WHERE dag_id = v_run.dag_id);
+    ELSE
+      v_candidates := v_frontier || ARRAY(
+        SELECT unnest(f.downstream) FROM unnest(v_frontier) AS fr(task_id)
+        CROSS JOIN LATERAL (SELECT downstream FROM dag_tasks WHERE dag_id = v_run.dag_id AND task_id = fr.task_id OFFSET 0) f);
+    END IF;
     v_moved := '{}';
+    -- OFFSET 0 keeps each lookup a lookup by key, whatever the table statistics say.
     FOR c IN
       SELECT ti.id, ti.state, dt.task_id, dt.trigger_rule, dt.queue, dt.priority, dt.upstream, dt.map_over_task
-      FROM dag_tasks dt
-      JOIN task_instances ti ON ti.run_id = p_run AND ti.task_id = dt.task_id AND ti.map_index = -1
-      WHERE dt.dag_id = v_run.dag_id
-        AND (v_frontier IS NULL OR dt.task_id = ANY(v_frontier) OR dt.task_id IN (
-          SELECT unnest(f.downstream) FROM dag_tasks f WHERE f.dag_id = v_run.dag_id AND f.task_id = ANY(v_frontier)))
-        AND (ti.state = 'none' OR (ti.state = 'mapped' AND NOT EXISTS (
-          SELECT 1 FROM task_instances k WHERE k.run_id = p_run AND k.task_id = dt.task_id AND k.map_index >= 0
-            AND k.state IN ('none', 'queued', 'running', 'up_for_retry'))))
+      FROM (SELECT DISTINCT unnest(v_candidates) AS task_id) cand
+      CROSS JOIN LATERAL (
+        SELECT i.id, i.state FROM task_instances i WHERE i.run_id = p_run AND i.task_id = cand.task_id AND i.map_index = -1 OFFSET 0
+      ) ti
+      CROSS JOIN LATERAL (SELECT * FROM dag_tasks d WHERE d.dag_id = v_run.dag_id AND d.task_id = cand.task_id OFFSET 0) dt
+      WHERE ti.state IN ('none', 'mapped')
       ORDER BY dt.ord
     LOOP
       IF c.state = 'mapped' THEN
+        CONTINUE WHEN EXISTS (
+          SELECT 1 FROM task_instances k WHERE k.run_id = p_run AND k.task_id = c.task_id AND k.map_index >= 0
+            AND k.state IN ('none', 'queued', 'running', 'up_for_retry'));
         PERFORM trib_close_mapped(c.id);
         v_moved := v_moved || c.task_id;
         CONTINUE;
       END IF;
-      -- Upstream states read now: changes made earlier in this pass count.
+      -- Upstream states read now, each by its key: changes made earlier in this pass count.
       v_decision := trib_decide(c.trigger_rule, ARRAY(
-        SELECT coalesce(u.state, 'none') FROM unnest(c.upstream) AS up(task_id)
-        LEFT JOIN task_instances u ON u.run_id = p_run AND u.task_id = up.task_id AND u.map_index = -1));
+        SELECT coalesce((SELECT u.state FROM task_instances u WHERE u.run_id = p_run AND u.task_id = up.task_id AND u.map_index = -1), 'none')
+        FROM unnest(c.upstream) AS up(task_id)));
       IF v_decision IN ('skip', 'upstream_failed') THEN
         UPDATE task_instances SET state = CASE v_decision WHEN 'skip' THEN 'skipped' ELSE 'upstream_failed' END,
           ended_at = clock_timestamp(), updated_at = now()
@@ -258,8 +273,9 @@ BEGIN
   END LOOP;
 
   IF EXISTS (
-    SELECT 1 FROM task_instances ti JOIN dag_tasks dt ON dt.dag_id = v_run.dag_id AND dt.task_id = ti.task_id
-    WHERE ti.run_id = p_run AND ti.map_index = -1 AND ti.state NOT IN ('success', 'failed', 'upstream_failed', 'skipped')
+    SELECT 1 FROM task_instances ti
+    WHERE ti.run_id = p_run AND ti.map_index = -1 AND ti.state IN ('none', 'queued', 'running', 'up_for_retry', 'mapped')
+      AND EXISTS (SELECT 1 FROM dag_tasks dt WHERE dt.dag_id = v_run.dag_id AND dt.task_id = ti.task_id)
   ) THEN
     RETURN jsonb_build_object('jobs', v_jobs);
   END IF;
@@ -288,7 +304,7 @@ $$;
  * transaction holds are skipped, never waited for: a run ending hands off while holding its own
  * row, so waiting on a run row here, registry lock in hand, could close a deadlock.
  */
-CREATE FUNCTION trib_start_queued_runs(p_dag text) RETURNS jsonb LANGUAGE plpgsql AS $$
+CREATE FUNCTION trib_start_queued_runs(p_dag text) RETURNS jsonb LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v_dag dags%ROWTYPE;
   v_jobs jsonb := '[]';
@@ -322,18 +338,17 @@ RETURNS TABLE (
   id bigint, run_id bigint, task_id text, map_index int, try_number int, max_tries int, map_item jsonb,
   resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
   dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb
-) LANGUAGE sql AS $$
+) LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
   WITH claimed AS (
     UPDATE task_instances ti SET state = 'running', started_at = now(), worker = p_worker, updated_at = now(),
       attempt = ti.attempt + 1, lost_attempts = ti.lost_attempts + (ti.state = 'running')::int,
       lease_until = now() + make_interval(secs => p_lease_ms / 1000), not_before = NULL
-    FROM dag_runs r
-    WHERE ti.id = p_instance AND ti.try_number = p_try AND r.id = ti.run_id AND r.state = 'running'
+    WHERE ti.id = p_instance AND ti.try_number = p_try
+      AND EXISTS (SELECT 1 FROM dag_runs r WHERE r.id = ti.run_id AND r.state = 'running')
       AND (ti.state IN ('queued', 'up_for_retry')
         OR (ti.state = 'running' AND (ti.lease_until IS NULL OR ti.lease_until < now())))
     RETURNING ti.id, ti.run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries, ti.map_item,
-              ti.resume_state, ti.pokes, ti.attempt, ti.lost_attempts, ti.infra_retries,
-              r.dag_id, r.logical_date, r.interval_end, r.params
+              ti.resume_state, ti.pokes, ti.attempt, ti.lost_attempts, ti.infra_retries
   ), lost AS (
     UPDATE task_attempts a SET state = 'lost', ended_at = now(), error_code = 'WORKER_LOST',
       error = 'worker ' || a.worker || ' was lost (its lease expired while the attempt was running)'
@@ -348,11 +363,12 @@ RETURNS TABLE (
   )
   SELECT c.id, c.run_id, c.task_id, c.map_index, c.try_number, c.max_tries, c.map_item,
     c.resume_state, c.pokes, c.attempt, c.lost_attempts, c.infra_retries,
-    c.dag_id, c.logical_date, c.interval_end, c.params,
-    (SELECT coalesce(jsonb_object_agg(u.task_id, u.result), '{}'::jsonb)
-     FROM dag_tasks dt JOIN task_instances u ON u.run_id = c.run_id AND u.map_index = -1 AND u.task_id = ANY(dt.upstream)
-     WHERE dt.dag_id = c.dag_id AND dt.task_id = c.task_id)
-  FROM claimed c
+    r.dag_id, r.logical_date, r.interval_end, r.params,
+    (SELECT coalesce(jsonb_object_agg(up.task_id, (
+       SELECT u.result FROM task_instances u WHERE u.run_id = c.run_id AND u.task_id = up.task_id AND u.map_index = -1)), '{}'::jsonb)
+     FROM dag_tasks dt, unnest(dt.upstream) AS up(task_id)
+     WHERE dt.dag_id = r.dag_id AND dt.task_id = c.task_id)
+  FROM claimed c JOIN dag_runs r ON r.id = c.run_id
 $$;
 --> statement-breakpoint
 /*
@@ -368,40 +384,46 @@ $$;
 CREATE FUNCTION trib_end(
   p_instance bigint, p_try int, p_attempt int, p_state text, p_result jsonb, p_error text, p_code text,
   p_levels text[], p_messages text[], p_fields jsonb[], p_ats timestamptz[]
-) RETURNS jsonb LANGUAGE plpgsql AS $$
+) RETURNS jsonb LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-  v_run bigint;
-  v_task text;
-  v_map_index int;
-  v_run_state text;
-  v_duration int;
-  v_parent bigint;
+  t record;
+  v_won boolean;
 BEGIN
-  SELECT run_id, task_id, map_index INTO v_run, v_task, v_map_index FROM task_instances WHERE id = p_instance;
+  -- The run lock first, for a parent task only (the CASE evaluates the locking subquery only then).
+  SELECT ti.run_id, ti.task_id, ti.map_index, dt.callback_events,
+    CASE WHEN ti.map_index < 0 THEN (SELECT r.state FROM dag_runs r WHERE r.id = ti.run_id FOR NO KEY UPDATE) END AS run_state,
+    CASE WHEN ti.map_index >= 0 THEN (
+      SELECT p.id FROM task_instances p WHERE p.run_id = ti.run_id AND p.task_id = ti.task_id AND p.map_index = -1) END AS parent
+  INTO t
+  FROM task_instances ti JOIN dag_runs r ON r.id = ti.run_id
+  LEFT JOIN dag_tasks dt ON dt.dag_id = r.dag_id AND dt.task_id = ti.task_id
+  WHERE ti.id = p_instance;
   IF NOT FOUND THEN RETURN jsonb_build_object('won', false); END IF;
-  IF v_map_index < 0 THEN
-    SELECT state INTO v_run_state FROM dag_runs WHERE id = v_run FOR NO KEY UPDATE;
+  WITH done AS (
+    UPDATE task_instances SET state = p_state, result = p_result, error = p_error, error_code = p_code,
+      ended_at = clock_timestamp(), duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int,
+      resume_state = NULL, lease_until = NULL, updated_at = now()
+    WHERE id = p_instance AND try_number = p_try AND attempt = p_attempt AND state = 'running'
+    RETURNING duration_ms
+  ), tried AS (
+    UPDATE task_tries SET state = p_state, ended_at = clock_timestamp(), duration_ms = done.duration_ms, error = p_error, error_code = p_code
+    FROM done WHERE task_instance_id = p_instance AND try_number = p_try
+  ), attempted AS (
+    UPDATE task_attempts SET state = p_state, ended_at = clock_timestamp(), error = p_error, error_code = p_code
+    FROM done WHERE task_instance_id = p_instance AND try_number = p_try AND attempt = p_attempt
+  ), logged AS (
+    INSERT INTO task_logs (task_instance_id, try_number, level, message, fields, at)
+    SELECT p_instance, p_try, l.level, l.message, l.fields, l.at
+    FROM done, unnest(p_levels, p_messages, p_fields, p_ats) AS l(level, message, fields, at)
+  )
+  SELECT EXISTS (SELECT 1 FROM done) INTO v_won;
+  IF NOT v_won THEN RETURN jsonb_build_object('won', false); END IF;
+  IF cardinality(t.callback_events) > 0 THEN
+    PERFORM trib_task_event(p_instance, p_try, CASE p_state WHEN 'success' THEN 'success' ELSE 'failure' END, p_error);
   END IF;
-  UPDATE task_instances SET state = p_state, result = p_result, error = p_error, error_code = p_code,
-    ended_at = clock_timestamp(), duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int,
-    resume_state = NULL, lease_until = NULL, updated_at = now()
-  WHERE id = p_instance AND try_number = p_try AND attempt = p_attempt AND state = 'running'
-  RETURNING duration_ms INTO v_duration;
-  IF NOT FOUND THEN RETURN jsonb_build_object('won', false); END IF;
-  UPDATE task_tries SET state = p_state, ended_at = clock_timestamp(), duration_ms = v_duration, error = p_error, error_code = p_code
-  WHERE task_instance_id = p_instance AND try_number = p_try;
-  UPDATE task_attempts SET state = p_state, ended_at = clock_timestamp(), error = p_error, error_code = p_code
-  WHERE task_instance_id = p_instance AND try_number = p_try AND attempt = p_attempt;
-  INSERT INTO task_logs (task_instance_id, try_number, level, message, fields, at)
-  SELECT p_instance, p_try, l.level, l.message, l.fields, l.at
-  FROM unnest(p_levels, p_messages, p_fields, p_ats) AS l(level, message, fields, at);
-  PERFORM trib_task_event(p_instance, p_try, CASE p_state WHEN 'success' THEN 'success' ELSE 'failure' END, p_error);
-  IF v_map_index >= 0 THEN
-    SELECT id INTO v_parent FROM task_instances WHERE run_id = v_run AND task_id = v_task AND map_index = -1;
-    RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb, 'settle', v_parent);
-  END IF;
-  IF v_run_state IS DISTINCT FROM 'running' THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb); END IF;
-  RETURN trib_advance(v_run, ARRAY[v_task], true) || jsonb_build_object('won', true);
+  IF t.map_index >= 0 THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb, 'settle', t.parent); END IF;
+  IF t.run_state IS DISTINCT FROM 'running' THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb); END IF;
+  RETURN trib_advance(t.run_id, ARRAY[t.task_id], true) || jsonb_build_object('won', true);
 END
 $$;
 --> statement-breakpoint
@@ -412,7 +434,7 @@ $$;
  * own COMMIT, so the last one to commit always sees all the others; two that both see none left
  * serialise on the run lock and the second finds the parent already closed.
  */
-CREATE FUNCTION trib_settle_map(p_parent bigint) RETURNS jsonb LANGUAGE plpgsql AS $$
+CREATE FUNCTION trib_settle_map(p_parent bigint) RETURNS jsonb LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v_run bigint;
   v_task text;

@@ -108,10 +108,10 @@ export const taskInstances = pgTable(
   (t) => [
     uniqueIndex('task_instances_run_task_map').on(t.runId, t.taskId, t.mapIndex),
     index('task_instances_state').on(t.state),
-    // Mapped children not yet ended: the last child to commit finds none left (trib_settle_map).
-    index('task_instances_pending_children')
-      .on(t.runId, t.taskId)
-      .where(sql`map_index >= 0 AND state IN ('none', 'queued', 'running', 'up_for_retry')`),
+    // Instances not over yet: whether a run or a mapped task has any left is one index probe.
+    index('task_instances_unfinished')
+      .on(t.runId, t.taskId, t.mapIndex)
+      .where(sql`state IN ('none', 'queued', 'running', 'up_for_retry', 'mapped')`),
   ],
 );
 
