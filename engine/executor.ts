@@ -17,7 +17,7 @@ import type { Leases } from './leases.ts';
 import { taskLogger, type CollectedLine } from './logger.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
-import { claimTry, commitAndSettle, endTry } from './transitions.ts';
+import { claimAndBegin, commitAndSettle, endTry } from './transitions.ts';
 import { RESCHEDULE_SQL, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
 import type { JobKind } from './types.ts';
@@ -39,12 +39,12 @@ class LostClaim extends Error {}
 type Hook = () => unknown;
 
 export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise<'done' | 'noop'> {
-  // The claim and the try share one connection: claim (autocommit), BEGIN, handler, end, COMMIT.
+  // The claim and the try share one connection and three round trips: claim + BEGIN, end, COMMIT.
   let client: pg.PoolClient | undefined;
   let claimed: Claimed | null;
   try {
     client = await deps.pool.connect();
-    claimed = await claimTry(client, data.taskInstanceId, data.tryNumber, deps.workerName, deps.leases.leaseMs);
+    claimed = await claimAndBegin(client, data.taskInstanceId, data.tryNumber, deps.workerName, deps.leases.leaseMs);
     deps.outage.ok('database');
   } catch (err) {
     // Nothing was claimed: the job fails in BullMQ and the sweeper re-delivers the try later.
@@ -53,7 +53,7 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
     throw new TributaryError('DATABASE_UNAVAILABLE', `could not claim try ${data.tryNumber} of instance ${data.taskInstanceId}: ${describeError(err)}`, { cause: err });
   }
   if (!claimed) {
-    client.release();
+    await client.query('ROLLBACK').then(() => client.release(), () => client.release(true));
     return 'noop';
   }
   deps.leases.add(claimed.id);
@@ -74,11 +74,11 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   const ending: EndingAttempt = { claimed, dag, task, log, lines };
   if (!dag || !task || !kind) {
     const err = new TributaryError('DAG_NOT_FOUND', `task ${claimed.dag_id}.${claimed.task_id} is not in the loaded DAGs`);
-    return recordFailure(deps, ending, err, false, client);
+    return recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
   }
   if (claimed.lost_attempts > deps.workerLostLimit) {
     const err = new TributaryError('WORKER_LOST', `the worker running this try was lost ${claimed.lost_attempts} times (limit ${deps.workerLostLimit})`);
-    return recordFailure(deps, ending, err, false, client);
+    return recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
   }
   // A connection lost mid-try emits 'error' on the client: note it (and keep it from crashing the process).
   let broken = false;
@@ -92,7 +92,6 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   let settle: number | null = null;
   let rescheduled = false;
   try {
-    await client.query('BEGIN');
     const ctx: TaskContext = {
       dagId: claimed.dag_id,
       runId: String(claimed.run_id),
@@ -183,6 +182,17 @@ async function keepWritesAndFail(deps: ExecutorDeps, ending: EndingAttempt, clie
   client.release();
   ending.lines.length = 0;
   if (jobs) await enqueueSafely(deps, jobs);
+}
+
+/** Ends the empty transaction claimAndBegin opened: the client, or null (destroyed) when that failed. */
+async function emptyTransactionEnded(client: pg.PoolClient): Promise<pg.PoolClient | null> {
+  try {
+    await client.query('ROLLBACK');
+    return client;
+  } catch {
+    client.release(true);
+    return null;
+  }
 }
 
 function storedLine(fields: Record<string, unknown>, message: string): CollectedLine {

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { PendingJob } from './jobs.ts';
 import type { CollectedLine } from './logger.ts';
-import { CLAIM_SQL, END_SQL, type Claimed } from './try-sql.ts';
+import { END_SQL, type Claimed } from './try-sql.ts';
 import type { Json } from './types.ts';
 
 /** A job as the SQL functions return it (trib_job). */
@@ -33,10 +33,29 @@ export function toPendingJobs(jobs: readonly SqlJob[] | undefined): PendingJob[]
   }));
 }
 
-/** Claims the try (autocommit, before its transaction): its context, or null when there is nothing to run. */
-export async function claimTry(client: pg.PoolClient, instanceId: number, tryNumber: number, worker: string, leaseMs: number): Promise<Claimed | null> {
-  const { rows } = await client.query<Claimed>({ name: 'trib_claim', text: CLAIM_SQL, values: [instanceId, tryNumber, worker, leaseMs] });
-  return rows[0] ?? null;
+/** Connections whose session already carries this process's worker name (see claimAndBegin). */
+const named = new WeakSet<pg.PoolClient>();
+
+/**
+ * Claims the try and opens its transaction in ONE round trip: the simple-protocol message
+ * "BEGIN; SELECT * FROM trib_claim(…); COMMIT; BEGIN" commits the claim first (a worker killed
+ * mid-handler must leave its attempt on record) and leaves the connection inside the try's
+ * transaction. Returns the try's context, or null when there is nothing to run (the caller then
+ * rolls back the empty transaction). Only integers, checked, are written into the text; the
+ * worker name travels as a session setting, set once per connection with a bound parameter.
+ */
+export async function claimAndBegin(client: pg.PoolClient, instanceId: number, tryNumber: number, worker: string, leaseMs: number): Promise<Claimed | null> {
+  for (const value of [instanceId, tryNumber, leaseMs]) {
+    if (!Number.isSafeInteger(value)) throw new Error(`claim argument ${String(value)} is not an integer`);
+  }
+  if (!named.has(client)) {
+    await client.query("SELECT set_config('trib.worker', $1, false)", [worker]);
+    named.add(client);
+  }
+  const results = (await client.query(
+    `BEGIN; SELECT * FROM trib_claim(${instanceId}, ${tryNumber}, current_setting('trib.worker'), ${leaseMs}); COMMIT; BEGIN`,
+  )) as unknown as pg.QueryResult<Claimed>[];
+  return results[1].rows[0] ?? null;
 }
 
 export interface TryEnd {

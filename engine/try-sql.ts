@@ -6,9 +6,6 @@
  * on (id, try, attempt, state 'running'): a delivery that lost its claim changes nothing.
  */
 
-/** trib_claim($1 instance, $2 try, $3 worker, $4 lease ms) → the try's context row (with its upstream results), or none. */
-export const CLAIM_SQL = 'SELECT * FROM trib_claim($1, $2, $3, $4)';
-
 /**
  * trib_end($1 instance, $2 try, $3 attempt, $4 'success'|'failed', $5 result, $6 error, $7 code,
  * $8–$11 log lines) → {won, jobs, settle?}: ends the try for good and decides what runs next.
@@ -72,7 +69,7 @@ WITH up AS (
 )
 SELECT id FROM up`;
 
-/** A claimed try: the row CLAIM_SQL returns. */
+/** A claimed try: the row trib_claim returns (engine/transitions.ts claimAndBegin). */
 export interface Claimed {
   id: number;
   run_id: number;
