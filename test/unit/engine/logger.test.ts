@@ -34,3 +34,29 @@ describe('taskLogger', () => {
     expect(parentAt('silent')).toEqual({ written: [], stored: ['info:progress', 'warn:careful'] });
   });
 });
+
+describe('taskLogger, many tries at once', () => {
+  it('keeps each try its own lines, through children a handler makes, with interleaved writes', () => {
+    const written: unknown[] = [];
+    const parent = createLogger('info', { write: (line: string) => void written.push(JSON.parse(line)) });
+    const a = taskLogger(parent, { try: 1 });
+    const b = taskLogger(parent, { try: 2 });
+    a.log.info('a1');
+    b.log.info('b1');
+    a.log.child({ step: 'x' }).warn('a2');
+    b.log.info('b2');
+    expect(a.lines.map((l) => l.message)).toEqual(['a1', 'a2']);
+    expect(b.lines.map((l) => l.message)).toEqual(['b1', 'b2']);
+    expect(a.lines[1].fields).toMatchObject({ try: 1, step: 'x' });
+    expect(written).toHaveLength(4);
+  });
+
+  it('stops storing at maxLines and still writes to the process log', () => {
+    const written: unknown[] = [];
+    const parent = createLogger('info', { write: (line: string) => void written.push(line) });
+    const { log, lines } = taskLogger(parent, { try: 1 }, 3);
+    for (let i = 0; i < 5; i++) log.info(`line ${i}`);
+    expect(lines.map((l) => l.message)).toEqual(['line 0', 'line 1', 'line 2']);
+    expect(written).toHaveLength(5);
+  });
+});
