@@ -272,7 +272,8 @@ BEGIN
     v_frontier := v_moved;
   END LOOP;
 
-  IF EXISTS (
+  -- A task queued or expanded just now is not over, so the run is not over either.
+  IF jsonb_array_length(v_jobs) > 0 OR EXISTS (
     SELECT 1 FROM task_instances ti
     WHERE ti.run_id = p_run AND ti.map_index = -1 AND ti.state IN ('none', 'queued', 'running', 'up_for_retry', 'mapped')
       AND EXISTS (SELECT 1 FROM dag_tasks dt WHERE dt.dag_id = v_run.dag_id AND dt.task_id = ti.task_id)
