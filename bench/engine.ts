@@ -3,8 +3,8 @@
  * process: a 200-task linear chain of noop tasks (ms per hop) and one run mapping 1,000 noop
  * tasks (tasks/s), best of 3 rounds, each round running the raw baseline and Tributary back to
  * back. `pg_round_trips_per_hop` counts every query the engine's own pool sent during the best
- * chain round (a query hook on its clients), divided by the hops. Progress goes to stderr; the
- * last stdout line is one JSON array.
+ * chain round (a query hook on its clients), divided by the hops, and `pg_wait_ms_per_hop` the
+ * time the engine waited on them. Progress goes to stderr; the last stdout line is one JSON array.
  */
 import { Queue, Worker, createPostgresBackend, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -37,14 +37,21 @@ const fanoutDag = defineDag({
 
 type Backend = 'redis' | 'postgres';
 
-/** Counts the queries sent by the clients of one pool (BullMQ's own Postgres pool is not counted). */
-function countQueries(pool: pg.Pool): { count: number } {
-  const counter = { count: 0 };
+/**
+ * Counts the queries sent by the clients of one pool (BullMQ's own Postgres pool is not counted)
+ * and the time the engine waited on them (send to reply: the round trip and the server's work).
+ */
+function countQueries(pool: pg.Pool): { count: number; waitMs: number } {
+  const counter = { count: 0, waitMs: 0 };
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       counter.count++;
-      return query(...args);
+      const sent = performance.now();
+      const reply = query(...args) as Promise<unknown> | undefined;
+      const done = () => void (counter.waitMs += performance.now() - sent);
+      reply?.then?.(done, done);
+      return reply;
     };
   });
   return counter;
@@ -69,11 +76,12 @@ async function ours(backend: Backend, databaseUrl: string, redisUrl?: string) {
     day++;
     const date = new Date(Date.UTC(2025, 0, day)).toISOString().slice(0, 10);
     const sent = queries.count;
+    const waited = queries.waitMs;
     const started = performance.now();
     const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag(dagId), { day: date });
     for (;;) {
       const { rows } = await watcher.query('SELECT state FROM dag_runs WHERE id = $1', [runId]);
-      if (rows[0].state === 'success') return { ms: performance.now() - started, queries: queries.count - sent };
+      if (rows[0].state === 'success') return { ms: performance.now() - started, queries: queries.count - sent, pgWaitMs: queries.waitMs - waited };
       if (rows[0].state === 'failed') throw new Error(`${dagId} run failed`);
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -83,7 +91,7 @@ async function ours(backend: Backend, databaseUrl: string, redisUrl?: string) {
   return {
     chain: async () => {
       const run = await timeRun('chain');
-      return { ms: run.ms, roundTripsPerHop: run.queries / CHAIN };
+      return { ms: run.ms, roundTripsPerHop: run.queries / CHAIN, pgWaitMsPerHop: run.pgWaitMs / CHAIN };
     },
     fanout: async () => (await timeRun('fanout')).ms,
     close: async () => {
@@ -155,12 +163,12 @@ async function main() {
       const url = await freshDatabase(services.databaseUrl, `bench_engine_${backend}`);
       const r = await raw(backend, url, services.redisUrl);
       const o = await ours(backend, url, services.redisUrl);
-      const best = { chain: Infinity, rawChain: Infinity, fanout: Infinity, rawFanout: Infinity, roundTrips: 0 };
+      const best = { chain: Infinity, rawChain: Infinity, fanout: Infinity, rawFanout: Infinity, roundTrips: 0, pgWait: 0 };
       for (let i = 1; i <= ROUNDS; i++) {
         console.error(`[bench:engine] ${backend}: round ${i} of ${ROUNDS}…`);
         best.rawChain = Math.min(best.rawChain, await r.chain());
         const chain = await o.chain();
-        if (chain.ms < best.chain) Object.assign(best, { chain: chain.ms, roundTrips: chain.roundTripsPerHop });
+        if (chain.ms < best.chain) Object.assign(best, { chain: chain.ms, roundTrips: chain.roundTripsPerHop, pgWait: chain.pgWaitMsPerHop });
         best.rawFanout = Math.min(best.rawFanout, await r.fanout());
         best.fanout = Math.min(best.fanout, await o.fanout());
       }
@@ -177,6 +185,8 @@ async function main() {
         raw_fanout_jobs_per_s: round(perSecond(best.rawFanout), 0),
         fanout_ratio: round(best.rawFanout / best.fanout),
         pg_round_trips_per_hop: round(best.roundTrips),
+        // Of chain_ms_per_hop: waiting on Postgres (round trips + the engine functions' work), the rest is the queue and Node.
+        pg_wait_ms_per_hop: round(best.pgWait),
         concurrency: CONCURRENCY,
         rounds: ROUNDS,
       };
