@@ -68,6 +68,7 @@ export function createEngine(config: Config, databaseUrl: string, dags: Map<stri
     poolSize: config.DATABASE_POOL_MAX ?? poolForWorkers(config, kinds.keys()),
     connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     workerLostLimit: config.WORKER_LOST_LIMIT,
+    handoverMax: config.HANDOVER_MAX,
     infraRetryMax: config.INFRA_RETRY_MAX,
     retentionDays: config.RETENTION_DAYS,
     dashboardUrl: `http://${config.DASHBOARD_HOST}:${config.DASHBOARD_PORT}`,

@@ -124,7 +124,7 @@ async function inTransaction(client: pg.PoolClient, write: Write): Promise<Pendi
       await client.query('ROLLBACK');
       return null;
     }
-    return [...written.jobs, ...(await commitAndSettle(client, written.settle))];
+    return [...written.jobs, ...(await commitAndSettle(client, { settle: written.settle }))];
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

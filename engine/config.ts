@@ -48,6 +48,12 @@ const schema = z
     WORKER_LOST_LIMIT: z.coerce.number().int().min(0).default(2),
     /** Engine retries of one try after database/queue outages (the task's `retries` stay untouched). @default 10 */
     INFRA_RETRY_MAX: z.coerce.number().int().min(0).default(10),
+    /**
+     * Tries one worker slot may run back to back when a try's success makes the next one ready on
+     * the same queue (claimed in the same transaction, no queue round trip); 0 = always go through
+     * the queue. @default 20
+     */
+    HANDOVER_MAX: z.coerce.number().int().min(0).default(20),
     /** `trib backfill` refuses to create more runs than this without `--yes`. @default 1000 */
     BACKFILL_MAX_RUNS: positiveInt(1000),
     /** Days after which the scheduler deletes ended runs and their rows, daily; 0 = keep forever. @default 0 */

@@ -32,6 +32,8 @@ export interface EngineOptions {
   connectTimeoutMs?: number;
   /** Attempts of one try whose worker may be lost before it fails with WORKER_LOST. @default 2 */
   workerLostLimit?: number;
+  /** Tries one delivery may run back to back by hand-over (HANDOVER_MAX); 0 = never. @default 20 */
+  handoverMax?: number;
   /** Engine retries of one try after infrastructure errors. @default 10 */
   infraRetryMax?: number;
   /** How long a worker waits for the database to come back to record an attempt's end. @default 60000 */
@@ -63,6 +65,8 @@ export class Engine {
   private callbacks?: CallbackDeliverer;
   private sweepTimer?: NodeJS.Timeout;
   private sweeping = false;
+  /** Set by close(): running tries finish, but hand no further try over. */
+  private stopping = false;
   private readonly workers: TaskWorker[] = [];
   private leases?: Leases;
   readonly outage: OutageLog;
@@ -151,6 +155,8 @@ export class Engine {
       leases: this.leases,
       outage: this.outage,
       workerLostLimit: this.options.workerLostLimit ?? 2,
+      handoverMax: this.options.handoverMax ?? 20,
+      stopping: () => this.stopping,
       infraRetryMax: this.options.infraRetryMax ?? 10,
       recordWaitMs: this.options.recordWaitMs ?? 60_000,
     };
@@ -174,6 +180,7 @@ export class Engine {
 
   /** Graceful: stop taking jobs, let running tries finish, then close connections. */
   async close(): Promise<void> {
+    this.stopping = true;
     this.sweeping = false;
     clearTimeout(this.sweepTimer);
     await this.scheduler?.stop();

@@ -32,6 +32,10 @@ export interface ExecutorDeps extends FailureDeps {
   leases: Leases;
   /** Attempts of one try whose worker may be lost before the try fails with WORKER_LOST. */
   workerLostLimit: number;
+  /** Tries one delivery may run back to back by hand-over (trib_end's `take`); 0 = never. */
+  handoverMax: number;
+  /** True once the process is stopping: no more hand-overs. */
+  stopping(): boolean;
 }
 
 class LostClaim extends Error {}
@@ -39,7 +43,8 @@ class LostClaim extends Error {}
 type Hook = () => unknown;
 
 export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise<'done' | 'noop'> {
-  // The claim and the try share one connection and three round trips: claim + BEGIN, end, COMMIT.
+  // The claim and the try share one connection and three round trips: claim + BEGIN, end, COMMIT
+  // (two when the try was handed over: its claim committed with the end of the one before).
   let client: pg.PoolClient | undefined;
   let claimed: Claimed | null;
   try {
@@ -56,16 +61,26 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
     await client.query('ROLLBACK').then(() => client.release(), () => client.release(true));
     return 'noop';
   }
-  deps.leases.add(claimed.id);
-  try {
-    await runAttempt(deps, claimed, client);
-  } finally {
-    deps.leases.delete(claimed.id);
+  // A successful try may hand the next one over (same queue, same connection): run it here.
+  let next: Claimed | null = claimed;
+  for (let handovers = 0; next; handovers++) {
+    const current: Claimed = next;
+    deps.leases.add(current.id);
+    try {
+      next = await runAttempt(deps, current, client, handovers < deps.handoverMax && !deps.stopping());
+    } finally {
+      deps.leases.delete(current.id);
+    }
   }
   return 'done';
 }
 
-async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolClient): Promise<void> {
+/**
+ * Runs one claimed try on `client` (inside the transaction claimAndBegin opened). Returns the next
+ * try when this one handed it over — `client` then stays checked out, inside the next try's
+ * transaction — else null, with `client` released.
+ */
+async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolClient, mayHandOver: boolean): Promise<Claimed | null> {
   const dag = deps.dags.get(claimed.dag_id);
   const task = dag?.tasks.get(claimed.task_id);
   const kind = task && deps.kinds.get(task.kind);
@@ -74,11 +89,13 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   const ending: EndingAttempt = { claimed, dag, task, log, lines };
   if (!dag || !task || !kind) {
     const err = new TributaryError('DAG_NOT_FOUND', `task ${claimed.dag_id}.${claimed.task_id} is not in the loaded DAGs`);
-    return recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
+    await recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
+    return null;
   }
   if (claimed.lost_attempts > deps.workerLostLimit) {
     const err = new TributaryError('WORKER_LOST', `the worker running this try was lost ${claimed.lost_attempts} times (limit ${deps.workerLostLimit})`);
-    return recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
+    await recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
+    return null;
   }
   // A connection lost mid-try emits 'error' on the client: note it (and keep it from crashing the process).
   let broken = false;
@@ -90,6 +107,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   let destroy = false;
   let jobs: PendingJob[];
   let settle: number | null = null;
+  let next: Claimed | null = null;
   let rescheduled = false;
   try {
     const ctx: TaskContext = {
@@ -126,12 +144,12 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
     } else {
       const ended = await endTry(client, claimed, {
         state: 'success', result: outcome as Json, error: null, code: null, lines: [...lines, storedLine(bindings, 'try succeeded')],
+        take: mayHandOver ? { queue: task.kind, worker: deps.workerName, leaseMs: deps.leases.leaseMs } : undefined,
       });
       if (!ended) throw new LostClaim();
-      jobs = ended.jobs;
-      settle = ended.settle;
+      ({ jobs, settle, next } = ended);
     }
-    jobs.push(...(await commitAndSettle(client, settle)));
+    jobs.push(...(await commitAndSettle(client, { settle, begin: next !== null })));
   } catch (err) {
     controller.abort();
     await runHooks(rolledBack, log);
@@ -141,25 +159,31 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       client.removeListener('error', onError);
       client.release();
       log.warn('claim lost to another delivery; nothing committed');
-      return;
+      return null;
     }
     if (destroy || broken) {
       // A timed-out handler may still be using the connection: destroying it makes Postgres roll back.
       client.release(true);
-      return recordFailure(deps, ending, err, infra, null);
+      await recordFailure(deps, ending, err, infra, null);
+      return null;
     }
-    if (keepsWrites(err) && !infra) return keepWritesAndFail(deps, ending, client, onError, err);
+    if (keepsWrites(err) && !infra) {
+      await keepWritesAndFail(deps, ending, client, onError, err);
+      return null;
+    }
     const rolled = await client.query('ROLLBACK').then(() => true, () => false);
     client.removeListener('error', onError);
     if (!rolled) client.release(true);
-    return recordFailure(deps, ending, err, infra, rolled ? client : null);
+    await recordFailure(deps, ending, err, infra, rolled ? client : null);
+    return null;
   }
   client.removeListener('error', onError);
-  client.release();
+  if (!next) client.release();
   controller.abort();
   if (!rescheduled) deps.log.info(bindings, 'try succeeded');
   await runHooks(committed, log);
   await enqueueSafely(deps, jobs);
+  return next;
 }
 
 /**
@@ -173,7 +197,7 @@ async function keepWritesAndFail(deps: ExecutorDeps, ending: EndingAttempt, clie
     ending.log.error({ err_code: (err as TributaryError).code, will_retry: false }, describeError(err));
     const written = await writeFailure(client, ending, { kind: 'fail' }, err);
     if (written === null) await client.query('ROLLBACK');
-    else jobs = [...written.jobs, ...(await commitAndSettle(client, written.settle))];
+    else jobs = [...written.jobs, ...(await commitAndSettle(client, { settle: written.settle }))];
   } catch (e) {
     client.release(true);
     return recordFailure(deps, ending, e, true, null);

@@ -64,26 +64,41 @@ export interface TryEnd {
   error: string | null;
   code: string | null;
   lines: readonly CollectedLine[];
+  /** Hand-over: claim the next try made ready on this queue for this worker, in the same transaction. */
+  take?: { queue: string; worker: string; leaseMs: number };
 }
+
+export interface Ended {
+  jobs: PendingJob[];
+  /** A mapped child's parent, to settle after COMMIT (commitAndSettle). */
+  settle: number | null;
+  /** The next try, claimed for this worker by the hand-over: run it after COMMIT, on the same connection. */
+  next: Claimed | null;
+}
+
+/** trib_claim's row as trib_end returns it inside JSON: its timestamps as text. */
+type ClaimedJson = Omit<Claimed, 'logical_date' | 'interval_end'> & { logical_date: string; interval_end: string };
 
 /**
  * Ends the claimed try for good inside its transaction (trib_end). null when the claim was lost
- * (the caller must roll back); else the jobs to enqueue and, for a mapped child, the parent id to
- * settle after COMMIT (commitAndSettle).
+ * (the caller must roll back); else the jobs to enqueue, for a mapped child the parent id to
+ * settle after COMMIT (commitAndSettle), and the next try when it was handed over.
  */
-export async function endTry(client: pg.PoolClient, c: Claimed, end: TryEnd): Promise<{ jobs: PendingJob[]; settle: number | null } | null> {
-  const { lines } = end;
-  const { rows } = await client.query<{ ended: { won: boolean; jobs?: SqlJob[]; settle?: number } }>({
+export async function endTry(client: pg.PoolClient, c: Claimed, end: TryEnd): Promise<Ended | null> {
+  const { lines, take } = end;
+  const { rows } = await client.query<{ ended: { won: boolean; jobs?: SqlJob[]; settle?: number; next?: ClaimedJson } }>({
     name: 'trib_end',
     text: END_SQL,
     values: [
       c.id, c.try_number, c.attempt, end.state, JSON.stringify(end.result ?? null), end.error, end.code,
       lines.map((l) => l.level), lines.map((l) => l.message), lines.map((l) => JSON.stringify(l.fields)), lines.map((l) => l.at),
+      take?.worker ?? null, take?.leaseMs ?? null, take?.queue ?? null,
     ],
   });
   const { ended } = rows[0];
   if (!ended.won) return null;
-  return { jobs: toPendingJobs(ended.jobs), settle: ended.settle ?? null };
+  const next = ended.next ? { ...ended.next, logical_date: new Date(ended.next.logical_date), interval_end: new Date(ended.next.interval_end) } : null;
+  return { jobs: toPendingJobs(ended.jobs), settle: ended.settle ?? null, next };
 }
 
 /**
@@ -107,18 +122,25 @@ export async function startQueuedRuns(client: pg.PoolClient, dagId: string): Pro
 }
 
 /**
- * Commits the try's transaction. After a mapped child's end (`settle` = its parent's id), the
- * same round trip asks trib_settle_map whether it was the last child: a simple-protocol
- * "COMMIT; SELECT …" runs the check after the COMMIT, with no lock held in between. The id is a
- * bigint the database returned, checked to be an integer before it is written into the text.
+ * Commits the try's transaction; `then` says what the same round trip does after the COMMIT:
+ * - `{ settle }` after a mapped child's end: asks trib_settle_map whether it was the last child
+ *   ("COMMIT; SELECT …" in one simple-protocol message runs the check after the COMMIT, with no
+ *   lock held in between). The id is a bigint the database returned, checked to be an integer
+ *   before it is written into the text.
+ * - `{ begin: true }` after a hand-over: opens the next try's transaction ("COMMIT; BEGIN").
+ * Returns the jobs the settle made ready.
  */
-export async function commitAndSettle(client: pg.PoolClient, settle: number | null | undefined): Promise<PendingJob[]> {
-  if (settle === null || settle === undefined) {
+export async function commitAndSettle(client: pg.PoolClient, then: { settle?: number | null; begin?: boolean } = {}): Promise<PendingJob[]> {
+  if (then.begin) {
+    await client.query('COMMIT; BEGIN');
+    return [];
+  }
+  if (then.settle === null || then.settle === undefined) {
     await client.query('COMMIT');
     return [];
   }
-  const parentId = Number(settle);
-  if (!Number.isSafeInteger(parentId)) throw new Error(`mapped parent id ${String(settle)} is not an integer`);
+  const parentId = Number(then.settle);
+  if (!Number.isSafeInteger(parentId)) throw new Error(`mapped parent id ${String(then.settle)} is not an integer`);
   const results = (await client.query(`COMMIT; SELECT trib_settle_map(${parentId}) AS settled`)) as unknown as pg.QueryResult<{
     settled: { jobs: SqlJob[] };
   }>[];

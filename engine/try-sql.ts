@@ -8,9 +8,10 @@
 
 /**
  * trib_end($1 instance, $2 try, $3 attempt, $4 'success'|'failed', $5 result, $6 error, $7 code,
- * $8–$11 log lines) → {won, jobs, settle?}: ends the try for good and decides what runs next.
+ * $8–$11 log lines, $12 worker, $13 lease ms, $14 take queue) → {won, jobs, settle?, next?}: ends
+ * the try for good, decides what runs next, and may hand the next try of `take queue` over.
  */
-export const END_SQL = 'SELECT trib_end($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS ended';
+export const END_SQL = 'SELECT trib_end($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS ended';
 
 /** heartbeat($1 instance ids, $2 worker, $3 lease ms): renews the leases this worker still holds. */
 export const HEARTBEAT_SQL = `

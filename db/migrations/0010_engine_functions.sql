@@ -332,7 +332,8 @@ $$;
  * the results of its upstream tasks), or no row. Starts a new attempt of a queued try, or takes
  * over a running one whose lease expired (its worker is lost: that attempt is closed as 'lost'
  * and counted in lost_attempts). A try that is finished, or running under a live lease, or whose
- * run is not running, is not claimed. Autocommit: the claim commits before the handler starts.
+ * run is not running, is not claimed. The claim commits before the handler starts: on its own
+ * (engine/transitions.ts claimAndBegin), or with the end of the try before it (a hand-over, trib_end).
  */
 CREATE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8)
 RETURNS TABLE (
@@ -341,9 +342,9 @@ RETURNS TABLE (
   dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb
 ) LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
   WITH claimed AS (
-    UPDATE task_instances ti SET state = 'running', started_at = now(), worker = p_worker, updated_at = now(),
+    UPDATE task_instances ti SET state = 'running', started_at = clock_timestamp(), worker = p_worker, updated_at = now(),
       attempt = ti.attempt + 1, lost_attempts = ti.lost_attempts + (ti.state = 'running')::int,
-      lease_until = now() + make_interval(secs => p_lease_ms / 1000), not_before = NULL
+      lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000), not_before = NULL
     WHERE ti.id = p_instance AND ti.try_number = p_try
       AND EXISTS (SELECT 1 FROM dag_runs r WHERE r.id = ti.run_id AND r.state = 'running')
       AND (ti.state IN ('queued', 'up_for_retry')
@@ -351,15 +352,15 @@ RETURNS TABLE (
     RETURNING ti.id, ti.run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries, ti.map_item,
               ti.resume_state, ti.pokes, ti.attempt, ti.lost_attempts, ti.infra_retries
   ), lost AS (
-    UPDATE task_attempts a SET state = 'lost', ended_at = now(), error_code = 'WORKER_LOST',
+    UPDATE task_attempts a SET state = 'lost', ended_at = clock_timestamp(), error_code = 'WORKER_LOST',
       error = 'worker ' || a.worker || ' was lost (its lease expired while the attempt was running)'
     FROM claimed c WHERE a.task_instance_id = c.id AND a.try_number = c.try_number AND a.state = 'running'
   ), started AS (
     INSERT INTO task_attempts (task_instance_id, try_number, attempt, state, worker, started_at)
-    SELECT c.id, c.try_number, c.attempt, 'running', p_worker, now() FROM claimed c
+    SELECT c.id, c.try_number, c.attempt, 'running', p_worker, clock_timestamp() FROM claimed c
   ), tried AS (
     INSERT INTO task_tries (task_instance_id, try_number, state, worker, started_at)
-    SELECT c.id, c.try_number, 'running', p_worker, now() FROM claimed c
+    SELECT c.id, c.try_number, 'running', p_worker, clock_timestamp() FROM claimed c
     ON CONFLICT (task_instance_id, try_number) DO UPDATE SET state = 'running', worker = p_worker
   )
   SELECT c.id, c.run_id, c.task_id, c.map_index, c.try_number, c.max_tries, c.map_item,
@@ -373,22 +374,31 @@ RETURNS TABLE (
 $$;
 --> statement-breakpoint
 /*
- * trib_end(instance, try, attempt, state 'success'|'failed', result, error, code, log lines…)
- * → {won, jobs, settle?, runState?}. Ends a try for good in the caller's transaction: the
+ * trib_end(instance, try, attempt, state 'success'|'failed', result, error, code, log lines…,
+ * worker, lease ms, take queue) → {won, jobs, settle?, runState?, next?}. Ends a try for good in the caller's transaction: the
  * compare-and-set on (id, try, attempt, 'running') — a delivery that lost its claim changes
  * nothing and gets won=false (the caller rolls back) —, the try and attempt rows, the try's log
  * lines, the callback event, and the downstream decision. A parent task takes its run lock first
  * and returns the jobs trib_advance made ready. A mapped child takes no shared lock: it returns
  * `settle` (its parent's id) for the caller to pass to trib_settle_map after COMMIT. The end time
  * is clock_timestamp(): now() would be the start of the try's transaction, before the handler.
+ * Hand-over (like Temporal's eager activity dispatch): when `take queue` is given and a job it
+ * made ready is on that queue (and has no priority), the same transaction claims that try for
+ * `worker` (trib_claim) and returns it as `next` instead of in `jobs`: it commits with this end,
+ * and the worker runs it without the queue's round trip. If the worker dies, its lease expires and
+ * the sweeper enqueues the try's job as for any lost attempt.
  */
 CREATE FUNCTION trib_end(
   p_instance bigint, p_try int, p_attempt int, p_state text, p_result jsonb, p_error text, p_code text,
-  p_levels text[], p_messages text[], p_fields jsonb[], p_ats timestamptz[]
+  p_levels text[], p_messages text[], p_fields jsonb[], p_ats timestamptz[],
+  p_worker text DEFAULT NULL, p_lease_ms float8 DEFAULT NULL, p_take_queue text DEFAULT NULL
 ) RETURNS jsonb LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   t record;
   v_won boolean;
+  v_advanced jsonb;
+  v_take jsonb;
+  v_next jsonb;
 BEGIN
   -- The run lock first, for a parent task only (the CASE evaluates the locking subquery only then).
   SELECT ti.run_id, ti.task_id, ti.map_index, dt.callback_events,
@@ -424,7 +434,16 @@ BEGIN
   END IF;
   IF t.map_index >= 0 THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb, 'settle', t.parent); END IF;
   IF t.run_state IS DISTINCT FROM 'running' THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb); END IF;
-  RETURN trib_advance(t.run_id, ARRAY[t.task_id], true) || jsonb_build_object('won', true);
+  v_advanced := trib_advance(t.run_id, ARRAY[t.task_id], true) || jsonb_build_object('won', true);
+  IF p_take_queue IS NULL THEN RETURN v_advanced; END IF;
+  SELECT j INTO v_take FROM jsonb_array_elements(v_advanced -> 'jobs') AS j
+  WHERE j ->> 'queue' = p_take_queue AND NOT j ? 'priority' LIMIT 1;
+  IF v_take IS NULL THEN RETURN v_advanced; END IF;
+  SELECT to_jsonb(c) INTO v_next FROM trib_claim((v_take ->> 'instanceId')::bigint, (v_take ->> 'tryNumber')::int, p_worker, p_lease_ms) AS c;
+  IF v_next IS NULL THEN RETURN v_advanced; END IF;
+  RETURN v_advanced || jsonb_build_object('next', v_next, 'jobs', (
+    SELECT coalesce(jsonb_agg(e.j ORDER BY e.i), '[]'::jsonb)
+    FROM jsonb_array_elements(v_advanced -> 'jobs') WITH ORDINALITY AS e(j, i) WHERE e.j <> v_take));
 END
 $$;
 --> statement-breakpoint

@@ -58,7 +58,7 @@ async function runWithChildren(): Promise<number> {
     const list = await claim(client, runId, 'list');
     const ended = await endTry(client, list, { ...ok, result: ['a', 'b'] });
     expect(ended?.jobs.map((j) => j.jobId)).toEqual([`r${runId}-each-m0-t1`, `r${runId}-each-m1-t1`]);
-    await commitAndSettle(client, ended?.settle);
+    await commitAndSettle(client, { settle: ended?.settle });
   } finally {
     client.release();
   }
@@ -78,10 +78,10 @@ describe('mapped children', () => {
       const secondEnd = await endTry(b, second, { ...ok, result: 'B' });
       expect(secondEnd?.settle).toBe((await instance(runId, 'each')).id);
       // `b` commits first: `a` is still running for it, so nothing closes yet.
-      expect(await commitAndSettle(b, secondEnd?.settle)).toEqual([]);
+      expect(await commitAndSettle(b, { settle: secondEnd?.settle })).toEqual([]);
       expect((await instance(runId, 'each')).state).toBe('mapped');
       // `a` commits last: it sees every child ended, closes the parent and queues `after`.
-      const jobs = await commitAndSettle(a, firstEnd?.settle);
+      const jobs = await commitAndSettle(a, { settle: firstEnd?.settle });
       expect(jobs.map((j) => j.jobId)).toEqual([`r${runId}-after-m-1-t1`]);
     } finally {
       a.release();
@@ -104,7 +104,7 @@ describe('mapped children', () => {
             return { client, ended: await endTry(client, claimed, { ...ok, result: i }) };
           }),
         );
-        const settled = await Promise.all(ends.map((e) => commitAndSettle(e.client, e.ended?.settle)));
+        const settled = await Promise.all(ends.map((e) => commitAndSettle(e.client, { settle: e.ended?.settle })));
         expect(settled.flat().map((j) => j.jobId)).toEqual([`r${runId}-after-m-1-t1`]);
       } finally {
         a.release();
