@@ -116,4 +116,14 @@ export const redisWipeDag = defineDag({
   },
 });
 
-export const chaosDags = [chainDag, suicideDag, loadDag, redisWipeDag];
+/** A short task hands the long one over (same queue); the worker is killed during the long one. */
+export const handoverDag = defineDag({
+  id: 'handover',
+  tasks: {
+    first: { kind: 'slow_effect', options: { sleepMs: 100 } },
+    long: { kind: 'slow_effect', options: { sleepMs: 5000 }, upstream: ['first'] },
+    last: { kind: 'slow_effect', options: { sleepMs: 100 }, upstream: ['long'] },
+  },
+});
+
+export const chaosDags = [chainDag, suicideDag, loadDag, redisWipeDag, handoverDag];

@@ -78,6 +78,8 @@ export async function startTestEngine(options: {
   concurrency?: number;
   /** Postgres connections of the engine. @default 10 */
   poolSize?: number;
+  /** Tries one delivery may run back to back (HANDOVER_MAX). @default the engine's (20) */
+  handoverMax?: number;
 }): Promise<TestEngine> {
   const database = await createTestDatabase();
   await database.pool.query(
@@ -96,6 +98,7 @@ export async function startTestEngine(options: {
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     dataRoots: options.dataRoots ?? [os.tmpdir()],
     poolSize: options.poolSize,
+    handoverMax: options.handoverMax,
   });
   await engine.register();
   if (options.workers !== false) {
