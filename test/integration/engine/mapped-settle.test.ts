@@ -93,6 +93,24 @@ describe('mapped children', () => {
     expect((await instance(runId, 'after')).state).toBe('queued');
   });
 
+  it('a settle that never ran (the worker died after COMMIT) is repaired by the sweeper', async () => {
+    const runId = await runWithChildren();
+    const client = await t.engine.pool.connect();
+    try {
+      for (const mapIndex of [0, 1]) {
+        const child = await claim(client, runId, 'each', mapIndex);
+        expect(await endTry(client, child, { ...ok, result: mapIndex })).not.toBeNull();
+        await client.query('COMMIT'); // no trib_settle_map
+      }
+    } finally {
+      client.release();
+    }
+    expect((await instance(runId, 'each')).state).toBe('mapped');
+    await t.engine.dispatcher.sweep(0);
+    expect(await instance(runId, 'each')).toMatchObject({ state: 'success', result: [0, 1] });
+    expect((await instance(runId, 'after')).state).toBe('queued');
+  });
+
   it('two children committing at once close the parent exactly once (20 races)', async () => {
     for (let race = 0; race < 20; race++) {
       const runId = await runWithChildren();
