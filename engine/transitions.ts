@@ -1,7 +1,7 @@
 /**
  * The TypeScript side of the engine's state machine, kept thin: each function calls one of the
- * SQL functions of db/migrations/0010_engine_functions.sql (where the contracts are written) and
- * maps its result to the jobs the dispatcher enqueues after COMMIT.
+ * SQL functions of db/migrations/0010_engine_functions.sql and 0011_engine_transitions.sql (where
+ * their contracts are written) and maps its result to the jobs the dispatcher enqueues after COMMIT.
  */
 import type pg from 'pg';
 import type { PendingJob } from './jobs.ts';

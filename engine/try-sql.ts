@@ -1,9 +1,10 @@
 /**
  * The statements that move one try, each one round trip. Claiming and ending a try call the
- * engine's SQL functions (db/migrations/0010_engine_functions.sql, contracts on top of each);
- * the retry/reschedule statements below state theirs here. Lock order, everywhere: the run row
- * first, then task rows (see the migration). Every end-of-attempt statement is a compare-and-set
- * on (id, try, attempt, state 'running'): a delivery that lost its claim changes nothing.
+ * engine's SQL functions (db/migrations/0010_engine_functions.sql and 0011_engine_transitions.sql,
+ * contracts on top of each); the retry/reschedule statements below state theirs here. Lock order,
+ * everywhere: the run row first, then task rows (see the migrations). Every end-of-attempt
+ * statement is a compare-and-set on (id, try, attempt, state 'running'): a delivery that lost its
+ * claim changes nothing.
  */
 
 /**
