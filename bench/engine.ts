@@ -2,9 +2,10 @@
  * bench:engine — engine overhead against raw BullMQ, on both queue backends, same services, same
  * process: a 200-task linear chain of noop tasks (ms per hop) and one run mapping 1,000 noop
  * tasks (tasks/s), best of 3 rounds, each round running the raw baseline and Tributary back to
- * back. `pg_round_trips_per_hop` counts every query the engine's own pool sent during the best
- * chain round (a query hook on its clients), divided by the hops, and `pg_wait_ms_per_hop` the
- * time the engine waited on them. Progress goes to stderr; the last stdout line is one JSON array.
+ * back; then the chain again with HANDOVER_MAX=0 (every try through the queue).
+ * `pg_round_trips_per_hop` counts every query the engine's own pool sent during the best chain
+ * round (a query hook on its clients), divided by the hops, and `pg_wait_ms_per_hop` the time the
+ * engine waited on them. Progress goes to stderr; the last stdout line is one JSON array.
  */
 import { Queue, Worker, createPostgresBackend, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -57,21 +58,24 @@ function countQueries(pool: pg.Pool): { count: number; waitMs: number } {
   return counter;
 }
 
-async function ours(backend: Backend, databaseUrl: string, redisUrl?: string) {
+/** Each run gets its own logical date: a second engine on the same database must not find the first's runs. */
+let day = 0;
+
+/** Tributary on one backend; `handoverMax` 0 sends every try through the queue. */
+async function ours(backend: Backend, databaseUrl: string, redisUrl: string | undefined, handoverMax: number) {
   const kinds = builtinKinds();
   const dags = new Map([chainDag, fanoutDag].map((d) => [d.id, compileDag(d, `bench/${d.id}`, kinds)]));
   const database = connect(databaseUrl);
   await runMigrations(database);
   await database.close();
   const engine = new Engine({
-    databaseUrl, queueBackend: backend, redisUrl, queuePrefix: `bench_${backend}`, dags, kinds,
-    log: pino({ level: 'silent' }), poolSize: 20,
+    databaseUrl, queueBackend: backend, redisUrl, queuePrefix: `bench_${backend}_h${handoverMax}`, dags, kinds,
+    log: pino({ level: 'silent' }), poolSize: 20, handoverMax,
   });
   const queries = countQueries(engine.pool);
   const watcher = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   await engine.register();
   engine.startWorkers({ concurrency: () => CONCURRENCY });
-  let day = 0;
   const timeRun = async (dagId: string) => {
     day++;
     const date = new Date(Date.UTC(2025, 0, day)).toISOString().slice(0, 10);
@@ -162,7 +166,7 @@ async function main() {
     for (const backend of ['redis', 'postgres'] as const) {
       const url = await freshDatabase(services.databaseUrl, `bench_engine_${backend}`);
       const r = await raw(backend, url, services.redisUrl);
-      const o = await ours(backend, url, services.redisUrl);
+      const o = await ours(backend, url, services.redisUrl, 20);
       const best = { chain: Infinity, rawChain: Infinity, fanout: Infinity, rawFanout: Infinity, roundTrips: 0, pgWait: 0 };
       for (let i = 1; i <= ROUNDS; i++) {
         console.error(`[bench:engine] ${backend}: round ${i} of ${ROUNDS}…`);
@@ -172,8 +176,18 @@ async function main() {
         best.rawFanout = Math.min(best.rawFanout, await r.fanout());
         best.fanout = Math.min(best.fanout, await o.fanout());
       }
-      await r.close();
       await o.close();
+      // The same chain with every try through the queue (HANDOVER_MAX=0), against the same baseline.
+      const q = await ours(backend, url, services.redisUrl, 0);
+      let queueOnly = Infinity;
+      let rawAgain = Infinity;
+      for (let i = 1; i <= ROUNDS; i++) {
+        console.error(`[bench:engine] ${backend}: without hand-over, round ${i} of ${ROUNDS}…`);
+        rawAgain = Math.min(rawAgain, await r.chain());
+        queueOnly = Math.min(queueOnly, (await q.chain()).ms);
+      }
+      await q.close();
+      await r.close();
       const perHop = (ms: number) => ms / CHAIN;
       const perSecond = (ms: number) => FANOUT / (ms / 1000);
       const row = {
@@ -181,6 +195,9 @@ async function main() {
         chain_ms_per_hop: round(perHop(best.chain)),
         raw_chain_ms_per_hop: round(perHop(best.rawChain)),
         chain_ratio: round(best.chain / best.rawChain),
+        // HANDOVER_MAX=0: every try through the queue (three round trips per hop).
+        chain_ms_per_hop_without_handover: round(perHop(queueOnly)),
+        chain_ratio_without_handover: round(queueOnly / rawAgain),
         fanout_tasks_per_s: round(perSecond(best.fanout), 0),
         raw_fanout_jobs_per_s: round(perSecond(best.rawFanout), 0),
         fanout_ratio: round(best.rawFanout / best.fanout),
