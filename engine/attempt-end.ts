@@ -15,7 +15,7 @@ import { jobIdFor, retryDelay, type PendingJob } from './jobs.ts';
 import type { CollectedLine } from './logger.ts';
 import type { OutageLog } from './outage.ts';
 import { saveTaskLogs } from './task-store.ts';
-import { commitAndSettle, endTry } from './transitions.ts';
+import { commitTry, endTry, type Ended } from './transitions.ts';
 import { INFRA_RETRY_SQL, RETRY_SQL, type Claimed } from './try-sql.ts';
 import type { CompiledDag, CompiledTask } from './types.ts';
 
@@ -62,12 +62,8 @@ function decide(deps: FailureDeps, a: EndingAttempt, err: unknown, infra: boolea
 export const errorCode = (err: unknown): string | null =>
   err instanceof TributaryError ? err.code : ((err as { code?: string } | null)?.code ?? null);
 
-/** What a written end leaves to do after COMMIT. */
-export interface Written {
-  jobs: PendingJob[];
-  /** A mapped child's parent, to settle after COMMIT (commitAndSettle). */
-  settle: number | null;
-}
+/** What a written end leaves to do after COMMIT: the jobs, and a mapped child's parent to settle. */
+export type Written = Pick<Ended, 'jobs' | 'settle'>;
 
 /**
  * Writes the decided end inside the caller's transaction; null when the claim was lost (the
@@ -124,7 +120,7 @@ async function inTransaction(client: pg.PoolClient, write: Write): Promise<Pendi
       await client.query('ROLLBACK');
       return null;
     }
-    return [...written.jobs, ...(await commitAndSettle(client, { settle: written.settle }))];
+    return [...written.jobs, ...(await commitTry(client, { settle: written.settle }))];
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

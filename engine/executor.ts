@@ -17,7 +17,7 @@ import type { Leases } from './leases.ts';
 import { taskLogger, type CollectedLine } from './logger.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
-import { claimAndBegin, commitAndSettle, endTry } from './transitions.ts';
+import { claimAndBegin, commitTry, endTry } from './transitions.ts';
 import { RESCHEDULE_SQL, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
 import type { JobKind } from './types.ts';
@@ -149,7 +149,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       if (!ended) throw new LostClaim();
       ({ jobs, settle, next } = ended);
     }
-    jobs.push(...(await commitAndSettle(client, { settle, begin: next !== null })));
+    jobs.push(...(await commitTry(client, { settle, begin: next !== null })));
   } catch (err) {
     controller.abort();
     await runHooks(rolledBack, log);
@@ -197,7 +197,7 @@ async function keepWritesAndFail(deps: ExecutorDeps, ending: EndingAttempt, clie
     ending.log.error({ err_code: (err as TributaryError).code, will_retry: false }, describeError(err));
     const written = await writeFailure(client, ending, { kind: 'fail' }, err);
     if (written === null) await client.query('ROLLBACK');
-    else jobs = [...written.jobs, ...(await commitAndSettle(client, { settle: written.settle }))];
+    else jobs = [...written.jobs, ...(await commitTry(client, { settle: written.settle }))];
   } catch (e) {
     client.release(true);
     return recordFailure(deps, ending, e, true, null);

@@ -70,7 +70,7 @@ export interface TryEnd {
 
 export interface Ended {
   jobs: PendingJob[];
-  /** A mapped child's parent, to settle after COMMIT (commitAndSettle). */
+  /** A mapped child's parent, to settle after COMMIT (commitTry). */
   settle: number | null;
   /** The next try, claimed for this worker by the hand-over: run it after COMMIT, on the same connection. */
   next: Claimed | null;
@@ -82,7 +82,7 @@ type ClaimedJson = Omit<Claimed, 'logical_date' | 'interval_end'> & { logical_da
 /**
  * Ends the claimed try for good inside its transaction (trib_end). null when the claim was lost
  * (the caller must roll back); else the jobs to enqueue, for a mapped child the parent id to
- * settle after COMMIT (commitAndSettle), and the next try when it was handed over.
+ * settle after COMMIT (commitTry), and the next try when it was handed over.
  */
 export async function endTry(client: pg.PoolClient, c: Claimed, end: TryEnd): Promise<Ended | null> {
   const { lines, take } = end;
@@ -130,7 +130,7 @@ export async function startQueuedRuns(client: pg.PoolClient, dagId: string): Pro
  * - `{ begin: true }` after a hand-over: opens the next try's transaction ("COMMIT; BEGIN").
  * Returns the jobs the settle made ready.
  */
-export async function commitAndSettle(client: pg.PoolClient, then: { settle?: number | null; begin?: boolean } = {}): Promise<PendingJob[]> {
+export async function commitTry(client: pg.PoolClient, then: { settle?: number | null; begin?: boolean } = {}): Promise<PendingJob[]> {
   if (then.begin) {
     await client.query('COMMIT; BEGIN');
     return [];

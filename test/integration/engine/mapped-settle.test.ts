@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { defineDag } from '../../../engine/dag.ts';
 import { triggerRun } from '../../../engine/operations.ts';
-import { claimAndBegin, commitAndSettle, endTry } from '../../../engine/transitions.ts';
+import { claimAndBegin, commitTry, endTry } from '../../../engine/transitions.ts';
 import type { Claimed } from '../../../engine/try-sql.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
 
@@ -58,7 +58,7 @@ async function runWithChildren(): Promise<number> {
     const list = await claim(client, runId, 'list');
     const ended = await endTry(client, list, { ...ok, result: ['a', 'b'] });
     expect(ended?.jobs.map((j) => j.jobId)).toEqual([`r${runId}-each-m0-t1`, `r${runId}-each-m1-t1`]);
-    await commitAndSettle(client, { settle: ended?.settle });
+    await commitTry(client, { settle: ended?.settle });
   } finally {
     client.release();
   }
@@ -78,10 +78,10 @@ describe('mapped children', () => {
       const secondEnd = await endTry(b, second, { ...ok, result: 'B' });
       expect(secondEnd?.settle).toBe((await instance(runId, 'each')).id);
       // `b` commits first: `a` is still running for it, so nothing closes yet.
-      expect(await commitAndSettle(b, { settle: secondEnd?.settle })).toEqual([]);
+      expect(await commitTry(b, { settle: secondEnd?.settle })).toEqual([]);
       expect((await instance(runId, 'each')).state).toBe('mapped');
       // `a` commits last: it sees every child ended, closes the parent and queues `after`.
-      const jobs = await commitAndSettle(a, { settle: firstEnd?.settle });
+      const jobs = await commitTry(a, { settle: firstEnd?.settle });
       expect(jobs.map((j) => j.jobId)).toEqual([`r${runId}-after-m-1-t1`]);
     } finally {
       a.release();
@@ -122,7 +122,7 @@ describe('mapped children', () => {
             return { client, ended: await endTry(client, claimed, { ...ok, result: i }) };
           }),
         );
-        const settled = await Promise.all(ends.map((e) => commitAndSettle(e.client, { settle: e.ended?.settle })));
+        const settled = await Promise.all(ends.map((e) => commitTry(e.client, { settle: e.ended?.settle })));
         expect(settled.flat().map((j) => j.jobId)).toEqual([`r${runId}-after-m-1-t1`]);
       } finally {
         a.release();
