@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { loadOptions, runLoad } from '../jobs/load/index.ts';
 import { BENCH_COLUMNS } from './load-data.ts';
 
-export async function runChild([mode, url, file, table]: string[]) {
+export async function runChild([mode, url, file, table, encoding]: string[]) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -24,7 +24,7 @@ export async function runChild([mode, url, file, table]: string[]) {
       await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), stream);
       counts = { rows_read: stream.rowCount, rows_loaded: stream.rowCount, rows_rejected: 0 };
     } else {
-      const options = loadOptions.parse({ source: { file }, target: table, columns: BENCH_COLUMNS, key: ['item_id'] });
+      const options = loadOptions.parse({ source: { file }, target: table, columns: BENCH_COLUMNS, key: ['item_id'], csv: { encoding: encoding ?? 'utf-8' } });
       const logicalDate = new Date('2025-05-13T00:00:00Z');
       const result = await runLoad(
         {

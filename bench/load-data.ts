@@ -83,7 +83,7 @@ export async function writeBenchFiles(rows: number, fullPath: string, validPath:
         case 'bad_date': fields[7] = '2025-02-30'; break;
         case 'required': fields[3] = ''; break;
         case 'field_count': fields.pop(); break;
-        case 'stray_quote': fields[3] = `${word.replace(/[",]/g, '')} 5" long`; break; // a quote inside an unquoted field
+        case 'stray_quote': fields[3] = `"${word.replace(/[",]/g, '')} 5" long"`; break; // text after a quote in a quoted field
         case 'nul_byte': fields[3] = `Null\0byte`; break;
         case 'three_bad_columns': fields[0] = 'x'; fields[2] = '-'; fields[7] = '13/13/2025'; break;
       }

@@ -1,13 +1,17 @@
 /**
  * `npm run bench:load`: the load job against raw COPY on a 1M-row invoice-items CSV (1% planted
- * invalid rows), then the 3M-row version for memory. Each load runs in a child process (peak RSS =
- * its maxRSS). Progress on stderr; last stdout line is one JSON object with the issue's fields.
+ * invalid rows), the same file gzipped and in Latin-1, then the 3M-row version for memory. Each load
+ * runs in a child process (peak RSS = its maxRSS). Progress on stderr; last stdout line is one JSON
+ * object with the issue's fields.
  */
 import { fork } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { connect } from '../db/client.ts';
@@ -68,7 +72,7 @@ async function main(): Promise<void> {
       await c.end();
     });
     await runMigrations(database);
-    for (const t of ['items_load', 'items_copy', 'items_load_3m']) await database.pool.query(`CREATE TABLE ${t} ${TABLE_DDL}`);
+    for (const t of ['items_load', 'items_copy', 'items_load_3m', 'items_gz', 'items_latin1']) await database.pool.query(`CREATE TABLE ${t} ${TABLE_DDL}`);
 
     const full = path.join(tmp, 'items_1m.csv');
     const valid = path.join(tmp, 'items_1m_valid.csv');
@@ -83,12 +87,22 @@ async function main(): Promise<void> {
     const hashSeconds = (performance.now() - hashStarted) / 1000;
     log(`sha256 pre-check of the 1M file: ${hashSeconds.toFixed(3)} s`);
 
+    const gz = path.join(tmp, 'items_1m.csv.gz');
+    const latin1 = path.join(tmp, 'items_1m_latin1.csv');
+    log('gzipping the 1M file; writing its Latin-1 version (every "Cable" as "Câble")');
+    await pipeline(createReadStream(full), createGzip(), createWriteStream(gz));
+    await pipeline(createReadStream(full), async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const c of chunks) yield Buffer.from(c.toString('latin1').replace(/Cable/g, 'C\u00e2ble'), 'latin1');
+    }, createWriteStream(latin1));
+
     log('parsers, parse only, on the valid file');
     const parsers = await compareParsers(valid);
     log(JSON.stringify(parsers));
 
     const loads: ChildReport[] = [];
     const copies: ChildReport[] = [];
+    const gzLoads: ChildReport[] = [];
+    const latin1Loads: ChildReport[] = [];
     for (let round = 1; round <= 2; round++) {
       await database.pool.query('TRUNCATE items_copy');
       log(`round ${round}: raw COPY of the valid rows`);
@@ -96,10 +110,28 @@ async function main(): Promise<void> {
       await database.pool.query('TRUNCATE items_load; DELETE FROM load_ledger; DROP TABLE IF EXISTS audit.items_load_rejects');
       log(`round ${round}: load job`);
       loads.push(await child(['load', url.toString(), full, 'items_load']));
-      log(`round ${round}: load ${loads.at(-1)?.seconds.toFixed(2)} s, copy ${copies.at(-1)?.seconds.toFixed(2)} s`);
+      await database.pool.query('TRUNCATE items_gz, items_latin1; DELETE FROM load_ledger; DROP TABLE IF EXISTS audit.items_gz_rejects, audit.items_latin1_rejects');
+      log(`round ${round}: load job, gzipped file`);
+      gzLoads.push(await child(['load', url.toString(), gz, 'items_gz']));
+      log(`round ${round}: load job, Latin-1 file`);
+      latin1Loads.push(await child(['load', url.toString(), latin1, 'items_latin1', 'latin1']));
+      log(`round ${round}: load ${loads.at(-1)?.seconds.toFixed(2)} s, gz ${gzLoads.at(-1)?.seconds.toFixed(2)} s, ` +
+        `latin1 ${latin1Loads.at(-1)?.seconds.toFixed(2)} s, copy ${copies.at(-1)?.seconds.toFixed(2)} s`);
     }
-    const load = loads.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-    const copy = copies.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const fastest = (runs: ChildReport[]) => runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const load = fastest(loads);
+    const copy = fastest(copies);
+    const gzLoad = fastest(gzLoads);
+    const latin1Load = fastest(latin1Loads);
+    const tableCount = async (t: string) => Number((await database.pool.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n);
+    const gzSame = gzLoad.rows_loaded === truth.valid && gzLoad.rows_rejected === truth.invalid && (await tableCount('items_gz')) === truth.valid;
+    // In Latin-1 the planted invalid-UTF-8 bytes are characters, so those rows load
+    const latin1Valid = truth.valid + (truth.byKind.invalid_utf8 ?? 0);
+    const latin1Same = latin1Load.rows_loaded === latin1Valid && (await tableCount('items_latin1')) === latin1Valid &&
+      (await tableCount("items_latin1 WHERE description LIKE 'Câble%'")) > 0;
+    const gzBytes = (await fs.stat(gz)).size;
+    await fs.rm(gz);
+    await fs.rm(latin1);
     const inTable = Number((await database.pool.query('SELECT count(*) AS n FROM items_load')).rows[0].n);
     const audited = Number((await database.pool.query('SELECT count(*) AS n FROM audit.items_load_rejects')).rows[0].n);
     await fs.rm(valid);
@@ -121,6 +153,14 @@ async function main(): Promise<void> {
       peak_rss_mb_3m: Math.round(load3.maxRssMb),
       seconds_3m: round3(load3.seconds),
       raw_copy_peak_rss_mb: Math.round(copy.maxRssMb),
+      gz_bytes: gzBytes,
+      gz_seconds: round3(gzLoad.seconds),
+      gz_ratio_vs_copy: round3(copy.seconds / gzLoad.seconds),
+      gz_peak_rss_mb: Math.round(gzLoad.maxRssMb),
+      gz_loads_same_rows: gzSame,
+      latin1_seconds: round3(latin1Load.seconds),
+      latin1_ratio_vs_copy: round3(copy.seconds / latin1Load.seconds),
+      latin1_loads_expected_rows: latin1Same,
       rejected: load.rows_rejected,
       planted_invalid: truth.invalid,
       rejected_matches_planted: load.rows_rejected === truth.invalid && audited === truth.invalid,
@@ -130,6 +170,8 @@ async function main(): Promise<void> {
       rejected_3m_matches_planted: load3.rows_rejected === truth3.invalid,
       runs_seconds: loads.map((l) => round3(l.seconds)),
       raw_copy_runs_seconds: copies.map((c) => round3(c.seconds)),
+      gz_runs_seconds: gzLoads.map((l) => round3(l.seconds)),
+      latin1_runs_seconds: latin1Loads.map((l) => round3(l.seconds)),
       sha256_precheck_seconds: round3(hashSeconds),
       parser: 'own tokenizer (jobs/load/csv-reader.ts)',
       parse_only_rows_per_s: parsers,

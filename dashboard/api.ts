@@ -5,13 +5,13 @@
  * backfill, bulk clear). Requests are validated by the zod schemas listed in `API_ROUTES` (which
  * also make /api/openapi.json). Errors answer `{ error: CODE, message }` with 400/403/404/500.
  */
-import fs from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.ts';
 import { describeError, TributaryError, type ErrorCode } from '../engine/errors.ts';
-import { confinePath } from '../jobs/paths.ts';
+import { confinePath, openConfined } from '../jobs/paths.ts';
 import {
   BackfillBody, backfillRuns, clear, ClearBody, ClearFailedBody, clearFailed, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
 } from './actions.ts';
@@ -230,11 +230,13 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
     const report = await reportPath(engine.pool, run.id, idParam(req.params.reportId as string, 'report id'));
     const roots = [...engine.dataRoots, ...(engine.dags.get(run.dagId)?.dataRoots ?? [])];
     const file = await confinePath(report.path, roots, `report of run ${run.id}`);
-    await fs.access(file).catch(() => {
+    // Served from the handle checked inside the roots, never by its name again (a swapped link leads nowhere).
+    const opened = await openConfined(file, roots, `report of run ${run.id}`).catch((err: unknown) => {
+      if ((err as { code?: string }).code !== 'FILE_NOT_FOUND') throw err;
       throw new TributaryError('REPORT_NOT_FOUND', `the file of report ${report.fileName} of run ${run.id} is gone from ${file}`);
     });
-    res.type('text/csv').attachment(report.fileName);
-    await new Promise<void>((resolve, reject) => res.sendFile(file, { dotfiles: 'allow' }, (err) => (err ? reject(err) : resolve())));
+    res.type('text/csv').attachment(report.fileName).setHeader('Content-Length', opened.stat.size);
+    await pipeline(opened.handle.createReadStream(), res); // the stream closes the handle
   });
   route('post', '/runs/{runId}/tasks/{taskId}/clear', async (req, _res, { body }: { body: z.output<typeof ClearBody> }) =>
     ({ cleared: await clear(engine, runOf(req), req.params.taskId as string, body) }));

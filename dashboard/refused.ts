@@ -1,13 +1,15 @@
 /**
  * The refused-rows browser's data: a load task's audit table (from its DAG options, as the load
  * job names it), one page of a run's refused rows by id cursor, filtered by rule and column, and
- * the same rows as CSV. The table name comes from the definition, never from the request.
+ * the same rows as CSV, cells formula-escaped like report cells. The table name comes from the
+ * definition, never from the request.
  */
 import type pg from 'pg';
 import { z } from 'zod';
 import { TributaryError } from '../engine/errors.ts';
 import type { CompiledDag, Json } from '../engine/types.ts';
 import { auditTarget, type AuditTarget } from '../jobs/load/audit.ts';
+import { escapeFormula } from '../jobs/report/cells.ts';
 
 const LoadNames = z.object({ target: z.string(), audit: z.string().optional() });
 
@@ -104,7 +106,9 @@ export async function refusedFacets(pool: pg.Pool, audit: AuditTarget, runId: nu
   return { rules: sorted(rows.map((r) => r.rule)), columns: sorted(rows.map((r) => r.column)) };
 }
 
-function csvField(value: string): string {
+/** A spreadsheet never runs a cell as a formula (`=cmd|…` → `'=cmd|…`); then quoted when needed. */
+function csvField(raw: string): string {
+  const value = escapeFormula(raw);
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 

@@ -28,30 +28,37 @@ export const ERROR_CODES = {
   MIGRATION_FAILED: 'permanent',
   // `trib demo` / `trib standalone` cannot create or reach the demo's own database
   DEMO_DATABASE_FAILED: 'permanent',
-  // load job, file level — permanent (the file will not change by retrying)
-  FILE_NOT_FOUND: 'permanent',
-  FILE_UNREADABLE: 'permanent',
-  FILE_EMPTY: 'permanent',
-  FILE_HEADER_MISMATCH: 'permanent',
-  FILE_HEADER_DUPLICATE: 'permanent',
-  FILE_HEADER_EXTRA: 'permanent',
-  FILE_UNTERMINATED_QUOTE: 'permanent',
-  REJECT_LIMIT_EXCEEDED: 'permanent',
-  ACCOUNTING_MISMATCH: 'permanent',
-  // checks and reports
+  // load job, file level — retryable: a file can be re-delivered, finish being written or settle
+  FILE_NOT_FOUND: 'retryable',
+  FILE_UNREADABLE: 'retryable',
+  FILE_EMPTY: 'retryable',
+  FILE_HEADER_MISMATCH: 'retryable',
+  FILE_HEADER_DUPLICATE: 'retryable',
+  FILE_HEADER_EXTRA: 'retryable',
+  FILE_UNTERMINATED_QUOTE: 'retryable',
+  REJECT_LIMIT_EXCEEDED: 'retryable',
+  ACCOUNTING_MISMATCH: 'retryable',
+  // the file changed since the sensor took it, or while it was read (still being written?)
+  FILE_CHANGED: 'retryable',
+  // every row of a non-empty file refused, or a replace that would leave the target empty
+  LOAD_EMPTY: 'retryable',
+  // a check's or reconciliation's verdict on data already committed: a retry re-reads the same data
   CHECK_FAILED: 'permanent',
   RECONCILE_FAILED: 'permanent',
-  TABLE_NOT_FOUND: 'permanent',
-  COLUMN_NOT_FOUND: 'permanent',
-  // sensors and sources
+  // a table or column another pipeline or a migration may still create
+  TABLE_NOT_FOUND: 'retryable',
+  COLUMN_NOT_FOUND: 'retryable',
+  // sensors and sources — a sensor's deadline is its own budget for waiting (as Airflow's sensor timeout)
   SENSOR_TIMEOUT: 'permanent',
+  // an upstream result that names no files: stored, so every retry reads the same
   SOURCE_MALFORMED: 'permanent',
   // a file path a task touches is outside the data roots (DATA_ROOTS, the DAG's dataRoots)
   PATH_OUTSIDE_ROOT: 'permanent',
   SOURCE_UNAVAILABLE: 'retryable',
-  // extract job — an HTTP source refused the request (4xx) or sent a page it cannot read
+  // extract job — an HTTP source refused the request (4xx but 408/429: the request itself is wrong)
   SOURCE_REJECTED: 'permanent',
-  PAGE_MALFORMED: 'permanent',
+  // … or sent a page it cannot read (a source can serve it whole on the next try)
+  PAGE_MALFORMED: 'retryable',
   // a failure/success/retry/deadline callback failed (stored on its event; never fails a task)
   CALLBACK_FAILED: 'permanent',
   // runtime
@@ -82,20 +89,29 @@ export class TributaryError extends Error {
 }
 
 /**
- * Postgres SQLSTATE classes worth retrying: connection loss, serialization/deadlock, resources,
- * operator intervention. Everything else (constraint, syntax, undefined column…) is permanent.
+ * SQLSTATEs a retry cannot change: class 42, the statement itself is wrong (syntax, types,
+ * ambiguous names) — except an object or privilege another session may still create or grant,
+ * and a duplicate, which a concurrent creator explains. Every other SQLSTATE (a constraint
+ * violation, a data exception, …) is retried within the task's `retries`.
  */
-const RETRYABLE_SQLSTATE_PREFIXES = ['08', '40', '53', '57', '58'];
+const PERMANENT_SQLSTATE_CLASS = '42';
+const RETRYABLE_IN_CLASS_42 = new Set([
+  '42P01', '42703', '42883', '42704', // undefined table, column, function, object
+  '42501', // insufficient privilege
+  '42P06', '42P07', '42710', // duplicate schema, table, object
+]);
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 const RETRYABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
 
-/** One table decides retry or fail for any thrown value. */
+/**
+ * One table decides retry or fail for any thrown value: a TributaryError by its code, a Postgres
+ * error by its SQLSTATE, anything else (file system errors, unknown errors) is retryable.
+ */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof TributaryError) return err.retryable;
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return true; // unknown errors: let `retries` decide
-  if (RETRYABLE_NODE_CODES.has(code)) return true;
-  if (/^[0-9A-Z]{5}$/.test(code)) return RETRYABLE_SQLSTATE_PREFIXES.some((p) => code.startsWith(p));
-  return true;
+  if (typeof code !== 'string' || !SQLSTATE.test(code)) return true;
+  return !code.startsWith(PERMANENT_SQLSTATE_CLASS) || RETRYABLE_IN_CLASS_42.has(code);
 }
 
 /**

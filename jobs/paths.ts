@@ -3,6 +3,7 @@
  * existing part of it followed through symlinks (dangling ones too), and accepted only when that
  * real location is inside a root — else PATH_OUTSIDE_ROOT naming the path and the roots.
  */
+import { constants as fsConstants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { TributaryError } from '../engine/errors.ts';
@@ -56,4 +57,54 @@ export async function confinePath(target: string, roots: readonly string[], what
     'PATH_OUTSIDE_ROOT',
     `${what} ${absolute}${via} is outside the data roots (${allowed}); allow a folder with DATA_ROOTS or the DAG's dataRoots`,
   );
+}
+
+/** A file opened once for reading, checked on its handle: everything the task reads goes through `handle`. */
+export interface ConfinedFile {
+  handle: fs.FileHandle;
+  /** The path as named (absolute). */
+  path: string;
+  /** Where the opened file really is (what the ledger records). */
+  realPath: string;
+  stat: Stats;
+}
+
+/** Where an open handle really is: Linux's /proc/self/fd link, else the name's real path if it is the same inode. */
+async function handleLocation(handle: fs.FileHandle, absolute: string, stat: Stats): Promise<string> {
+  const viaProc = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
+  if (viaProc !== null && viaProc.startsWith('/')) return viaProc;
+  const real = await fs.realpath(absolute);
+  const named = await fs.stat(real);
+  if (named.dev !== stat.dev || named.ino !== stat.ino) {
+    throw new TributaryError('FILE_CHANGED', `${absolute} was replaced while it was being opened; nothing read`);
+  }
+  return real;
+}
+
+/**
+ * Opens `target` for reading and confines the OPEN file, not its name: the handle's real location
+ * must be inside `roots`, so a symlink swapped between a check and the open cannot lead outside.
+ * Opened non-blocking (a FIFO never hangs the open); only a regular file is accepted.
+ */
+export async function openConfined(target: string, roots: readonly string[], what: string): Promise<ConfinedFile> {
+  const absolute = path.resolve(target);
+  const handle = await fs.open(absolute, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new TributaryError('FILE_NOT_FOUND', `file not found: ${absolute}`);
+    throw new TributaryError('FILE_UNREADABLE', `cannot open ${absolute} (${err.code ?? err.message})`, { cause: err });
+  });
+  try {
+    const stat = await handle.stat();
+    const realPath = await handleLocation(handle, absolute, stat);
+    const realRoots = await Promise.all(roots.map((r) => realLocation(path.resolve(r))));
+    if (!realRoots.some((root) => isWithin(realPath, root))) {
+      const allowed = roots.length > 0 ? roots.join(', ') : 'none';
+      throw new TributaryError('PATH_OUTSIDE_ROOT',
+        `${what} ${absolute} opened a file at ${realPath}, outside the data roots (${allowed}); nothing read`);
+    }
+    if (!stat.isFile()) throw new TributaryError('FILE_UNREADABLE', `${absolute} is not a regular file`);
+    return { handle, path: absolute, realPath, stat };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 }

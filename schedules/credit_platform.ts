@@ -55,7 +55,7 @@ export default defineDag({
         filePattern: '{params.filePattern}',
         values: { table: [...CREDIT_TABLES] },
         minFiles: CREDIT_TABLES.length,
-        stableForMs: 0,
+        stableForMs: 2_000, // an extract still being written keeps changing: wait until its size and mtime hold
         pokeIntervalMs: 60_000,
         timeoutMs: 6 * 3600_000,
         onTimeout: 'fail', // half a day's extracts would orphan every child of a missing table

@@ -4,7 +4,7 @@ import { backfill, planBackfill, triggerRun } from '../../engine/operations.ts';
 import type { Json } from '../../engine/types.ts';
 import { listRuns, runDetail, type RunDetail } from '../../dashboard/queries.ts';
 import { dayArg, paramsArg, positiveIntArg, runIdArg } from '../args.ts';
-import { formatDate, formatDuration, oneLine, shortJson, table } from '../format.ts';
+import { formatDate, formatDuration, oneLine, printable, shortJson, table } from '../format.ts';
 import { withRuntime } from '../runtime.ts';
 
 const span = (start: Date | null, end: Date | null) => (start && end ? formatDuration(end.getTime() - start.getTime()) : '-');
@@ -91,7 +91,7 @@ function withWarnings(state: string, warnings: number): string {
 function renderWarnings(run: RunDetail): string[] {
   const lines = run.tasks.flatMap((t) => t.warnings.map((w) => `  ${t.mapIndex < 0 ? t.taskId : `${t.taskId}[${t.mapIndex}]`}: ${w}`));
   const refused = run.refused.map((f) => `  ${f.taskId}${f.mapIndex < 0 ? '' : `[${f.mapIndex}]`}: ${f.path}: ${f.rowsRefused} of ${f.rowsRead} rows refused`);
-  return [...(lines.length > 0 ? ['', 'warnings:', ...lines] : []), ...(refused.length > 0 ? ['', 'rows refused at load:', ...refused] : [])];
+  return [...(lines.length > 0 ? ['', 'warnings:', ...lines.map(printable)] : []), ...(refused.length > 0 ? ['', 'rows refused at load:', ...refused.map(printable)] : [])];
 }
 
 export function renderRun(run: RunDetail): string {

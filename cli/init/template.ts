@@ -34,7 +34,7 @@ export default defineDag({
   tasks: {
     wait: {
       kind: 'sensor',
-      options: { dir: '{params.dataDir}', filePattern: '*.csv', pokeIntervalMs: 5_000, timeoutMs: 3_600_000 },
+      options: { dir: '{params.dataDir}', filePattern: '*.csv', stableForMs: 2_000, pokeIntervalMs: 5_000, timeoutMs: 3_600_000 },
     },
     load: {
       kind: 'load',

@@ -9,6 +9,7 @@ import { getTableConfig, PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 import { auditTable, coercionTable } from '../../db/schema/load.ts';
 import { quoteIdent, quoteTable, splitTable } from '../../db/identifiers.ts';
+import { lockForCreate } from './ddl-lock.ts';
 
 export interface AuditRow {
   line: number;
@@ -69,13 +70,12 @@ export function createTableSql(table: PgTable): string {
   return `CREATE TABLE IF NOT EXISTS ${quoteTable(`${config.schema ?? 'public'}.${config.name}`)} (${columns.join(', ')})`;
 }
 
-/** Creates the schema and a table with its (run_id, task_id) index if missing; first uses are serialised by a lock. */
-/** Creates a job table (schema, table, run index) if missing; concurrent first uses are serialised by a lock. */
+/** Creates a job table (schema, table, run index) if missing; concurrent first uses wait for the creator (ddl-lock.ts). */
 export async function ensureJobTable(client: pg.PoolClient, target: AuditTarget, definition: PgTable): Promise<void> {
-  const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [target.sql]);
-  if (exists.rows[0].ok) return;
-  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.ddl.${target.schema}.${target.table}`]);
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(target.schema)}`);
+  const exists = async () => (await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [target.sql])).rows[0].ok as boolean;
+  if (await exists()) return;
+  await lockForCreate(client, target.schema, target.table);
+  if (await exists()) return;
   await client.query(createTableSql(definition));
   await client.query(
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(`${target.table.slice(0, 50)}_run`)} ON ${target.sql} (run_id, task_id)`,

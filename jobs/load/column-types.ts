@@ -49,8 +49,14 @@ export function sqlType(c: ColumnSpec): string {
 const INT = /^[+-]?\d+$/;
 const THOUSANDS_INT = /^[+-]?\d{1,3}(,\d{3})+$/;
 const THOUSANDS_DEC = /^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$/;
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-](\d{2})(?::?(\d{2}))?)?$/;
 export const INT_RANGE = { integer: [-2147483648, 2147483647], bigint: [-9223372036854775808n, 9223372036854775807n] } as const;
+/**
+ * PostgreSQL's own limits, whatever the column declares (numeric.c, datetime.h): a numeric holds at
+ * most 131072 digits before the point and 16383 after it as written (trailing zeros count: the input
+ * keeps them); a UTC offset is at most 15:59 (MAX_TZDISP_HOUR; ':60' minutes are refused).
+ */
+export const PG_LIMITS = { numericIntDigits: 131072, numericPlaces: 16383, offsetHours: 15 } as const;
 
 function rangeCheck(n: number, min: number | undefined, max: number | undefined, v: string): Fail | null {
   if (min !== undefined && n < min) return fail('min', `${show(v)} is below the minimum ${min}`);
@@ -145,9 +151,11 @@ export interface NumberShape {
   int: number;
   /** Significant decimals (trailing zeros do not count). */
   frac: number;
+  /** Digits after the point as written (trailing zeros count). */
+  places: number;
   zero: boolean;
 }
-const SHAPE: NumberShape = { int: 0, frac: 0, zero: true };
+const SHAPE: NumberShape = { int: 0, frac: 0, places: 0, zero: true };
 
 /** Reads `[+-]digits[.digits]` in s[a..b) into `out`; false when it is not such a number. */
 export function numberShape(s: string, a: number, b: number, out: NumberShape): boolean {
@@ -169,13 +177,14 @@ export function numberShape(s: string, a: number, b: number, out: NumberShape): 
   }
   out.int = int;
   out.frac = frac - fracZeros;
+  out.places = frac;
   out.zero = zero;
   return i === b && digits > 0;
 }
 
-/** Integer digits and decimals a numeric column takes (Infinity for unconstrained `numeric`). */
+/** Integer digits and significant decimals a numeric column takes (unconstrained: PostgreSQL's limits). */
 export function numericLimits(c: Extract<ColumnSpec, { type: 'numeric' }>): { int: number; frac: number } {
-  if (c.precision === undefined) return { int: Infinity, frac: Infinity };
+  if (c.precision === undefined) return { int: PG_LIMITS.numericIntDigits, frac: PG_LIMITS.numericPlaces };
   const scale = c.scale ?? 0;
   return { int: c.precision - scale, frac: scale };
 }
@@ -184,7 +193,8 @@ export function numericLimits(c: Extract<ColumnSpec, { type: 'numeric' }>): { in
 function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: NoteCoercion): ColumnFn {
   const co = numberCoercions(c, note, THOUSANDS_DEC);
   const limits = numericLimits(c);
-  const declared = `numeric(${c.precision},${limits.frac})`;
+  const declared = c.precision === undefined ? 'the most a numeric holds' : `numeric(${c.precision},${limits.frac})`;
+  const noRound = c.precision === undefined ? '' : '; no round option';
   const { min, max, round } = c;
   return (raw) => {
     let v = raw;
@@ -195,13 +205,16 @@ function numericFn(c: Extract<ColumnSpec, { type: 'numeric' }>, note: NoteCoerci
       v = t;
     }
     if (s.frac > limits.frac) {
-      if (round === undefined) return fail('scale', `${show(raw)} has more than ${limits.frac} decimals (${declared}; no round option)`);
+      if (round === undefined) return fail('scale', `${show(raw)} has more than ${limits.frac} decimals (${declared}${noRound})`);
       const r = roundDecimal(v, limits.frac, round);
       note('round', v, r);
       v = r;
       numberShape(v, 0, v.length, s);
     }
     if (s.int > limits.int) return fail('precision', `${show(raw)} has more than ${limits.int} integer digits (${declared})`);
+    if (s.places > PG_LIMITS.numericPlaces) {
+      return fail('scale', `${show(raw)} has ${s.places} digits after the point; PostgreSQL's numeric takes at most ${PG_LIMITS.numericPlaces}, trailing zeros included`);
+    }
     return (min !== undefined || max !== undefined ? rangeCheck(Number(v), min, max, raw) : null) ?? co.zero(v, s.zero);
   };
 }
@@ -266,6 +279,9 @@ function timestampFn(c: Extract<ColumnSpec, { type: 'timestamp' | 'timestamptz' 
     }
     if (m[7] !== undefined && m[7].length > 6) return fail('precision', `${show(raw)} has more than microsecond precision`);
     if (!tz && m[8] !== undefined) return fail('timezone', `${show(raw)} has a time zone; the column is timestamp without time zone`);
+    if (m[9] !== undefined && (+m[9] > PG_LIMITS.offsetHours || (m[10] !== undefined && +m[10] > 59))) {
+      return fail('range', `${show(raw)} has a UTC offset out of range (${m[8]}; PostgreSQL takes -15:59 to +15:59)`);
+    }
     return tz && m[8] === undefined ? `${raw}+00` : raw; // a zoneless timestamptz is read as UTC
   };
 }

@@ -4,15 +4,17 @@
  *
  * A quoted field is one field whatever it holds: a quote opens a field only at the field's start and
  * closes it only when followed by the delimiter, a line end or the end of the file; `""` (or the
- * escape character) inside it is a literal quote. Any other quote is a stray quote: it is kept as
- * text, the field (quoted or not) goes on to its real end, and the whole record — every line it
- * spans — is refused as ONE malformed record (`stray_quote`). So text inside quotes never becomes a
- * record, and a record is never re-read from its inner lines. A record longer than `maxRecordBytes`
- * is refused as one (`record_too_long`) and skipped to its real end with the same rules, holding
- * only its first 4 KiB. A quoted field still open at the end of the file is one malformed record
- * (`unterminated_quote`) from its first line to the last: where it was meant to end is unknowable,
- * so the load job fails the file on it (see file-load.ts). Invalid UTF-8 and NUL bytes refuse their
- * record. Blank lines are skipped (counted as lines).
+ * escape character) inside it is a literal quote. A quote followed by other text (`"abc"tail`) does
+ * not close it: the field goes on to the next quote that can close it, and the whole record — every
+ * line it spans — is refused as ONE malformed record (`text_after_quote`), so text inside quotes
+ * never becomes a record and a record is never re-read from its inner lines. A quote inside an
+ * unquoted field (no line break there) opens nothing: it is a literal character, or with
+ * `strayQuotes: 'refuse'` its record is refused (`stray_quote`). A record longer than
+ * `maxRecordBytes` characters (its line end not counted) is refused as one (`record_too_long`) and
+ * skipped to its real end with the same rules, holding only its first 4 KiB. A quoted field still
+ * open at the end of the file is one malformed record (`unterminated_quote`) from its first line to
+ * the last (see file-load.ts). Invalid UTF-8 and NUL bytes refuse their record. Blank lines are
+ * skipped (counted as lines). Where chunks end never changes a record or its verdict.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 
@@ -20,11 +22,13 @@ export interface CsvDialect {
   delimiter: string;
   quote: string;
   escape: string;
-  /** A record longer than this (in characters) is refused as malformed. */
+  /** A record longer than this many characters, its line end not counted, is refused as malformed. */
   maxRecordBytes: number;
+  /** A quote inside an unquoted field: a character of the value, or its record refused. @default 'literal' */
+  strayQuotes?: 'literal' | 'refuse';
 }
 
-export type MalformedRule = 'unterminated_quote' | 'stray_quote' | 'invalid_utf8' | 'nul_byte' | 'record_too_long';
+export type MalformedRule = 'unterminated_quote' | 'text_after_quote' | 'stray_quote' | 'invalid_utf8' | 'nul_byte' | 'record_too_long';
 
 export interface RecordSink {
   /**
@@ -66,6 +70,8 @@ interface TooLong {
   pos: number;
   at: At;
   lines: number;
+  /** The line of a quote followed by text in the open quoted field, if one was seen. */
+  after?: number;
 }
 
 /** An over-long record being skipped to its real end. */
@@ -75,6 +81,8 @@ interface Skipping {
   at: At;
   /** The last character skipped was a line end. */
   lf: boolean;
+  /** The line of a quote followed by text in the open quoted field, if one was seen. */
+  after?: number;
 }
 
 const NEED_MORE = null;
@@ -93,6 +101,7 @@ function completeUtf8Length(buf: Buffer): number {
 }
 
 const lineRange = (first: number, last: number) => (last > first ? `lines ${first}–${last}` : `line ${first}`);
+const SNIPPET = 20;
 
 export class CsvReader {
   private readonly d: number;
@@ -101,6 +110,7 @@ export class CsvReader {
   private readonly quoteChar: string;
   private readonly delimiter: string;
   private readonly max: number;
+  private readonly refuseStray: boolean;
   private text = '';
   private textHasNul = false;
   private pending: Buffer | null = null;
@@ -118,6 +128,7 @@ export class CsvReader {
     this.quoteChar = dialect.quote;
     this.delimiter = dialect.delimiter;
     this.max = dialect.maxRecordBytes;
+    this.refuseStray = dialect.strayQuotes === 'refuse';
   }
 
   /** Physical lines seen so far (the last line counts even without a terminator). */
@@ -186,8 +197,10 @@ export class CsvReader {
       let nl = t.indexOf('\n', pos);
       if (nextQuote !== -1 && nextQuote < pos) nextQuote = t.indexOf(this.quoteChar, pos);
       const quoteFree = nextQuote === -1 || (nl !== -1 && nextQuote > nl);
-      if (nl === -1 && !final && (quoteFree || n - pos <= this.max)) {
-        if (n - pos <= this.max) break;
+      // Without its line end yet: a CR at the end of the text may be half of a CRLF, not counted.
+      const sofar = nl === -1 ? n - pos - (t.charCodeAt(n - 1) === 13 ? 1 : 0) : 0;
+      if (nl === -1 && !final && (quoteFree || sofar <= this.max)) {
+        if (sofar <= this.max) break;
         pos = this.startSkipping(t, pos, { pos: n, at: t.charCodeAt(n - 1) === this.d ? FIELD_START : UNQUOTED, lines: 1 }, final);
         continue;
       }
@@ -220,7 +233,7 @@ export class CsvReader {
 
   /** An over-long record from `pos`: keeps its head and skips from where the parse stopped. */
   private startSkipping(t: string, pos: number, at: TooLong, final: boolean): number {
-    this.skipping = { first: this.line, head: t.slice(pos, pos + HEAD), at: at.at, lf: false };
+    this.skipping = { first: this.line, head: t.slice(pos, pos + HEAD), at: at.at, lf: false, after: at.after };
     this.line += at.lines - 1;
     return this.skip(t, at.pos, final);
   }
@@ -239,14 +252,20 @@ export class CsvReader {
       if (at === QUOTE) {
         if (c === q && e === q) at = QUOTED;
         else if (c === 13) at = QUOTE_CR;
-        else if (c === d) at = FIELD_START;
-        else if (c === 10) return this.skipped(i + 1, 'record_too_long');
-        else at = this.inQuotes(c); // a stray quote: still inside the field
+        else if (c === d) {
+          at = FIELD_START; // the field closed: a later open field is another's
+          s.after = undefined;
+        } else if (c === 10) return this.skipped(i + 1, 'record_too_long');
+        else {
+          at = this.inQuotes(c); // text after a quote: still inside the field
+          s.after ??= this.line;
+        }
         continue;
       }
       if (at === QUOTE_CR) {
         if (c === 10) return this.skipped(i + 1, 'record_too_long');
         at = this.inQuotes(c);
+        s.after ??= this.line;
         continue;
       }
       if (at === ESCAPE) {
@@ -283,9 +302,10 @@ export class CsvReader {
     const s = this.skipping as Skipping;
     this.skipping = null;
     const range = lineRange(s.first, this.line);
-    const message = rule === 'unterminated_quote'
-      ? `a quoted field opened on line ${s.first} is never closed (${range}, to the end of the file)`
-      : `record longer than ${this.max} characters (${range})`;
+    const open = s.after === undefined
+      ? `a quoted field of the record on line ${s.first} is never closed`
+      : `a quoted field of the record on line ${s.first} closes on line ${s.after} but text follows; no later quote closes it: the file ends inside it`;
+    const message = rule === 'unterminated_quote' ? `${open} (${range}, to the end of the file)` : `record longer than ${this.max} characters (${range})`;
     this.sink.malformed(s.first, this.line, s.head, null, rule, message);
     this.line++;
     return next;
@@ -318,20 +338,26 @@ export class CsvReader {
     const fields: string[] = [];
     const quoted: boolean[] = [];
     let error: Parsed['error'];
-    const stray = (i: number) => (error ??= { rule: 'stray_quote', message: `stray quote in field ${fields.length + 1} at character ${i - start + 1}` });
     let i = start;
     let lines = 1;
     for (;;) {
       if (i < n && t.charCodeAt(i) === q) {
+        const opened = this.line + lines - 1;
+        /** Where a quote of this field was followed by text, described; the field stays open. */
+        let after: string | null = null;
+        let afterLine = 0;
         let value = '';
         let seg = ++i;
         for (;;) {
-          if (i >= limit) return { pos: i, at: QUOTED, lines };
+          if (i >= limit) return { pos: i, at: QUOTED, lines, after: after === null ? undefined : afterLine };
           if (i >= n) {
             if (!final) return NEED_MORE;
             const end = t.charCodeAt(n - 1) === 10 ? (n > 1 && t.charCodeAt(n - 2) === 13 ? n - 2 : n - 1) : n;
             if (end < n) lines--; // the file's last line end closes the last line, not the field
-            return { fields, quoted, end, next: n, lines, error: { rule: 'unterminated_quote', message: `quoted field ${fields.length + 1} is never closed, to the end of the file` } };
+            const message = after === null
+              ? `quoted field ${fields.length + 1} is never closed, to the end of the file`
+              : `${after}; no later quote closes it: the file ends inside it`;
+            return { fields, quoted, end, next: n, lines, error: { rule: 'unterminated_quote', message } };
           }
           const c = t.charCodeAt(i);
           if (c === q || (c === e && e !== q)) {
@@ -352,7 +378,10 @@ export class CsvReader {
               continue;
             }
             if (i + 1 >= n || c2 === d || c2 === 10 || (c2 === 13 && (i + 2 >= n || t.charCodeAt(i + 2) === 10))) break;
-            stray(i);
+            if (after === null) {
+              afterLine = this.line + lines - 1;
+              after = `quoted field ${fields.length + 1}, opened on line ${opened}, closes at line ${afterLine} character ${this.column(t, i)} but text follows (\`${this.snippet(t, i + 1)}\`)`;
+            }
           } else if (c === 10) lines++;
           i++;
         }
@@ -360,6 +389,9 @@ export class CsvReader {
         i++; // closing quote
         fields.push(value);
         quoted.push(true);
+        if (after !== null) {
+          error ??= { rule: 'text_after_quote', message: `${after}: the field runs on to the next quote that can close it, on line ${this.line + lines - 1}` };
+        }
         if (i >= n) return { fields, quoted, end: n, next: n, lines, error };
         const c = t.charCodeAt(i);
         if (c === d) {
@@ -374,16 +406,23 @@ export class CsvReader {
       while (j < n) {
         const c = t.charCodeAt(j);
         if (c === d || c === 10) break;
-        if (c === q) stray(j);
+        if (c === q && this.refuseStray && error === undefined) {
+          const text = this.snippet(t, i, 2 * SNIPPET);
+          error = {
+            rule: 'stray_quote',
+            message: `quote inside unquoted field ${fields.length + 1} at line ${this.line + lines - 1} character ${this.column(t, j)} (\`${text}\`): a quote opens a field only at its start (csv.strayQuotes 'literal' keeps it as text)`,
+          };
+        }
         j++;
       }
-      if (j - start > max) return { pos: j, at: UNQUOTED, lines };
+      // The record's length so far, without a CR that ends it (or may, when the text ends there).
+      const cr = j > i && t.charCodeAt(j - 1) === 13 && (j >= n || t.charCodeAt(j) === 10) ? 1 : 0;
+      if (j - cr - start > max) return { pos: j, at: UNQUOTED, lines };
       if (j >= n) {
         if (!final) return NEED_MORE;
-        const end = j > i && t.charCodeAt(j - 1) === 13 ? j - 1 : j;
-        fields.push(t.slice(i, end));
+        fields.push(t.slice(i, j - cr));
         quoted.push(false);
-        return { fields, quoted, end, next: n, lines, error };
+        return { fields, quoted, end: j - cr, next: n, lines, error };
       }
       if (t.charCodeAt(j) === d) {
         fields.push(t.slice(i, j));
@@ -391,10 +430,26 @@ export class CsvReader {
         i = j + 1;
         continue;
       }
-      const end = j > i && t.charCodeAt(j - 1) === 13 ? j - 1 : j;
-      fields.push(t.slice(i, end));
+      fields.push(t.slice(i, j - cr));
       quoted.push(false);
-      return { fields, quoted, end, next: j + 1, lines, error };
+      return { fields, quoted, end: j - cr, next: j + 1, lines, error };
     }
+  }
+
+  /** The 1-based character of `t[i]` within its physical line. */
+  private column(t: string, i: number): number {
+    return i - (t.lastIndexOf('\n', i - 1) + 1) + 1;
+  }
+
+  /** Up to `size` characters of `t` from `from`, to the next delimiter or line end. */
+  private snippet(t: string, from: number, size = SNIPPET): string {
+    let end = from;
+    while (end < t.length && end - from < size) {
+      const c = t.charCodeAt(end);
+      if (c === this.d || c === 10 || c === 13) break;
+      end++;
+    }
+    const cut = end - from === size && end < t.length && t.charCodeAt(end) !== this.d && t.charCodeAt(end) !== 10 && t.charCodeAt(end) !== 13;
+    return t.slice(from, end) + (cut ? '…' : '');
   }
 }

@@ -5,12 +5,12 @@
  * explains. `compileRawRow` strings them together for one header layout.
  */
 import type { ColumnFn, Escaper } from './column-types.ts';
-import { digitsAt, INT_RANGE, isUuid, numberShape, numericLimits, validDate, type NumberShape } from './column-types.ts';
+import { digitsAt, INT_RANGE, isUuid, numberShape, numericLimits, PG_LIMITS, validDate, type NumberShape } from './column-types.ts';
 import type { ColumnSpec } from './options.ts';
 
 export type RangeCheck = (s: string, a: number, b: number) => boolean;
 
-const SHAPE: NumberShape = { int: 0, frac: 0, zero: true };
+const SHAPE: NumberShape = { int: 0, frac: 0, places: 0, zero: true };
 
 function bounded(v: number, min: number | undefined, max: number | undefined): boolean {
   return (min === undefined || v >= min) && (max === undefined || v <= max);
@@ -45,8 +45,9 @@ function numericCheck(c: Extract<ColumnSpec, { type: 'numeric' }>): RangeCheck {
   const negZero = c.coerce.includes('negative_zero');
   const { min, max } = c;
   const ranged = min !== undefined || max !== undefined;
+  const places = PG_LIMITS.numericPlaces;
   return (s, a, b) => {
-    if (!numberShape(s, a, b, SHAPE) || SHAPE.int > limits.int || SHAPE.frac > limits.frac) return false;
+    if (!numberShape(s, a, b, SHAPE) || SHAPE.int > limits.int || SHAPE.frac > limits.frac || SHAPE.places > places) return false;
     if (negZero && SHAPE.zero && s.charCodeAt(a) === 45) return false;
     return !ranged || bounded(Number(s.slice(a, b)), min, max);
   };
@@ -81,8 +82,8 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /**
  * ISO 8601 `YYYY-MM-DD[T ]HH:MM[:SS[.f…]][Z|±HH[[:]MM]]` read in place, as the timestamp column fn
- * reads it: accepted as is when a zone is there exactly for timestamptz (a zoneless timestamptz
- * value gets `+00` appended, a zoned plain timestamp is refused).
+ * reads it (offsets within PostgreSQL's ±15:59): accepted as is when a zone is there exactly for
+ * timestamptz (a zoneless timestamptz value gets `+00` appended, a zoned plain timestamp is refused).
  */
 function timestampCheck(zoned: boolean): RangeCheck {
   return (s, a, b) => {
@@ -109,11 +110,12 @@ function timestampCheck(zoned: boolean): RangeCheck {
     const z = s.charCodeAt(i);
     if (!zoned) return false;
     if (z === 90) return i + 1 === b;
-    if ((z !== 43 && z !== 45) || b - i < 3 || digitsAt(s, i + 1, i + 3) < 0) return false;
+    const hours = b - i < 3 ? -1 : digitsAt(s, i + 1, i + 3);
+    if ((z !== 43 && z !== 45) || hours < 0 || hours > PG_LIMITS.offsetHours) return false;
     const rest = b - (i + 3);
     if (rest === 0) return true;
-    if (rest === 2) return digitsAt(s, i + 3, b) >= 0;
-    return rest === 3 && s.charCodeAt(i + 3) === 58 && digitsAt(s, i + 4, b) >= 0;
+    const minutes = rest === 2 ? digitsAt(s, i + 3, b) : rest === 3 && s.charCodeAt(i + 3) === 58 ? digitsAt(s, i + 4, b) : -1;
+    return minutes >= 0 && minutes <= 59;
   };
 }
 

@@ -7,7 +7,6 @@
  * record was meant to end cannot be known, and refusing the rest as one row would hide its lines.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import { TributaryError } from '../../engine/errors.ts';
 import type { TaskContext } from '../../engine/types.ts';
 import { insertAuditRows, type AuditContext, type AuditRow } from './audit.ts';
@@ -15,14 +14,16 @@ import { CoercionLog } from './coercions.ts';
 import { CopyWriter } from './copy-writer.ts';
 import { CsvReader, type MalformedRule, type RecordSink } from './csv-reader.ts';
 import { recordInLedger } from './ledger.ts';
-import { checkRejectCount, checkRejectLimit } from './reject-limit.ts';
+import { checkRefused, checkRejectLimit, MULTILINE_RANGES, type RefusedCounts } from './reject-limit.ts';
 import { copyDestination } from './modes.ts';
-import type { LoadPlan } from './plan.ts';
+import { decodeChunks } from './decode.ts';
+import { LINE_COLUMN, type LoadPlan } from './plan.ts';
 import { headerMapping } from './header.ts';
+import { checkUnchanged, readChunks, type FileToLoad } from './source-file.ts';
 import { StagingMerge } from './staging-merge.ts';
 import { detach, DUPLICATE, partitionSuffix, RowValidator, type ColumnError } from './validator.ts';
 
-export type FileResult = {
+export type FileResult = RefusedCounts & {
   path: string;
   /** The partition value the file was loaded into (replace-partition), when there is one. */
   partition?: string;
@@ -36,16 +37,18 @@ export type FileResult = {
   coercions: Record<string, number>;
 };
 
-export interface FileToLoad {
-  path: string;
-  partition?: string;
-  bytes: number;
-  /** Hash from the pre-check; the streamed hash must match it. */
-  sha256: string;
+export type { FileToLoad } from './source-file.ts';
+
+/** A value COPY refused that the validator accepted: refused on its line when the file is read again. */
+export interface PostgresRefusal {
+  line: number;
+  column: string | null;
+  code: string;
+  message: string;
 }
 
-/** Read size: big enough to amortise per-chunk work, small enough to keep the working set flat. */
-const READ_CHUNK = 256 << 10;
+/** Re-reads of one file for values Postgres refused, before the file fails as a whole. */
+const MAX_POSTGRES_REFUSALS = 50;
 /** COPY text the reader may queue while a staging segment merges, before it waits for the merge. */
 const MAX_QUEUED_BYTES = 32 << 20;
 
@@ -55,9 +58,15 @@ const visible = (s: string) => (s.indexOf('\0') === -1 ? s : s.replace(/\0/g, '\
 class FileLoad implements RecordSink {
   read = 0;
   rejected = 0;
+  /** Lines spanned by the data records read, and by those refused (see RefusedCounts). */
+  lines = 0;
+  linesRejected = 0;
+  readonly multiline: RefusedCounts['multiline_rejects'] = { count: 0, lines: 0, ranges: [] };
   deduplicated = 0;
   valid = 0;
   copied = 0;
+  /** The first refused row, for a message when every row is refused. */
+  firstRefusal: string | null = null;
   private headers: string[] | null = null;
   private validator: RowValidator | null = null;
   private batch: string[] = [];
@@ -66,6 +75,8 @@ class FileLoad implements RecordSink {
   /** `valid` when the current staging segment began. */
   private segmentStart = 0;
   private rejects: AuditRow[] = [];
+  /** File line of every row sent to the open COPY, in order (COPY's "line N" is copyLines[N - 1]). */
+  private copyLines: number[] = [];
   private copy: CopyWriter | null = null;
   private destination: { table: string; columns: string[] } | null = null;
   private readonly audit: AuditContext;
@@ -74,7 +85,12 @@ class FileLoad implements RecordSink {
   /** Staging → target; null when rows are COPYed straight into the target. */
   readonly merge: StagingMerge | null;
 
-  constructor(private readonly ctx: TaskContext, private readonly plan: LoadPlan, private readonly file: FileToLoad) {
+  constructor(
+    private readonly ctx: TaskContext,
+    private readonly plan: LoadPlan,
+    private readonly file: FileToLoad,
+    private readonly refusedByPostgres: ReadonlyMap<number, PostgresRefusal>,
+  ) {
     this.audit = { runId: ctx.runId, taskId: ctx.taskId, mapIndex: ctx.mapIndex, file: file.path };
     this.coercions = plan.coercions && new CoercionLog(ctx.client, plan.coercions, this.audit);
     plan.columns.recorder = this.coercions?.record ?? null;
@@ -96,42 +112,75 @@ class FileLoad implements RecordSink {
       return this.start(headers, fileIndex);
     }
     this.read++;
+    this.lines += lastLine - line + 1;
     if (clean) {
       const asRead = validator.checkRaw(raw, line);
-      if (asRead !== null) {
-        this.valid++;
-        this.batch.push(asRead);
-        return;
-      }
+      if (asRead !== null) return this.accept(line, lastLine, raw, asRead);
     }
     const fields = parsed ?? raw.split(this.plan.dialect.delimiter);
     const headers = this.headers as string[];
     if (fields.length !== headers.length) {
       const lines = lastLine > line ? ` (lines ${line}–${lastLine})` : '';
       const message = `wrong number of fields: expected ${headers.length}, found ${fields.length}${lines}`;
-      return this.reject(line, raw, fields, [{ column: null, rule: 'field_count', message, value: null }], message);
+      return this.reject(line, raw, fields, [{ column: null, rule: 'field_count', message, value: null }], message, lastLine);
     }
     const out = validator.check(fields, line, clean ? raw : null, quoted);
-    if (typeof out === 'string') {
-      this.valid++;
-      this.batch.push(out);
-    } else if (out === DUPLICATE) this.deduplicated++;
-    else this.reject(line, raw, fields, validator.errors, summary(validator.errors));
+    if (typeof out === 'string') this.accept(line, lastLine, raw, out);
+    else if (out === DUPLICATE) this.deduplicated++;
+    else this.reject(line, raw, fields, validator.errors, summary(validator.errors), lastLine);
   }
 
-  malformed(line: number, _lastLine: number, raw: string, fields: string[] | null, rule: MalformedRule, message: string): void {
+  malformed(line: number, lastLine: number, raw: string, fields: string[] | null, rule: MalformedRule, message: string): void {
+    // A field open at the end of the file (never closed, or a quote followed by text and no later
+    // quote) holds every line to the end: where its record was meant to end is unknowable.
     if (rule === 'unterminated_quote') {
-      throw new TributaryError('FILE_UNTERMINATED_QUOTE', `${this.file.path}: ${message}; nothing loaded`);
+      throw new TributaryError('FILE_UNTERMINATED_QUOTE', `${this.file.path}: ${message}; nothing loaded — the file may be cut short, or its quoting broken there`);
     }
     if (this.validator === null) {
       throw new TributaryError('FILE_HEADER_MISMATCH', `${this.file.path}: the header line is malformed (${message})`);
     }
     this.read++;
-    this.reject(line, raw, fields, [{ column: null, rule, message, value: null }], message);
+    this.lines += lastLine - line + 1;
+    this.reject(line, raw, fields, [{ column: null, rule, message, value: null }], message, lastLine);
   }
 
-  private reject(line: number, raw: string, fields: string[] | null, errors: Array<ColumnError | { column: null; rule: string; message: string; value: null }>, reason: string): void {
+  /** A valid row's COPY text into the batch, unless Postgres refused this line on an earlier read. */
+  private accept(line: number, lastLine: number, raw: string, copyText: string): void {
+    const refusal = this.refusedByPostgres.get(line);
+    if (refusal !== undefined) {
+      const message = `Postgres refused it: ${refusal.message} (${refusal.code})`;
+      return this.reject(line, raw, null, [{ column: refusal.column, rule: 'postgres', message, value: null }], message, lastLine);
+    }
+    this.valid++;
+    this.batch.push(copyText);
+    this.copyLines.push(line);
+  }
+
+  /** The file line of the row COPY names in a refusal, if `err` is one the load can refuse per row. */
+  postgresRefusal(err: unknown): PostgresRefusal | null {
+    const pg = err as { code?: unknown; where?: unknown; message?: string };
+    if (typeof pg.code !== 'string' || !/^(22|23502|23514)/.test(pg.code) || typeof pg.where !== 'string') return null;
+    const at = /\bCOPY [^\n]*?, line (\d+)(?:, column ([^:\n]+))?/.exec(pg.where);
+    const line = at ? this.copyLines[Number(at[1]) - 1] : undefined;
+    if (at === null || line === undefined) return null;
+    const column = at[2] ?? null;
+    return { line, column: column === LINE_COLUMN ? null : column, code: pg.code, message: pg.message ?? pg.code };
+  }
+
+  /** Refuses the record on lines `line`..`lastLine`: every line it spans counts against the reject limit. */
+  private reject(
+    line: number, raw: string, fields: string[] | null, errors: Array<ColumnError | { column: null; rule: string; message: string; value: null }>,
+    reason: string, lastLine = line,
+  ): void {
     this.rejected++;
+    const span = lastLine - line + 1;
+    this.linesRejected += span;
+    if (span > 1) {
+      this.multiline.count++;
+      this.multiline.lines += span;
+      if (this.multiline.ranges.length < MULTILINE_RANGES) this.multiline.ranges.push([line, lastLine]);
+    }
+    this.firstRefusal ??= `line ${line}: ${visible(reason)}`;
     let record: string | null = null;
     if (fields !== null) {
       const obj: Record<string, string> = {};
@@ -141,7 +190,7 @@ class FileLoad implements RecordSink {
     }
     const json = JSON.stringify(errors, (_, v: unknown) => (typeof v === 'string' ? visible(v) : v));
     this.rejects.push({ line, raw: detach(visible(raw)), record, errors: json, reason: visible(reason) });
-    checkRejectCount(this.plan.options.rejectLimit, this.file.path, this.rejected, line, visible(reason));
+    checkRefused(this.plan.options.rejectLimit, this.file.path, { rows: this.rejected, lines: this.linesRejected }, line, lastLine, visible(reason));
   }
 
   /**
@@ -167,6 +216,7 @@ class FileLoad implements RecordSink {
       if (this.copy !== null) {
         this.copied += await this.copy.finish();
         this.copy = null;
+        this.copyLines = [];
       }
       const rows = this.rejects;
       this.rejects = [];
@@ -214,29 +264,60 @@ function readError(err: unknown, path: string): unknown {
   return new TributaryError('FILE_UNREADABLE', `${path}: read failed (${code})`, { cause: err });
 }
 
+/**
+ * Loads one file inside a savepoint. When COPY refuses a value the validator accepted (a data
+ * exception on a line COPY names), the savepoint is rolled back and the file read again with that
+ * line refused — its line and Postgres' message in the audit table — up to MAX_POSTGRES_REFUSALS.
+ */
 export async function loadFile(ctx: TaskContext, plan: LoadPlan, file: FileToLoad): Promise<FileResult> {
-  const load = new FileLoad(ctx, plan, file);
+  const refused = new Map<number, PostgresRefusal>();
+  for (;;) {
+    await ctx.client.query('SAVEPOINT tributary_file');
+    const outcome = await readAndLoad(ctx, plan, file, refused);
+    if ('result' in outcome) {
+      await ctx.client.query('RELEASE SAVEPOINT tributary_file');
+      return outcome.result;
+    }
+    const { refusal } = outcome;
+    await ctx.client.query('ROLLBACK TO SAVEPOINT tributary_file');
+    plan.columns.takeCoercions();
+    if (refused.size >= MAX_POSTGRES_REFUSALS || refused.has(refusal.line)) {
+      throw new TributaryError('FILE_UNREADABLE',
+        `${file.path}: Postgres refused line ${refusal.line}${refusal.column ? ` (column ${refusal.column})` : ''}: ${refusal.message} (${refusal.code}), ` +
+        `after ${refused.size} values the validator accepted were refused; nothing loaded — declare the column's limits so the validator refuses such rows`);
+    }
+    refused.set(refusal.line, refusal);
+    ctx.log.warn({ path: file.path, ...refusal }, 'load: Postgres refused a value the validator accepted; reading the file again with that line refused');
+  }
+}
+
+async function readAndLoad(
+  ctx: TaskContext, plan: LoadPlan, file: FileToLoad, refused: ReadonlyMap<number, PostgresRefusal>,
+): Promise<{ result: FileResult } | { refusal: PostgresRefusal }> {
+  const load = new FileLoad(ctx, plan, file, refused);
   const reader = new CsvReader(plan.dialect, load);
   const hash = createHash('sha256');
-  const stream = fs.createReadStream(file.path, { highWaterMark: READ_CHUNK });
+  const chunks = decodeChunks((async function* () { for await (const c of readChunks(file)) yield (hash.update(c), c); })(), plan.options.csv, file.path);
   try {
-    for await (const chunk of stream) {
+    for await (const chunk of chunks) {
       ctx.signal.throwIfAborted();
-      hash.update(chunk as Buffer);
-      reader.push(chunk as Buffer);
+      reader.push(chunk);
       await load.flush(false);
     }
     reader.end();
     if (!load.sawHeader) throw new TributaryError('FILE_EMPTY', `${file.path}: no header line (the file is empty or blank)`);
     await load.flush(true);
   } catch (err) {
-    stream.destroy();
     load.abort(err instanceof Error ? err : new Error(String(err)));
+    await load.merge?.wait().catch(() => undefined);
+    const refusal = load.postgresRefusal(err);
+    if (refusal !== null) return { refusal };
     throw readError(err, file.path);
   }
   if (hash.digest('hex') !== file.sha256) {
-    throw new TributaryError('FILE_UNREADABLE', `${file.path}: the file changed while it was being loaded`);
+    throw new TributaryError('FILE_CHANGED', `${file.path}: the file changed while it was being loaded (its content hash differs); nothing loaded`);
   }
+  await checkUnchanged(file, 'while it was being loaded');
   let loaded = load.copied;
   const coercions = plan.columns.takeCoercions();
   if (load.usedStaging && load.merge) {
@@ -248,16 +329,21 @@ export async function loadFile(ctx: TaskContext, plan: LoadPlan, file: FileToLoa
     path: file.path, ...(file.partition === undefined ? {} : { partition: file.partition }),
     sha256: file.sha256, bytes: file.bytes, rows_read: load.read, rows_loaded: loaded,
     rows_rejected: load.rejected, rows_deduplicated: load.deduplicated + load.copied - loaded, skipped: false, coercions,
+    lines_read: load.lines, lines_rejected: load.linesRejected, multiline_rejects: load.multiline,
   };
   checkAccounting(result, load.valid, load.copied);
-  checkRejectLimit(plan.options.rejectLimit, file.path, result.rows_read, result.rows_rejected);
+  checkRejectLimit(plan.options.rejectLimit, result);
+  if (result.rows_read > 0 && result.rows_loaded + result.rows_deduplicated === 0 && !plan.options.allowEmpty) {
+    throw new TributaryError('LOAD_EMPTY',
+      `${file.path}: all ${result.rows_read} rows refused (${load.firstRefusal ?? 'see the audit table'})${chunks.hint() === null ? '' : `; ${chunks.hint()}`}; nothing loaded — fix the file or its options, or set allowEmpty: true if that is expected`);
+  }
   await recordInLedger(ctx.db, {
-    target: plan.target, partition: file.partition ?? '', sha256: file.sha256, path: file.path, bytes: file.bytes,
+    target: plan.target, partition: file.partition ?? '', sha256: file.sha256, path: file.realPath, bytes: file.bytes,
     runId: ctx.runId, taskId: ctx.taskId, mapIndex: ctx.mapIndex,
     rowsRead: result.rows_read, rowsLoaded: result.rows_loaded, rowsRejected: result.rows_rejected,
     rowsDeduplicated: result.rows_deduplicated, coercions: result.coercions,
   });
-  return result;
+  return { result };
 }
 
 /** read = loaded + rejected + deduplicated, and COPY took exactly the rows that passed. */

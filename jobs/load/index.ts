@@ -3,19 +3,20 @@
  * audited, every row accounted for. Everything runs on ctx.client inside the try's transaction
  * (never BEGIN/COMMIT): rows, audit rows and ledger entries commit with the task's state or not at all.
  * Returns `{ files: FileResult[], rows_read, rows_loaded, rows_rejected, rows_deduplicated, warnings }`;
- * `warnings` has one line per file whose refused rows passed `rejectLimit.warn` (the run shows them).
+ * `warnings`: per file, a line when its refused rows passed `rejectLimit.warn`, and one naming the
+ * refused records that span several lines (the run shows them).
  */
-import fs from 'node:fs/promises';
 import { TributaryError } from '../../engine/errors.ts';
 import type { JobKind, TaskContext } from '../../engine/types.ts';
 import { ensureAuditTable, ensureCoercionTable } from './audit.ts';
-import { loadFile, type FileResult, type FileToLoad } from './file-load.ts';
-import { hashFile, inLedger, latestInLedger } from './ledger.ts';
+import { loadFile, type FileResult } from './file-load.ts';
+import { inLedger, latestInLedger } from './ledger.ts';
 import { clearForReplace, ensureTarget, lockPartition } from './modes.ts';
 import { loadOptions, type LoadOptions } from './options.ts';
 import { compileLoad, type LoadPlan } from './plan.ts';
-import { rejectWarning } from './reject-limit.ts';
-import { resolveSources, type SourceFile } from './sources.ts';
+import { rejectWarnings } from './reject-limit.ts';
+import { closeSources, openSource, type FileToLoad } from './source-file.ts';
+import { resolveSources } from './sources.ts';
 
 export { loadOptions, type LoadOptions, type LoadOptionsInput } from './options.ts';
 export type { FileResult } from './file-load.ts';
@@ -26,28 +27,15 @@ export type LoadResult = {
   rows_loaded: number;
   rows_rejected: number;
   rows_deduplicated: number;
-  /** One line per file whose refused rows passed the warn level of `rejectLimit`. */
+  /** Per file: its refused rows past `rejectLimit.warn`, and its refused records spanning several lines. */
   warnings: string[];
 };
-
-/** Size and content hash of a file (the cheap pre-check behind the ledger skip). */
-async function inspect(source: SourceFile): Promise<FileToLoad> {
-  const stat = await fs.stat(source.path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new TributaryError('FILE_NOT_FOUND', `file not found: ${source.path}`);
-    throw new TributaryError('FILE_UNREADABLE', `cannot read ${source.path} (${err.code ?? err.message})`, { cause: err });
-  });
-  if (!stat.isFile()) throw new TributaryError('FILE_UNREADABLE', `${source.path} is not a regular file`);
-  if (stat.size === 0) throw new TributaryError('FILE_EMPTY', `${source.path} is empty (0 bytes)`);
-  const sha256 = await hashFile(source.path).catch((err: NodeJS.ErrnoException) => {
-    throw new TributaryError('FILE_UNREADABLE', `cannot read ${source.path} (${err.code ?? err.message})`, { cause: err });
-  });
-  return { path: source.path, partition: source.partition, bytes: stat.size, sha256 };
-}
 
 function skippedResult(file: FileToLoad): FileResult {
   return {
     path: file.path, ...(file.partition === undefined ? {} : { partition: file.partition }), sha256: file.sha256, bytes: file.bytes,
     rows_read: 0, rows_loaded: 0, rows_rejected: 0, rows_deduplicated: 0, skipped: true, coercions: {},
+    lines_read: 0, lines_rejected: 0, multiline_rejects: { count: 0, lines: 0, ranges: [] },
   };
 }
 
@@ -59,6 +47,7 @@ async function loadGroup(ctx: TaskContext, plan: LoadPlan, partition: string, fi
   await lockPartition(ctx.client, plan, partition);
   const force = plan.options.force;
   const replacing = plan.options.mode === 'replace' || plan.options.mode === 'replace-partition';
+  let deleted = 0;
   if (replacing) {
     const latest = force ? new Set<string>() : await latestInLedger(ctx.db, plan.target, partition);
     const wanted = new Set(files.map((f) => f.sha256));
@@ -66,7 +55,7 @@ async function loadGroup(ctx: TaskContext, plan: LoadPlan, partition: string, fi
       ctx.log.info({ target: plan.target, partition }, 'load: the table already holds these files, skipped');
       return files.map(skippedResult);
     }
-    const deleted = await clearForReplace(ctx.client, plan, files[0].partition);
+    deleted = await clearForReplace(ctx.client, plan, files[0].partition);
     ctx.log.info({ target: plan.target, partition, deleted }, 'load: cleared for replace');
   }
   const results: FileResult[] = [];
@@ -81,14 +70,28 @@ async function loadGroup(ctx: TaskContext, plan: LoadPlan, partition: string, fi
     ctx.log.info({ ...result, coercions: undefined, ms: Date.now() - started }, 'load: file loaded');
     results.push(result);
   }
+  const loaded = results.reduce((n, r) => n + r.rows_loaded, 0);
+  if (deleted > 0 && loaded === 0 && !plan.options.allowEmpty) {
+    const what = plan.options.mode === 'replace' ? plan.target : `partition ${partition} of ${plan.target}`;
+    throw new TributaryError('LOAD_EMPTY',
+      `replacing ${what} would delete its ${deleted} rows and load none (${files.map((f) => f.path).join(', ')}); nothing changed — set allowEmpty: true if an empty ${plan.options.mode === 'replace' ? 'table' : 'partition'} is right`);
+  }
   return results;
 }
 
 export async function runLoad(ctx: TaskContext, options: LoadOptions): Promise<LoadResult> {
-  const plan = compileLoad(options);
   const sources = await resolveSources(ctx, options);
   const files: FileToLoad[] = [];
-  for (const source of sources) files.push(await inspect(source));
+  try {
+    for (const source of sources) files.push(await openSource(ctx, source, options));
+    return await loadFiles(ctx, options, files);
+  } finally {
+    await closeSources(files);
+  }
+}
+
+async function loadFiles(ctx: TaskContext, options: LoadOptions, files: FileToLoad[]): Promise<LoadResult> {
+  const plan = compileLoad(options);
   await ensureTarget(ctx.client, plan);
   await ensureAuditTable(ctx.client, plan.audit);
   if (plan.coercions) await ensureCoercionTable(ctx.client, plan.coercions);
@@ -107,9 +110,9 @@ export async function runLoad(ctx: TaskContext, options: LoadOptions): Promise<L
     rows_loaded: total('rows_loaded'),
     rows_rejected: total('rows_rejected'),
     rows_deduplicated: total('rows_deduplicated'),
-    warnings: results.flatMap((r) => rejectWarning(options.rejectLimit, r.path, r.rows_read, r.rows_rejected) ?? []),
+    warnings: results.flatMap((r) => rejectWarnings(options.rejectLimit, r)),
   };
-  if (result.warnings.length > 0) ctx.log.warn({ warnings: result.warnings }, 'load: refused rows above the warn limit');
+  if (result.warnings.length > 0) ctx.log.warn({ warnings: result.warnings }, 'load: refused rows above the warn limit, or refused records spanning several lines');
   if (result.rows_read !== result.rows_loaded + result.rows_rejected + result.rows_deduplicated) {
     throw new TributaryError('ACCOUNTING_MISMATCH', `load into ${plan.target}: totals do not add up (${JSON.stringify(result)})`);
   }

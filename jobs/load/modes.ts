@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { TributaryError } from '../../engine/errors.ts';
 import { quoteIdent, splitTable } from '../../db/identifiers.ts';
 import { sqlType } from './column-types.ts';
+import { lockForCreate } from './ddl-lock.ts';
 import { LINE_COLUMN, STAGING_TABLE, type LoadPlan } from './plan.ts';
 
 const q = (name: string) => quoteIdent(name, 'column');
@@ -19,17 +20,27 @@ function columnDefs(plan: LoadPlan, withConstraints: boolean): string[] {
   return defs;
 }
 
-/** Creates the target from the declared columns when missing (key = primary key), else checks its columns. */
-export async function ensureTarget(client: pg.PoolClient, plan: LoadPlan): Promise<void> {
-  const { schema, table } = splitTable(plan.target);
-  const existing = await client.query<{ column_name: string }>(
+async function targetColumns(client: pg.PoolClient, schema: string, table: string): Promise<Set<string>> {
+  const { rows } = await client.query<{ column_name: string }>(
     'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2',
     [schema, table],
   );
-  if (existing.rowCount === 0) {
+  return new Set(rows.map((r) => r.column_name));
+}
+
+/**
+ * Creates the target from the declared columns when missing (key = primary key), else checks its
+ * columns. Parallel first loads into a new schema or table wait for the one creating it (ddl-lock.ts).
+ */
+export async function ensureTarget(client: pg.PoolClient, plan: LoadPlan): Promise<void> {
+  const { schema, table } = splitTable(plan.target);
+  let have = await targetColumns(client, schema, table);
+  if (have.size === 0) {
     if (!plan.options.createTable) throw new TributaryError('TABLE_NOT_FOUND', `load target table ${plan.target} does not exist (createTable is off)`);
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.ddl.${schema}.${table}`]);
-    if (schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await lockForCreate(client, schema, table);
+    have = await targetColumns(client, schema, table);
+  }
+  if (have.size === 0) {
     const key = [...plan.options.key];
     if (key.length > 0 && plan.partitionColumn && !key.includes(plan.partitionColumn)) key.push(plan.partitionColumn);
     const defs = columnDefs(plan, true);
@@ -37,7 +48,6 @@ export async function ensureTarget(client: pg.PoolClient, plan: LoadPlan): Promi
     await client.query(`CREATE TABLE IF NOT EXISTS ${plan.targetSql} (${defs.join(', ')})`);
     return;
   }
-  const have = new Set(existing.rows.map((r) => r.column_name));
   const wanted = [...plan.specs.map((c) => c.name), ...(plan.partitionColumn ? [plan.partitionColumn] : [])];
   const missing = wanted.filter((n) => !have.has(n));
   if (missing.length > 0) {

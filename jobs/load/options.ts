@@ -188,10 +188,36 @@ export const csvSchema = z
     escape: z.string().length(1).optional(),
     /** The first line names the columns; `false`: every line is data, its fields in the order of `columns`. @default true */
     header: z.boolean().default(true),
-    /** Only UTF-8 (`utf8` is the same); a record with invalid UTF-8 is refused. @default 'utf-8' */
-    encoding: z.enum(['utf-8', 'utf8']).default('utf-8'),
-    /** A quoted record longer than this is treated as an unterminated quote. @default 1 MiB */
+    /**
+     * The files' character encoding, decoded as they stream. `utf-8` (`utf8` is the same): a record with
+     * bytes that are not UTF-8 is refused (rule `invalid_utf8`); a load failed by such refusals (every row
+     * refused) names the encoding those bytes look like. `latin1` (ISO-8859-1: each byte is the character of
+     * that number); `windows-1252` (Latin-1 with € ‘ ’ “ ” – — … at 0x80–0x9F); `utf-16le`, `utf-16be`
+     * (a byte-order mark is skipped; a lone surrogate refuses its record); `utf-16` (the byte-order mark
+     * says which, or else the NUL bytes beside ASCII characters). A file whose first bytes cannot be in the declared encoding (a byte-order mark of
+     * another, UTF-16's NUL bytes) fails with FILE_UNREADABLE naming the one to set. @default 'utf-8'
+     */
+    encoding: z.enum(['utf-8', 'utf8', 'latin1', 'windows-1252', 'utf-16le', 'utf-16be', 'utf-16']).default('utf-8'),
+    /**
+     * `auto`: a file whose first bytes are gzip's or zstd's magic number is decompressed as it streams,
+     * and one named `.gz` / `.zst` whose bytes are not fails (cut short? not compressed?). `none`: read as
+     * it is (a compressed file fails naming the option). `gzip`, `zstd`: always decompressed. A corrupt
+     * or truncated file fails (FILE_UNREADABLE) with nothing loaded. The ledger hashes the file's own
+     * (compressed) bytes. @default 'auto'
+     */
+    compression: z.enum(['auto', 'none', 'gzip', 'zstd']).default('auto'),
+    /**
+     * A record longer than this many characters (its line end not counted) is refused as one
+     * (rule `record_too_long`), read quote-aware to its real end. @default 1 MiB
+     */
     maxRecordBytes: z.number().int().min(1024).default(1 << 20),
+    /**
+     * A quote inside an unquoted field (`37°36'37.8"N`, `5 1/2" pipe`): such a field has no line break,
+     * so the quote opens nothing. `literal` keeps it as a character of the value (as Python's csv and
+     * csv-parse `relax_quotes` do); `refuse` refuses its record (rule `stray_quote`). A quote followed by
+     * text inside a quoted field (`"abc"tail`) is always refused (rule `text_after_quote`). @default 'literal'
+     */
+    strayQuotes: z.enum(['literal', 'refuse']).default('literal'),
   })
   .strict()
   .refine((c) => c.delimiter !== c.quote, 'the delimiter and the quote must differ')
@@ -239,9 +265,10 @@ export const loadOptions = z
     /**
      * Refused rows per file (dbt `warn_if`/`error_if`, Snowflake `ON_ERROR = SKIP_FILE_n%`): past
      * `fail` the file fails and nothing is committed; past `warn` it loads and the task carries a
-     * warning. A level breaches when refused > `count` or refused / read > `ratio`; an empty level
-     * means any refused row. A DAG's `optionDefaults.load.rejectLimit` applies when a task sets none.
-     * @default {} (no limit, no warning)
+     * warning. A refused record counts every line it spans: a level breaches when the refused lines
+     * pass `count`, or refused rows / rows read or refused lines / data lines read pass `ratio`; an
+     * empty level means any refused row. A DAG's `optionDefaults.load.rejectLimit` applies when a task
+     * sets none. @default {} (no count or ratio limit; maxLinesPerRecord 100)
      */
     rejectLimit: z
       .object({
@@ -249,15 +276,34 @@ export const loadOptions = z
         warn: thresholdSchema.optional(),
         /** Past this level the file fails (REJECT_LIMIT_EXCEEDED) and nothing is committed. */
         fail: thresholdSchema.optional(),
+        /**
+         * A refused record spanning more lines than this fails the file (REJECT_LIMIT_EXCEEDED, nothing
+         * committed): a broken quote has swallowed lines that likely hold valid rows. Raise it to load
+         * the rest and refuse those lines (each counted, and named in the task's warnings). @default 100
+         */
+        maxLinesPerRecord: z.number().int().min(1).default(100),
       })
       .strict()
-      .default({}),
+      .prefault({}),
     /** A header field no column declares: `error` fails the file (FILE_HEADER_EXTRA), `ignore` skips it. @default 'error' */
     extraColumns: z.enum(['error', 'ignore']).default('error'),
     /** The CSV dialect of the files. @default {} */
     csv: csvSchema,
     /** Load even when the ledger has this file's content for the target/partition. @default false */
     force: z.boolean().default(false),
+    /**
+     * A file that changed since the sensor took it (size or mtime): `fail` the load (FILE_CHANGED,
+     * nothing loaded), or `wait` until it has held still for `fileStableMs`, then load it. A file that
+     * changes while it is read always fails the load. @default 'fail'
+     */
+    fileChanged: z.enum(['fail', 'wait']).default('fail'),
+    /** fileChanged 'wait': how long size and mtime must hold still (the task's timeout bounds the wait). @default 2000 */
+    fileStableMs: z.number().int().min(0).default(2000),
+    /**
+     * `false`: a file whose rows are all refused fails the load (LOAD_EMPTY), and a replace /
+     * replace-partition never replaces existing rows with nothing. `true` allows both. @default false
+     */
+    allowEmpty: z.boolean().default(false),
     /** Create a missing target from `columns` (`key` as primary key); `false`: a missing target fails. @default true */
     createTable: z.boolean().default(true),
     /** Refused rows are written to the audit table in batches of this many. @default 5000 */

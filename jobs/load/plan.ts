@@ -62,6 +62,7 @@ export function compileLoad(options: LoadOptions): LoadPlan {
       quote: options.csv.quote,
       escape: options.csv.escape ?? options.csv.quote,
       maxRecordBytes: options.csv.maxRecordBytes,
+      strayQuotes: options.csv.strayQuotes,
     },
     partitionColumn,
     staging: lastWins.length > 0 || insertNew,

@@ -2,7 +2,8 @@
  * Which files a load task reads: a path, a glob (wildcards `*` `?` in the file name only), or the
  * list an upstream task returned (or this mapped instance's item). `{yyyymmdd}`, `{date}`, `{yyyy}`,
  * `{mm}`, `{dd}` and `{params.x}` in paths and the partition value are rendered (jobs/templates.ts).
- * Every path — the glob's folder and each file — must be inside ctx.dataRoots (jobs/paths.ts).
+ * Every path — the glob's folder and each file — must be inside ctx.dataRoots (jobs/paths.ts); the
+ * load checks the opened file again (openConfined), so a swap after this check leads nowhere.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +17,8 @@ export interface SourceFile {
   path: string;
   /** Partition value for this file (the mapped item's, else the options'). */
   partition?: string;
+  /** Size and mtime when an upstream task (a sensor) took the file: the load refuses a file changed since. */
+  seen?: { bytes: number; mtimeMs: number };
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -52,7 +55,9 @@ function toSource(item: Json | undefined, where: string): SourceFile {
     if (partition !== undefined && typeof partition !== 'string') {
       throw new TributaryError('SOURCE_MALFORMED', `${where}: partition must be a string`);
     }
-    return { path: item.path, partition };
+    const { bytes, mtimeMs } = item;
+    const seen = typeof bytes === 'number' && typeof mtimeMs === 'number' ? { seen: { bytes, mtimeMs } } : {};
+    return { path: item.path, partition, ...seen };
   }
   throw new TributaryError('SOURCE_MALFORMED', `${where}: expected a path or {path, partition?}, got ${JSON.stringify(item)}`);
 }
@@ -82,7 +87,8 @@ export async function resolveSources(ctx: TaskContext, options: LoadOptions): Pr
   }
   const confined: SourceFile[] = [];
   for (const f of files) {
-    confined.push({ path: await confinePath(render(f.path), ctx.dataRoots, 'load source'), partition: f.partition ?? partition });
+    const confinedPath = await confinePath(render(f.path), ctx.dataRoots, 'load source');
+    confined.push({ path: confinedPath, partition: f.partition ?? partition, ...(f.seen ? { seen: f.seen } : {}) });
   }
   return confined;
 }

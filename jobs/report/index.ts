@@ -4,8 +4,10 @@
  * first keepRows rows as JSON) — one row per (run, task, path), replaced when the run re-runs.
  * A report run without the result of an upstream task (it failed or was skipped: trigger rule
  * all_done) says so: its result carries a warning naming those tasks, shown with the run.
+ * The folder is checked on its open handle and the file made and renamed through it (Linux), so a
+ * swapped symlink or folder fails the task and writes nothing outside the data roots; `path` is
+ * where the file really is (see the guide's data roots).
  */
-import path from 'node:path';
 import type pg from 'pg';
 import type { Json, JobKind, TaskContext } from '../../engine/types.ts';
 import { reports } from '../../db/schema/quality.ts';
@@ -14,6 +16,7 @@ import { AtomicCsvFile } from './atomic-csv.ts';
 import { REPORT_TYPES, toCell, escapeFormula } from './cells.ts';
 import { renderFileName } from './file-name.ts';
 import { confinePath } from '../paths.ts';
+import { ConfinedFolder } from '../confined-folder.ts';
 import { renderTemplate } from '../templates.ts';
 import { SqlParams, contextResolver, preflightResolver, type ParamResolver } from '../sql/named-params.ts';
 import { definitionError, explainStatement } from '../sql/verify.ts';
@@ -70,7 +73,7 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
   const { text, values } = compile(options, contextResolver(ctx));
   await explainStatement(ctx.client, text, values, USER);
   const fileName = renderFileName(options.fileName, ctx, options.timezone);
-  const target = path.join(await confinePath(renderTemplate(options.outputDir, ctx), ctx.dataRoots, 'report folder'), fileName);
+  const dir = await confinePath(renderTemplate(options.outputDir, ctx), ctx.dataRoots, 'report folder');
   let file: AtomicCsvFile | undefined;
   let columns: string[] = [];
   const kept: Array<Record<string, Json>> = [];
@@ -79,7 +82,9 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
       ctx.signal.throwIfAborted();
       if (!file) {
         columns = batch.columns;
-        file = await AtomicCsvFile.open(target, { columns: columns.map(escapeFormula), header: options.header, delimiter: options.delimiter });
+        // The folder is checked again on its open handle: the check above was on its name only.
+        const folder = await ConfinedFolder.open(dir, ctx.dataRoots, 'report folder');
+        file = await AtomicCsvFile.open(folder, fileName, { columns: columns.map(escapeFormula), header: options.header, delimiter: options.delimiter });
       }
       for (const row of batch.rows) {
         if (kept.length < options.keepRows) kept.push(Object.fromEntries(columns.map((c, i) => [c, row[i]])));
@@ -100,11 +105,11 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
     const done = file;
     ctx.afterCommit(() => done.commit(), () => done.discard());
     const truncated = written.rows > kept.length;
-    ctx.log.info({ path: target, rows: written.rows, bytes: written.bytes }, 'report written');
+    ctx.log.info({ path: written.path, rows: written.rows, bytes: written.bytes }, 'report written');
     const warnings = withoutUpstream(ctx);
     if (warnings.length > 0) ctx.log.warn({ warnings }, 'report written without some upstream results');
     return {
-      path: target, file: fileName, rows: written.rows, bytes: written.bytes, sha256: written.sha256, rows_truncated: truncated,
+      path: written.path, file: fileName, rows: written.rows, bytes: written.bytes, sha256: written.sha256, rows_truncated: truncated,
       ...(warnings.length > 0 && { warnings }),
     };
   } catch (err) {

@@ -2,7 +2,7 @@
  * sensor — waits for the day's files to land without holding a worker slot: each poke lists the
  * folder, and when too few files are there (or a file is still changing) it re-schedules itself as
  * a delayed job, keeping what it waits for in its resume state (wait-state.ts) and logging it once
- * per change. Returns `{ files: [{ path, partition?, bytes }], dir, by }` for downstream tasks
+ * per change. Returns `{ files: [{ path, partition?, bytes, mtimeMs }], dir, by }` for downstream tasks
  * (`by.<placeholder>.<value>` is the file whose name had that value). At the deadline it fails
  * (SENSOR_TIMEOUT) or continues with what arrived, as configured.
  */
@@ -34,7 +34,13 @@ export const sensorOptions = z
     partitionBy: z.string().min(1).default('partition'),
     /** Files needed before the sensor is satisfied. @default 1 */
     minFiles: z.number().int().min(1).default(1),
-    /** A file is taken once its size and mtime have not changed for this long, across pokes. @default 0 (no check) */
+    /**
+     * A file is taken once its size and mtime have not changed for this long, across pokes. Files
+     * written in place (SFTP, `cp`, an exporter appending) need it longer than the writer's longest
+     * pause; files renamed into place when complete (`*.tmp` → final name, with a `filePattern` that
+     * skips `*.tmp`) can use 0. Either way the load refuses a file that changed after the sensor took
+     * it (FILE_CHANGED, see the load's `fileChanged`). Shipped DAGs use 2000. @default 0 (no check)
+     */
     stableForMs: z.number().int().min(0).default(0),
     /** Time between pokes; sooner when a changing file would be stable by then, never past the timeout. @default 30000 */
     pokeIntervalMs: z.number().int().min(10).default(30_000),
@@ -84,7 +90,8 @@ async function listMatching(dir: string, pattern: RegExp, partitionBy: string): 
 
 /** The result downstream tasks read: the files, and each file by the value of each named part. */
 function resultOf(files: FoundFile[], dir: string): { [key: string]: Json } {
-  const item = (f: FoundFile) => ({ path: f.path, ...(f.partition ? { partition: f.partition } : {}), bytes: f.bytes });
+  // bytes and mtimeMs: what the load checks the file against before it reads (a file still being written fails it)
+  const item = (f: FoundFile) => ({ path: f.path, ...(f.partition ? { partition: f.partition } : {}), bytes: f.bytes, mtimeMs: f.mtimeMs });
   const by: Record<string, Record<string, Json>> = {};
   for (const f of files) for (const [name, value] of Object.entries(f.parts)) (by[name] ??= {})[value] = item(f);
   return { files: files.map(item), dir, by };

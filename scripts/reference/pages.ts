@@ -1,6 +1,7 @@
 /**
  * Every page of docs/reference: one per shipped job kind (its options schema) and dag.md (the DAG
- * definition), by file name → markdown. Pure: `npm run docs:gen` writes them, a test compares them.
+ * definition), by file name → markdown, each followed by its hand-written sections (docs/notes/<page>/*.md).
+ * Pure: `npm run docs:gen` writes them, a test compares them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,19 @@ const KIND_SOURCES: Record<string, { module: string; name: string; about: string
 function moduleComment(root: string, file: string): string {
   const match = /^\/\*\*([\s\S]*?)\*\//.exec(fs.readFileSync(path.join(root, file), 'utf8'));
   return (match?.[1] ?? '').split('\n').map((line) => line.replace(/^\s*\* ?/, '')).join(' ').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The hand-written sections of a page: docs/notes/<page>/*.md in name order, appended after the
+ * generated tables, each marked with the file to edit.
+ */
+function notes(root: string, page: string): string {
+  const name = page.replace(/\.md$/, '');
+  const dir = path.join(root, 'docs', 'notes', name);
+  if (!fs.existsSync(dir)) return '';
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.md')).sort()
+    .map((f) => `\n<!-- hand-written in docs/notes/${name}/${f}: edit it there -->\n\n${fs.readFileSync(path.join(dir, f), 'utf8').trimEnd()}\n`)
+    .join('');
 }
 
 export function referencePages(root: string): Map<string, string> {
@@ -55,5 +69,6 @@ export function referencePages(root: string): Map<string, string> {
     type: docs.type('Dag'),
     docs,
   }));
+  for (const [name, text] of pages) pages.set(name, text + notes(root, name));
   return pages;
 }

@@ -47,7 +47,7 @@ export const failing: JobKind<Record<string, never>> = {
   name: 'failing',
   options: z.object({}).prefault({}),
   async handler(ctx) {
-    throw new TributaryError('FILE_NOT_FOUND', `planted failure of ${ctx.taskId}[${ctx.mapIndex}]`);
+    throw new TributaryError('OPTIONS_INVALID', `planted failure of ${ctx.taskId}[${ctx.mapIndex}]`);
   },
 };
 

@@ -50,7 +50,7 @@ export function testKinds(): JobKind[] {
     options: z.object({ succeedOnTry: z.number().default(0), permanent: z.boolean().default(false) }).default({ succeedOnTry: 0, permanent: false }),
     async handler(ctx, options) {
       if (options.succeedOnTry > 0 && ctx.tryNumber >= options.succeedOnTry) return { try: ctx.tryNumber };
-      throw new TributaryError(options.permanent ? 'FILE_NOT_FOUND' : 'TASK_FAILED', `planted failure on try ${ctx.tryNumber}`);
+      throw new TributaryError(options.permanent ? 'OPTIONS_INVALID' : 'TASK_FAILED', `planted failure on try ${ctx.tryNumber}`);
     },
   };
   /** Re-schedules itself (without holding a worker slot) until it has been poked `times` times. */

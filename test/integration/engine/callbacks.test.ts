@@ -143,7 +143,7 @@ describe('callbacks and deadlines', () => {
 
     const broken = delivered().find((r) => r.body.task === 'broken')!.body;
     expect(broken).toMatchObject({ run: fail.runId, state: 'failed', logicalDate: `${YESTERDAY}T00:00:00.000Z` });
-    expect(broken.error).toMatch(/^FILE_NOT_FOUND: planted failure on try 1/);
+    expect(broken.error).toMatch(/^OPTIONS_INVALID: planted failure on try 1/);
     expect(broken.link === `http://dash.test/runs/${fail.runId}` || broken.link === null).toBe(true);
 
     // The function callbacks ran once; one of them threw, yet the task succeeded.

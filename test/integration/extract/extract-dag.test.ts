@@ -1,7 +1,7 @@
 /**
  * The extract task through the real engine (redis backend) against the W4 fake API: 500s, a 429
  * with Retry-After and a page slower than the request timeout are retried inside the try to
- * success; a malformed page fails the task at once (permanent, one try) with PAGE_MALFORMED and
+ * success; a page malformed on every try fails the task after its retries with PAGE_MALFORMED and
  * leaves the watermark and the table as they were.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +95,7 @@ describe('extract through the engine', () => {
     expect((await logs(task.id)).map((f) => f.reason)).toEqual([`no complete answer within ${TIMEOUT_MS} ms`]);
   });
 
-  it('a malformed page fails the task once, with PAGE_MALFORMED, and commits nothing', async () => {
+  it('a page malformed on each of the 3 tries fails the task with PAGE_MALFORMED and commits nothing', async () => {
     api.control.advance({ modify: 4, add: 2 });
     const rows = await storedRows(t.database.pool);
     const mark = await watermark();
@@ -104,7 +104,7 @@ describe('extract through the engine', () => {
     expect(state).toBe('failed');
     expect(task).toMatchObject({ state: 'failed', error_code: 'PAGE_MALFORMED' });
     const tries = await t.database.pool.query('SELECT count(*)::int AS n FROM task_tries WHERE task_instance_id = $1', [task.id]);
-    expect(tries.rows[0].n).toBe(1); // permanent: the task's two retries are not used
+    expect(tries.rows[0].n).toBe(3); // retryable: the task's two retries are used, each served the malformed page
     expect(await watermark()).toBe(mark);
     expect(await storedRows(t.database.pool)).toEqual(rows);
     api.control.reset();

@@ -160,7 +160,7 @@ describe('stableForMs', () => {
     expect(await t.waitForRun(runId)).toBe('success');
     const row = await sensorRow(runId);
     expect(row.ended_at!.getTime() - lastWrite).toBeGreaterThanOrEqual(1500);
-    expect(row.result?.files).toEqual([{ path: file, bytes: written }]);
+    expect(row.result?.files).toEqual([{ path: file, bytes: written, mtimeMs: (await fs.stat(file)).mtimeMs }]);
   });
 
   it('with stableForMs 3000 and pokes every second, a file that landed at once is taken after 3 s, not after 1 s', { timeout: 30_000 }, async () => {

@@ -8,9 +8,17 @@ let dir: string;
 beforeAll(async () => {
   database = await createTestDatabase();
   dir = await tempDir('dbfail');
-  // The injected failure: the target refuses a marker value, so COPY fails mid-stream.
+  // The injected failure: a trigger raises on a marker value, so COPY fails mid-stream with an error
+  // that is not about one value (P0001): the whole file must fail.
   await database.pool.query(`CREATE TABLE guarded (customer_number integer PRIMARY KEY, customer_rating integer NOT NULL,
-    customer_rating_limit integer NOT NULL, customer_status text NOT NULL CHECK (customer_status <> 'boom'))`);
+    customer_rating_limit integer NOT NULL, customer_status text NOT NULL)`);
+  await database.pool.query(`CREATE FUNCTION guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.customer_status = 'boom' THEN RAISE EXCEPTION 'guard tripped'; END IF; RETURN NEW; END $$`);
+  await database.pool.query('CREATE TRIGGER guarded_guard BEFORE INSERT ON guarded FOR EACH ROW EXECUTE FUNCTION guard()');
+  // The user's own constraint: Postgres refuses values the declared columns accept.
+  await database.pool.query(`CREATE TABLE checked (customer_number integer PRIMARY KEY, customer_rating integer NOT NULL,
+    customer_rating_limit integer NOT NULL, customer_status text NOT NULL CHECK (customer_status <> 'boom'),
+    CHECK (customer_rating <= customer_rating_limit))`);
 });
 afterAll(async () => {
   await database.drop();
@@ -18,11 +26,11 @@ afterAll(async () => {
 });
 
 /** 150,000 rows (several read chunks), a bad row every 1,000, and optionally the marker near the end. */
-function bigFile(marker: boolean): string {
+function bigFile(marker: boolean, markers: number[] = [140_001]): string {
   const rows: string[] = [];
   for (let i = 1; i <= 150_000; i++) {
     if (i % 1000 === 0) rows.push(`${i},bad,1,x`);
-    else rows.push(`${i},${i % 50},100,${marker && i === 140_001 ? 'boom' : 'status-' + (i % 7)}`);
+    else rows.push(`${i},${i % 50},100,${marker && markers.includes(i) ? 'boom' : 'status-' + (i % 7)}`);
   }
   return `${RATING_HEADER}\n${rows.join('\n')}\n`;
 }
@@ -33,8 +41,8 @@ describe('load: a database failure mid-file', () => {
     expect((await fs.stat(file)).size).toBeGreaterThan(3 << 20);
     const options = { source: { file }, target: 'guarded', columns: RATING_COLUMNS, auditBatchRows: 20 };
     const err = await runLoad(database, options).then(() => null, (e: unknown) => e as { code?: string; constraint?: string });
-    expect(err?.code).toBe('23514'); // check_violation, from the server, mid-COPY
-    expect(err?.constraint).toBe('guarded_customer_status_check');
+    expect(err?.code).toBe('P0001'); // raised by the trigger, from the server, mid-COPY
+    expect((err as Error).message).toBe('guard tripped');
     expect(await count(database, 'guarded')).toBe(0);
     expect(await countIfExists(database, 'audit.guarded_rejects')).toBe(0);
     expect(await query(database, 'SELECT * FROM load_ledger')).toEqual([]);
@@ -46,5 +54,29 @@ describe('load: a database failure mid-file', () => {
     expect(await count(database, 'guarded')).toBe(149_850);
     expect(await count(database, 'audit.guarded_rejects')).toBe(150);
     expect(await count(database, 'load_ledger')).toBe(1);
+  });
+
+  it('refuses, per row, values Postgres refuses that the columns accept (the table\'s own CHECKs); loads the rest', async () => {
+    const file = await writeFile(dir, 'checked.csv', bigFile(true, [3, 70_001, 149_999]));
+    const result = await runLoad(database, { source: { file }, target: 'checked', columns: RATING_COLUMNS, auditBatchRows: 20 });
+    // 150 rows fail the validator (`bad`), 3 the CHECK: their file lines are row number + 1 (the header).
+    expect(result).toMatchObject({ rows_read: 150_000, rows_loaded: 149_847, rows_rejected: 153 });
+    expect(await count(database, 'checked')).toBe(149_847);
+    const refused = await query<{ line: number; reason: string }>(database,
+      `SELECT line, reason FROM audit.checked_rejects WHERE errors->0->>'rule' = 'postgres' ORDER BY line`);
+    expect(refused.map((r) => r.line)).toEqual([4, 70_002, 150_000]);
+    expect(refused[0].reason).toMatch(/^Postgres refused it: new row for relation "checked" violates check constraint "checked_customer_status_check" \(23514\)$/);
+    const inTable = await query<{ n: number }>(database, `SELECT count(*)::int AS n FROM checked WHERE customer_status = 'boom' OR customer_number IN (3, 70001, 149999)`);
+    expect(inTable[0].n).toBe(0);
+  });
+
+  it('fails the file, loading nothing, when Postgres refuses more than 50 rows the columns accept', async () => {
+    const markers = Array.from({ length: 51 }, (_, i) => 10 + i * 7);
+    await database.pool.query('TRUNCATE checked');
+    const file = await writeFile(dir, 'many.csv', `${RATING_HEADER}\n${markers.map((n) => `${n},5,1,ok`).join('\n')}\n1,1,1,ok\n`);
+    const err = await runLoad(database, { source: { file }, target: 'checked', columns: RATING_COLUMNS }).then(() => null, (e: unknown) => e as { code?: string; message: string });
+    expect(err?.code).toBe('FILE_UNREADABLE');
+    expect(err?.message).toMatch(/Postgres refused line 52\b.*after 50 values the validator accepted were refused; nothing loaded/);
+    expect(await count(database, 'checked')).toBe(0);
   });
 });

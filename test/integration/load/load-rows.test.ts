@@ -20,7 +20,7 @@ function messyFile(eol: string): Buffer {
     RATING_HEADER, // 1
     '1,10,100,high-value', // 2
     '2,5,50', // 3 wrong field count
-    '3,7,60,5 1/2" open', // 4 stray quote
+    '3,7,60,"5 1/2" open"', // 4 text after a quote (a quote in an unquoted field is text)
     `4,8,80,"two${eol}lines"`, // 5-6 fine, spans two lines
     '5,x,-1,', // 7 three bad columns
     '6,1,1,nul\u0000here', // 8 NUL byte
@@ -54,13 +54,13 @@ describe('load: rows and the audit table', () => {
       database, 'SELECT line, raw, record, errors, reason, run_id, task_id, file FROM audit.ratings_rejects ORDER BY line');
     expect(audit.map((a) => [a.line, a.errors.map((e) => e.rule)])).toEqual([
       [3, ['field_count']],
-      [4, ['stray_quote']],
+      [4, ['text_after_quote']],
       [7, ['type', 'min', 'required']],
       [8, ['nul_byte']],
       [9, ['invalid_utf8']],
     ]);
     expect(audit[0]).toMatchObject({ raw: '2,5,50', reason: 'wrong number of fields: expected 4, found 3', run_id: '41', task_id: 'load_acme', file });
-    expect(audit[1]).toMatchObject({ raw: '3,7,60,5 1/2" open', record: { customer_number: '3', customer_rating: '7', customer_rating_limit: '60', customer_status: '5 1/2" open' } });
+    expect(audit[1]).toMatchObject({ raw: '3,7,60,"5 1/2" open"', record: { customer_number: '3', customer_rating: '7', customer_rating_limit: '60', customer_status: '5 1/2" open' } });
     const three = audit[2];
     expect(three.raw).toBe('5,x,-1,');
     expect(three.record).toEqual({ customer_number: '5', customer_rating: 'x', customer_rating_limit: '-1', customer_status: '' });

@@ -107,8 +107,9 @@ describe('reject limit warnings (redis)', () => {
 
   it('applies the DAG-wide default to a load that sets no limit, and not to one that sets its own', () => {
     const dag = t.dags.get('warned')!;
-    expect((dag.tasks.get('load_items')!.options as LoadOptions).rejectLimit).toEqual({ warn: { ratio: 0.01 }, fail: { ratio: 0.2 } });
-    expect((dag.tasks.get('load_own')!.options as LoadOptions).rejectLimit).toEqual({ fail: { ratio: 0.2 } });
+    // maxLinesPerRecord keeps its default (100) under either.
+    expect((dag.tasks.get('load_items')!.options as LoadOptions).rejectLimit).toEqual({ warn: { ratio: 0.01 }, fail: { ratio: 0.2 }, maxLinesPerRecord: 100 });
+    expect((dag.tasks.get('load_own')!.options as LoadOptions).rejectLimit).toEqual({ fail: { ratio: 0.2 }, maxLinesPerRecord: 100 });
     const spec = { ...warnedDag(dir), optionDefaults: { lode: { rejectLimit: {} } } };
     expect(() => compileDag(spec, 'x.ts', builtinKinds())).toThrow(/optionDefaults: unknown job kind "lode"/);
   });

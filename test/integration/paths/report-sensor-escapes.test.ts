@@ -65,7 +65,7 @@ describe('report and sensor folders confined to the data roots (redis)', () => {
     ['an existing folder elsewhere', (tr) => tr.outside, (tr) => tr.outside],
     ['a folder under a symlink pointing out', (tr) => path.join(tr.root, 'dir-out', 'sub'), (tr) => path.join(tr.outside, 'sub')],
     ['a dangling symlink pointing out', (tr) => path.join(tr.root, 'dangling-out'), (tr) => path.join(tr.outside, 'not-yet')],
-    ['a relative path climbing out of the working directory', () => '../../tmp/trib-report-escape', () => path.resolve('../../tmp/trib-report-escape')],
+    ['a relative path climbing out of the working directory', (tr) => path.relative(process.cwd(), path.join(tr.outside, 'climbed')), (tr) => path.join(tr.outside, 'climbed')],
   ];
 
   it.each(reportEscapes)('refuses a report folder at %s: nothing created or written', async (_, dir, real) => {

@@ -1,11 +1,37 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CsvReader, type CsvDialect } from '../../../jobs/load/csv-reader.ts';
+
+/** The hand-written section of docs/reference/load.md on malformed records: its examples are these tests'. */
+const MALFORMED_DOC = fs.readFileSync(new URL('../../../docs/notes/load/malformed-records.md', import.meta.url), 'utf8');
+const documented = (file: string) => expect(MALFORMED_DOC, 'docs/notes/load/malformed-records.md shows this example').toContain(`\`\`\`csv\n${file}\`\`\`\n`);
 
 interface Out {
   line: number;
   raw: string;
   fields: string[] | null;
   rule?: string;
+}
+
+/** Each refused record's line range, rule and message, reading `input` in chunks ending at `cuts`. */
+function refusals(input: string, cuts: number[] = [], dialect: Partial<CsvDialect> = {}): Array<{ lines: [number, number]; rule: string; message: string }> {
+  const out: Array<{ lines: [number, number]; rule: string; message: string }> = [];
+  const reader = new CsvReader({ ...DIALECT, ...dialect }, {
+    record: () => undefined,
+    malformed: (line, last, _raw, _fields, rule, message) => out.push({ lines: [line, last], rule, message }),
+  });
+  feed(reader, Buffer.from(input), cuts);
+  return out;
+}
+
+/** Pushes `buf` cut at the given offsets, then ends. */
+function feed(reader: CsvReader, buf: Buffer, cuts: number[]): void {
+  let at = 0;
+  for (const cut of [...cuts, buf.length]) {
+    reader.push(buf.subarray(at, cut));
+    at = cut;
+  }
+  reader.end();
 }
 
 /** Every record with its line range and, per field, whether it was quoted. */
@@ -101,28 +127,70 @@ describe('CsvReader', () => {
 
   it('keeps a quote closed lines later as one record: its inner lines are never records', () => {
     const out = spans('a,b,c\n1,"open,x\n2,"fine",y\n3,z,w\n');
-    expect(out.map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 3], 'stray_quote'], [[4, 4], 'ok']]);
+    expect(out.map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 3], 'text_after_quote'], [[4, 4], 'ok']]);
     expect(out[1].fields).toEqual(['1', 'open,x\n2,"fine', 'y']);
   });
 
   it('refuses text after a closing quote as one record, read quote-aware to its real end', () => {
-    expect(spans('a,b\n1,"x"y"\n2,3\n').map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 2], 'stray_quote'], [[3, 3], 'ok']]);
+    expect(spans('a,b\n1,"x"y"\n2,3\n').map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 2], 'text_after_quote'], [[3, 3], 'ok']]);
     // `"x"y` leaves the field open: the record runs to the next quote that can close it, here line 4's.
     const out = spans('a,b\n1,"x"y\n2,3\n4,"z"\n5,6\n');
-    expect(out.map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 4], 'stray_quote'], [[5, 5], 'ok']]);
+    expect(out.map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 4], 'text_after_quote'], [[5, 5], 'ok']]);
   });
 
-  it('refuses a quote inside an unquoted field without opening a quoted field there', () => {
-    const out = spans('a,b\n1,5 1/2" pipe\n2,3\n');
-    expect(out.map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 2], 'stray_quote'], [[3, 3], 'ok']]);
-    expect(out[1].fields).toEqual(['1', '5 1/2" pipe']);
+  // The examples of docs/notes/load/malformed-records.md.
+  it('says where a quote closed, the text after it, and where the field really ends — or that nothing closes it', () => {
+    const later = 'id,note\n1,"abc"tail\n2,x\n3,"y"\n4,z\n';
+    const eof = 'id,note\n1,"abc"tail\n2,x\n';
+    const never = 'id,note\n1,"never closed\n2,x\n';
+    for (const file of [later, eof, never]) documented(file);
+    for (const cuts of [[], [12], [13], [14], [20, 21]]) {
+      expect(refusals(later, cuts)).toEqual([{
+        lines: [2, 4], rule: 'text_after_quote',
+        message: 'quoted field 2, opened on line 2, closes at line 2 character 7 but text follows (`tail`): the field runs on to the next quote that can close it, on line 4 (lines 2–4)',
+      }]);
+      expect(refusals(eof, cuts)).toEqual([{
+        lines: [2, 3], rule: 'unterminated_quote',
+        message: 'quoted field 2, opened on line 2, closes at line 2 character 7 but text follows (`tail`); no later quote closes it: the file ends inside it (lines 2–3)',
+      }]);
+    }
+    expect(refusals(never)).toEqual([{ lines: [2, 3], rule: 'unterminated_quote', message: 'quoted field 2 is never closed, to the end of the file (lines 2–3)' }]);
+    // The same in an over-long record, skipped to the end of the file.
+    const long = `a\n"x"${'y'.repeat(2000)}\nz\n`;
+    expect(refusals(long, [], { maxRecordBytes: 1024 })).toEqual([{
+      lines: [2, 3], rule: 'unterminated_quote',
+      message: 'a quoted field of the record on line 2 closes on line 2 but text follows; no later quote closes it: the file ends inside it (lines 2–3, to the end of the file)',
+    }]);
+  });
+
+  it('keeps a quote inside an unquoted field as text (it opens nothing), or refuses it when told to', () => {
+    const coordinates = 'id,place,coordinates\n1,Moscow,37°36\'37.8"N 55°45\'21.1"E\n2,"Kyiv, UA",50°27\'N 30°31\'E\n3,Pipe,5 1/2"\n';
+    documented(coordinates);
+    for (const size of [0, 1, 5]) {
+      const out = spans(coordinates, size);
+      expect(out.map((o) => [o.lines, o.rule ?? 'ok', o.fields])).toEqual([
+        [[1, 1], 'ok', ['id', 'place', 'coordinates']],
+        [[2, 2], 'ok', ['1', 'Moscow', '37°36\'37.8"N 55°45\'21.1"E']],
+        [[3, 3], 'ok', ['2', 'Kyiv, UA', '50°27\'N 30°31\'E']],
+        [[4, 4], 'ok', ['3', 'Pipe', '5 1/2"']],
+      ]);
+      expect(out[1].quoted).toEqual([false, false, false]);
+    }
+    expect(refusals(coordinates, [], { strayQuotes: 'refuse' })).toEqual([
+      {
+        lines: [2, 2], rule: 'stray_quote',
+        message: 'quote inside unquoted field 3 at line 2 character 20 (`37°36\'37.8"N 55°45\'21.1"E`): a quote opens a field only at its start (csv.strayQuotes \'literal\' keeps it as text) (line 2)',
+      },
+      { lines: [4, 4], rule: 'stray_quote', message: 'quote inside unquoted field 3 at line 4 character 13 (`5 1/2"`): a quote opens a field only at its start (csv.strayQuotes \'literal\' keeps it as text) (line 4)' },
+    ]);
   });
 
   it('never makes records of the lines inside a quoted field (issue 8 cases)', () => {
+    documented('customer_number,customer_rating,customer_rating_limit,customer_status\n4,1,1,"note\n900100,1,1,inner\n",extra\n7,1,1,c\n');
     const wrongCount = spans('a,b,c,d\n4,1,1,"note\n900100,1,1,inner\n",extra\n5,1,1,x\n');
     expect(wrongCount.map((o) => [o.lines, o.fields?.length, o.rule ?? 'ok'])).toEqual([[[1, 1], 4, 'ok'], [[2, 4], 5, 'ok'], [[5, 5], 4, 'ok']]);
     const stray = spans('a,b,c,d\n5,1,1,"note "stray\n900000,1,1,injected\n"\n6,1,1,y\n');
-    expect(stray.map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 4], 'stray_quote'], [[5, 5], 'ok']]);
+    expect(stray.map((o) => [o.lines, o.rule ?? 'ok'])).toEqual([[[1, 1], 'ok'], [[2, 4], 'text_after_quote'], [[5, 5], 'ok']]);
   });
 
   it('keeps per field whether it was quoted: "" is a quoted empty, nothing an unquoted one', () => {
@@ -162,6 +230,38 @@ describe('CsvReader', () => {
       const out = read(`a\n${long}\nb\n`, size, { maxRecordBytes: 1024 });
       expect(out.map((o) => o.rule ?? o.raw)).toEqual(['a', 'record_too_long', 'b']);
       expect(out[2].line).toBe(3);
+    }
+  });
+
+  it('decides a record of exactly maxRecordBytes the same wherever the chunks end: its line end is not counted', () => {
+    const max = 64;
+    const shapes = {
+      plain: (len: number) => `1,${'x'.repeat(len - 2)}`,
+      'quoted last': (len: number) => `1,"${'q'.repeat(len - 4)}"`,
+      'quoted first': (len: number) => `"1",${'x'.repeat(len - 4)}`,
+    };
+    for (const eol of ['\n', '\r\n']) {
+      for (const [shape, make] of Object.entries(shapes)) {
+        for (const len of [max - 1, max, max + 1]) {
+          const record = make(len);
+          expect(record).toHaveLength(len);
+          const input = `a,b${eol}${record}${eol}2,y${eol}`;
+          const verdict = [[[1, 1], 'ok'], [[2, 2], len > max ? 'record_too_long' : 'ok'], [[3, 3], 'ok']];
+          const at = (cuts: number[]) => {
+            const out: Array<[number[], string]> = [];
+            const reader = new CsvReader({ ...DIALECT, maxRecordBytes: max }, {
+              record: (line, last) => out.push([[line, last], 'ok']),
+              malformed: (line, last, _r, _f, rule) => out.push([[line, last], rule]),
+            });
+            feed(reader, Buffer.from(input), cuts);
+            return out;
+          };
+          for (let cut = 0; cut <= input.length; cut++) expect(at([cut]), `${shape} ${JSON.stringify(eol)} ${len}, cut at ${cut}`).toEqual(verdict);
+          // Three chunks around the record's end (its CR, its LF).
+          const end = 3 + eol.length + len;
+          for (let a = end - 3; a <= end + 2; a++) for (let b = a; b <= end + 3; b++) expect(at([a, b]), `${shape} cuts ${a},${b}`).toEqual(verdict);
+        }
+      }
     }
   });
 
