@@ -6,12 +6,12 @@
 import { getRun, listRuns, runDetail, type RunDetail, type RunRow } from './dashboard/queries.ts';
 import { loadConfig } from './engine/config.ts';
 import { TributaryError } from './engine/errors.ts';
-import { clearTasks, markTask, triggerRun, type TriggerResult } from './engine/operations.ts';
+import { clearTasks, markTask, triggerRun, type MarkResult, type TriggerResult } from './engine/operations.ts';
 import type { Json } from './engine/types.ts';
 import { commandLogger, createEngine, loadDagsFrom, requireDatabaseUrl } from './cli/runtime.ts';
 import { waitForRun } from './workers/demo.ts';
 
-export type { RunDetail, RunRow, TriggerResult };
+export type { MarkResult, RunDetail, RunRow, TriggerResult };
 
 export interface Client {
   /** Creates the run of `date` (YYYY-MM-DD, default today UTC) with validated params, and starts it. */
@@ -24,7 +24,11 @@ export interface Client {
   waitForRun(runId: number, options?: { timeoutMs?: number }): Promise<'success' | 'failed'>;
   /** Clears a task (and with `downstream` everything after it) so it runs again; returns the cleared task ids. */
   clear(runId: number, taskId: string, options?: { downstream?: boolean }): Promise<string[]>;
-  mark(runId: number, taskId: string, state: 'success' | 'failed'): Promise<void>;
+  /**
+   * Sets a task's state by hand — with `mapIndex` one child of a mapped task, else the task and all
+   * its children; a try it interrupts ends 'interrupted' and commits nothing.
+   */
+  mark(runId: number, taskId: string, state: 'success' | 'failed', options?: { mapIndex?: number }): Promise<MarkResult>;
   close(): Promise<void>;
 }
 
@@ -58,7 +62,8 @@ export async function connect(env: Record<string, string | undefined> = process.
       return state as 'success' | 'failed';
     },
     clear: async (runId, taskId, options = {}) => clearTasks(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, options.downstream ?? false),
-    mark: async (runId, taskId, state) => markTask(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, state),
+    mark: async (runId, taskId, state, options = {}) =>
+      markTask(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, state, options.mapIndex),
     close: () => engine.close(),
   };
 }

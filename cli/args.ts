@@ -9,14 +9,19 @@ export function dayArg(value: string): string {
   return value;
 }
 
-export function positiveIntArg(name: string) {
+function wholeNumberArg(name: string, min: 0 | 1) {
+  const what = min === 1 ? 'a positive whole number' : 'a whole number (0 or more)';
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-      throw new TributaryError('ARGUMENT_INVALID', `${name} "${value}" must be a positive whole number`);
+    if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+      throw new TributaryError('ARGUMENT_INVALID', `${name} "${value}" must be ${what}`);
     }
     return Number(value);
   };
 }
+
+export const positiveIntArg = (name: string) => wholeNumberArg(name, 1);
+/** 0, 1, 2, … (a map index). */
+export const nonNegativeIntArg = (name: string) => wholeNumberArg(name, 0);
 
 export const runIdArg = positiveIntArg('run id');
 

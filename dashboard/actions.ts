@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.ts';
 import { TributaryError } from '../engine/errors.ts';
-import { backfill, clearTasks, markTask, planBackfill, triggerRun, type TriggerResult } from '../engine/operations.ts';
+import { backfill, clearTasks, markTask, planBackfill, triggerRun, type MarkResult, type TriggerResult } from '../engine/operations.ts';
 import { setPaused } from '../engine/runs.ts';
 import type { CompiledDag, Json } from '../engine/types.ts';
 import { REDACTED } from './html.ts';
@@ -25,7 +25,11 @@ export const ClearBody = z.object({
   downstream: z.boolean().default(false),
 }).strict();
 
-export const MarkBody = z.object({ state: z.enum(['success', 'failed']) }).strict();
+export const MarkBody = z.object({
+  state: z.enum(['success', 'failed']),
+  /** Only this child of a mapped task. @default the task and, when mapped, every child */
+  mapIndex: z.number().int().min(0).optional(),
+}).strict();
 
 export const BackfillBody = z.object({
   from: Day,
@@ -71,8 +75,8 @@ export async function clear(engine: Engine, runId: number, taskId: string, body:
   return clearTasks(engine.pool, engine.dispatcher, await dagOfRun(engine, runId), runId, taskId, body.downstream);
 }
 
-export async function mark(engine: Engine, runId: number, taskId: string, body: z.output<typeof MarkBody>): Promise<void> {
-  await markTask(engine.pool, engine.dispatcher, await dagOfRun(engine, runId), runId, taskId, body.state);
+export async function mark(engine: Engine, runId: number, taskId: string, body: z.output<typeof MarkBody>): Promise<MarkResult> {
+  return markTask(engine.pool, engine.dispatcher, await dagOfRun(engine, runId), runId, taskId, body.state, body.mapIndex);
 }
 
 export async function pause(engine: Engine, dag: CompiledDag, paused: boolean): Promise<void> {

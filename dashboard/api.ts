@@ -138,7 +138,7 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/runs/{runId}/refused', summary: 'refused rows of a load task, paged, filtered by rule and column', query: RefusedQuery },
   { method: 'get', path: '/runs/{runId}/reports/{reportId}/file', summary: 'a report\'s file (text/csv), served only from inside the data roots' },
   { method: 'post', path: '/runs/{runId}/tasks/{taskId}/clear', summary: 'clear a task (± downstream) so it runs again', body: ClearBody },
-  { method: 'post', path: '/runs/{runId}/tasks/{taskId}/mark', summary: 'mark a task success or failed', body: MarkBody },
+  { method: 'post', path: '/runs/{runId}/tasks/{taskId}/mark', summary: 'mark a task (or one mapped child) success or failed; a try it interrupts commits nothing', body: MarkBody },
 ];
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
@@ -241,8 +241,8 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
   route('post', '/runs/{runId}/tasks/{taskId}/clear', async (req, _res, { body }: { body: z.output<typeof ClearBody> }) =>
     ({ cleared: await clear(engine, runOf(req), req.params.taskId as string, body) }));
   route('post', '/runs/{runId}/tasks/{taskId}/mark', async (req, _res, { body }: { body: z.output<typeof MarkBody> }) => {
-    await mark(engine, runOf(req), req.params.taskId as string, body);
-    return { taskId: req.params.taskId, state: body.state };
+    const done = await mark(engine, runOf(req), req.params.taskId as string, body);
+    return { taskId: req.params.taskId, ...body, ...done };
   });
 
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

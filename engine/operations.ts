@@ -7,6 +7,8 @@ import { withTransaction } from '../db/client.ts';
 import { advanceRun, startQueuedRuns } from './transitions.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { TributaryError } from './errors.ts';
+import type { PendingJob } from './jobs.ts';
+import { CLEAR_SQL, INTERRUPT_SQL, MARK_SQL } from './operator-sql.ts';
 import { validateParams } from './params.ts';
 import { createRun, type RunType } from './runs.ts';
 import { intervalFor, logicalDateFor, ticksBetween } from './schedule.ts';
@@ -113,9 +115,24 @@ async function lockRun(client: pg.PoolClient, runId: number, dagId: string): Pro
   if (rows.length === 0) throw new TributaryError('RUN_NOT_FOUND', `run ${runId} of dag "${dagId}" does not exist`);
 }
 
+/** Closes the open tries and attempts of the instances a clear or mark took over (INTERRUPT_SQL). */
+async function interrupt(client: pg.PoolClient, instanceIds: string[], reason: string): Promise<number> {
+  const { rows } = await client.query<{ tries: number }>(INTERRUPT_SQL, [instanceIds, `interrupted: ${reason} by operator`]);
+  return rows[0].tries;
+}
+
+/** Moves a run that had ended back to running, then advances it; returns the jobs to enqueue. */
+async function reopenAndAdvance(client: pg.PoolClient, runId: number): Promise<PendingJob[]> {
+  // A queued run stays queued: it starts when a slot is free (maxActiveRuns).
+  await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1 AND state <> 'queued'`, [runId]);
+  return (await advanceRun(client, runId)).jobs;
+}
+
 /**
- * Clears tasks so they run again (like `airflow tasks clear`): their next try gets a new number
- * and a fresh set of retries; the run goes back to running.
+ * Clears tasks so they run again (like `airflow tasks clear`): every instance of each (a mapped
+ * task's children too) goes back to 'none'; its next try gets a new number and a fresh set of
+ * retries; the run goes back to running. A try still running or waiting is interrupted: its try
+ * and attempt rows end 'interrupted' and its worker commits nothing.
  */
 export async function clearTasks(
   pool: pg.Pool,
@@ -126,26 +143,30 @@ export async function clearTasks(
   downstream: boolean,
 ): Promise<string[]> {
   const tasks = affectedTasks(dag, taskId, downstream);
+  const retries = tasks.map((id) => dag.tasks.get(id)?.retries ?? 0);
   const jobs = await withTransaction(pool, async (client) => {
     await lockRun(client, runId, dag.id);
-    for (const id of tasks) {
-      const retries = dag.tasks.get(id)?.retries ?? 0;
-      await client.query(
-        `UPDATE task_instances SET state = 'none', max_tries = try_number + $3 + 1, result = NULL, error = NULL,
-           error_code = NULL, resume_state = NULL, pokes = 0, ended_at = NULL, updated_at = now()
-         WHERE run_id = $1 AND task_id = $2 AND map_index = -1`,
-        [runId, id, retries],
-      );
-    }
-    // A queued run stays queued: it starts when a slot is free (maxActiveRuns).
-    await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1 AND state <> 'queued'`, [runId]);
-    return (await advanceRun(client, runId)).jobs;
+    const cleared = await client.query<{ id: string }>(CLEAR_SQL, [runId, tasks, retries]);
+    await interrupt(client, cleared.rows.map((r) => r.id), 'cleared');
+    return reopenAndAdvance(client, runId);
   });
   await dispatcher.enqueue(jobs);
   return tasks;
 }
 
-/** Sets a task's state by hand; a try still running loses its claim and commits nothing. */
+export interface MarkResult {
+  /** Instances whose state was set (a mapped task without a map index: its parent and every child). */
+  marked: number;
+  /** Tries that were running or waiting and were ended 'interrupted' (their workers commit nothing). */
+  interrupted: number;
+}
+
+/**
+ * Sets a task's state by hand. With `mapIndex`, only that child of a mapped task (its parent
+ * closes from its children as usual once none is left to end); without, every instance of the
+ * task, parent and children. A try still running or waiting is interrupted: its try and attempt
+ * rows end 'interrupted' and its worker commits nothing. TASK_NOT_FOUND when no instance matches.
+ */
 export async function markTask(
   pool: pg.Pool,
   dispatcher: Dispatcher,
@@ -153,19 +174,19 @@ export async function markTask(
   runId: number,
   taskId: string,
   state: 'success' | 'failed',
-): Promise<void> {
+  mapIndex?: number,
+): Promise<MarkResult> {
   affectedTasks(dag, taskId, false);
-  const jobs = await withTransaction(pool, async (client) => {
+  const { result, jobs } = await withTransaction(pool, async (client) => {
     await lockRun(client, runId, dag.id);
-    await client.query(
-      `UPDATE task_instances SET state = $3, ended_at = now(), updated_at = now(),
-         error = CASE WHEN $3 = 'failed' THEN 'marked failed by operator' ELSE error END
-       WHERE run_id = $1 AND task_id = $2`,
-      [runId, taskId, state],
-    );
-    // A queued run stays queued: it starts when a slot is free (maxActiveRuns).
-    await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1 AND state <> 'queued'`, [runId]);
-    return (await advanceRun(client, runId)).jobs;
+    const marked = await client.query<{ id: string }>(MARK_SQL, [runId, taskId, mapIndex ?? null, state]);
+    if (marked.rows.length === 0) {
+      const what = mapIndex === undefined ? `task "${taskId}"` : `map index ${mapIndex} of task "${taskId}"`;
+      throw new TributaryError('TASK_NOT_FOUND', `run ${runId} has no ${what}`);
+    }
+    const interrupted = await interrupt(client, marked.rows.map((r) => r.id), `marked ${state}`);
+    return { result: { marked: marked.rows.length, interrupted }, jobs: await reopenAndAdvance(client, runId) };
   });
   await dispatcher.enqueue(jobs);
+  return result;
 }

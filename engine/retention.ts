@@ -3,7 +3,9 @@
  * that names them — rows of every table referencing task_instances (logs, tries, attempts), task
  * instances, check/scorecard/reconcile results, reports and the rows of every `audit.*` table with
  * a run_id, and callback events — in batches, each statement its own transaction. Queued and
- * running runs are never touched; the load ledger is kept (it dedupes files).
+ * running runs are never touched; the load ledger is kept (it dedupes files). Each DAG's latest
+ * run of each run type is kept, however old (`airflow db clean` keeps the last run too): the DAG
+ * list shows it, and the scheduler's fallback for a DAG with no stored progress reads it.
  */
 import pg from 'pg';
 
@@ -20,6 +22,12 @@ export interface CleanOptions {
 
 /** Table → rows deleted (or, in a dry run, rows that would be), in deletion order. */
 export type CleanCounts = Map<string, number>;
+
+export interface CleanResult {
+  deleted: CleanCounts;
+  /** Runs that ended before the cutoff and are kept: each the latest of its DAG and run type. */
+  kept: number;
+}
 
 /** One table holding rows of runs (SQL alias `t`); `runKey` is the run id a row names. */
 interface RunRows {
@@ -39,8 +47,13 @@ const RESULT_ROWS: RunRows[] = ['callback_events', 'check_results', 'quality_sco
 const INSTANCES: RunRows = { name: 'task_instances', table: 'task_instances', runKey: 't.run_id' };
 const from = (t: RunRows) => `${t.table} t ${t.join ?? ''}`;
 
-/** Runs eligible for deletion: $1 cutoff, $2 dag id or NULL for all. */
-const ELIGIBLE = `state IN ('success', 'failed') AND ended_at < $1 AND ($2::text IS NULL OR dag_id = $2)`;
+/** Runs that ended before the cutoff: $1 cutoff, $2 dag id or NULL for all. */
+const ENDED = `state IN ('success', 'failed') AND ended_at < $1 AND ($2::text IS NULL OR dag_id = $2)`;
+/** A newer run of the same DAG and type exists (an index range scan on dag_id + logical_date). */
+const SUPERSEDED = `EXISTS (SELECT 1 FROM dag_runs newer WHERE newer.dag_id = dag_runs.dag_id
+  AND newer.logical_date > dag_runs.logical_date AND newer.run_type = dag_runs.run_type)`;
+/** Runs eligible for deletion: ended before the cutoff and not the latest of their DAG and type. */
+const ELIGIBLE = `${ENDED} AND ${SUPERSEDED}`;
 
 /** Every table with a one-column foreign key to task_instances (task_logs, task_tries, …). */
 async function instanceTables(pool: pg.Pool): Promise<RunRows[]> {
@@ -94,21 +107,26 @@ function countSql(table: RunRows): string {
   return `SELECT count(*)::bigint AS n FROM ${from(table)} WHERE ${table.runKey} IN (${ids} WHERE ${ELIGIBLE})`;
 }
 
-/** Deletes (or, dry, counts) the old runs and their rows; returns the rows per table. */
-export async function cleanRuns(pool: pg.Pool, options: CleanOptions): Promise<CleanCounts> {
+/**
+ * Deletes (or, dry, counts) the old runs and their rows; returns the rows per table and how many
+ * old runs were kept as the latest of their DAG and type.
+ */
+export async function cleanRuns(pool: pg.Pool, options: CleanOptions): Promise<CleanResult> {
   const batch = options.batchSize ?? 5000;
   const args = [options.before, options.dagId ?? null];
   const tables = [...(await instanceTables(pool)), ...RESULT_ROWS, ...(await auditTables(pool)), INSTANCES];
   const counts: CleanCounts = new Map([...tables.map((t) => [t.name, 0] as const), ['dag_runs', 0]]);
+  const latest = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM dag_runs WHERE ${ENDED} AND NOT ${SUPERSEDED}`, args);
+  const result = { deleted: counts, kept: latest.rows[0].n };
   if (options.dryRun) {
     for (const table of tables) counts.set(table.name, (await pool.query<{ n: number }>(countSql(table), args)).rows[0].n);
     const runs = await pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM dag_runs WHERE ${ELIGIBLE}`, args);
     counts.set('dag_runs', runs.rows[0].n);
-    return counts;
+    return result;
   }
   for (;;) {
     const chunk = await pool.query<{ id: number }>(`SELECT id FROM dag_runs WHERE ${ELIGIBLE} ORDER BY id LIMIT $3`, [...args, batch]);
-    if (chunk.rows.length === 0) return counts;
+    if (chunk.rows.length === 0) return result;
     const ids = chunk.rows.map((r) => r.id);
     for (const table of tables) {
       const sql = deleteBatchSql(table);

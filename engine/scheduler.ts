@@ -1,7 +1,9 @@
 /**
  * The scheduler: a node-cron tick per scheduled DAG (in its timezone) plus one catch-up pass at
- * start. Each pass computes the due logical dates with cron arithmetic and creates their runs;
- * the unique (dag_id, logical_date) index makes two schedulers at once create each run once.
+ * start. Each pass computes the due logical dates with cron arithmetic from the schedule's progress
+ * stored on the DAG row (dags.last_scheduled_at) and creates their runs, advancing the progress in
+ * the same transaction, so retention deleting old runs never re-opens their intervals. The unique
+ * (dag_id, logical_date) index makes two schedulers at once create each run once.
  * With a retention, it also deletes old runs at start and once a day.
  */
 import cron, { type ScheduledTask } from 'node-cron';
@@ -15,15 +17,25 @@ import { createRun } from './runs.ts';
 import { dataInterval, dueLogicalDates } from './schedule.ts';
 import type { CompiledDag } from './types.ts';
 
+/**
+ * $1 dag id → paused, and the schedule's progress: the stored one, or (a DAG never passed since
+ * the column exists) the logical date of its newest scheduled run.
+ */
+const PROGRESS_SQL = `SELECT d.paused, coalesce(d.last_scheduled_at,
+    (SELECT max(logical_date) FROM dag_runs r WHERE r.dag_id = d.dag_id AND r.run_type = 'scheduled')) AS last
+  FROM dags d WHERE d.dag_id = $1`;
+
+/**
+ * $1 dag id, $2 the newest logical date this pass created (or found) a run for: moves the progress
+ * forward, never back (a racing scheduler with an older `now` commits after this one).
+ */
+const ADVANCE_SQL = 'UPDATE dags SET last_scheduled_at = GREATEST(last_scheduled_at, $2) WHERE dag_id = $1';
+
 /** Creates the runs `dag` is due for at `now`; returns how many were new. Paused DAGs create none. */
 export async function scheduleDag(pool: pg.Pool, dispatcher: Dispatcher, dag: CompiledDag, now: Date): Promise<number> {
   if (!dag.schedule) return 0;
   const { cron: expr, timezone } = dag.schedule;
-  const { rows } = await pool.query<{ paused: boolean; last: Date | null }>(
-    `SELECT d.paused, (SELECT max(logical_date) FROM dag_runs r WHERE r.dag_id = d.dag_id AND r.run_type = 'scheduled') AS last
-     FROM dags d WHERE d.dag_id = $1`,
-    [dag.id],
-  );
+  const { rows } = await pool.query<{ paused: boolean; last: Date | null }>(PROGRESS_SQL, [dag.id]);
   if (!rows[0] || rows[0].paused) return 0;
   const due = dueLogicalDates({ cron: expr, timezone, catchup: dag.catchup, startDate: dag.startDate }, rows[0].last, now);
   let created = 0;
@@ -32,6 +44,10 @@ export async function scheduleDag(pool: pg.Pool, dispatcher: Dispatcher, dag: Co
       const { end } = dataInterval(expr, timezone, logicalDate);
       if ((await createRun(client, dag, { logicalDate, intervalEnd: end, runType: 'scheduled' })).created) created++;
     }
+    // Run rows first, then the DAG row, as every transaction that creates runs does (trigger,
+    // backfill: their startQueuedRuns): the DAG row taken before the inserts could close a
+    // deadlock with a backfill that inserted the same date and waits for that row.
+    if (due.length > 0) await client.query(ADVANCE_SQL, [dag.id, due[due.length - 1]]);
     return startQueuedRuns(client, dag.id);
   });
   await dispatcher.enqueue(jobs);
@@ -104,8 +120,8 @@ export class Scheduler {
 
   private async clean(days: number): Promise<void> {
     try {
-      const counts = await cleanRuns(this.pool, { before: new Date(Date.now() - days * DAY_MS) });
-      this.log.info({ retention_days: days, deleted: Object.fromEntries(counts) }, 'retention applied');
+      const { deleted, kept } = await cleanRuns(this.pool, { before: new Date(Date.now() - days * DAY_MS) });
+      this.log.info({ retention_days: days, deleted: Object.fromEntries(deleted), kept_latest_runs: kept }, 'retention applied');
     } catch (err) {
       this.log.error({ err }, 'retention failed; the next daily pass retries');
     }

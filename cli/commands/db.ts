@@ -17,19 +17,20 @@ export function ageArg(value: string): number {
 export function addDbCommands(program: Command): void {
   const db = program.command('db').description('maintain the database of record');
   db.command('clean')
-    .description('delete runs that ended before a cutoff, with their tries, logs, results, reports and audit rows (in batches)')
+    .description('delete runs that ended before a cutoff, with their tries, logs, results, reports and audit rows (in batches); each DAG\'s latest run of each type is kept')
     .requiredOption('--older-than <age>', 'age of the runs to delete, e.g. 30d or 12h', ageArg)
     .option('--dag <dag>', 'only this DAG\'s runs')
     .option('--dry-run', 'print the rows per table that would be deleted; delete nothing')
     .action((opts: { olderThan: number; dag?: string; dryRun?: boolean }) =>
       withRuntime(async ({ engine }) => {
         const before = new Date(Date.now() - opts.olderThan);
-        const counts = await cleanRuns(engine.pool, { before, dagId: opts.dag, dryRun: opts.dryRun === true });
+        const { deleted: counts, kept } = await cleanRuns(engine.pool, { before, dagId: opts.dag, dryRun: opts.dryRun === true });
         const total = [...counts.values()].reduce((a, b) => a + b, 0);
         const scope = opts.dag ? `runs of ${opts.dag}` : 'runs';
         console.log(`${scope} ended before ${formatDate(before)}${opts.dryRun ? ' (dry run: nothing deleted)' : ''}`);
         console.log(table(['TABLE', opts.dryRun ? 'ROWS TO DELETE' : 'ROWS DELETED'], [...counts].map(([t, n]) => [t, String(n)])));
         console.log(`${total} row(s) ${opts.dryRun ? 'would be deleted' : 'deleted'}`);
+        if (kept > 0) console.log(`${kept} run(s) that ended before the cutoff kept: each is its DAG's latest run of its type`);
       }),
     );
 }

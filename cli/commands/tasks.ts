@@ -4,7 +4,7 @@ import { clearTasks, markTask } from '../../engine/operations.ts';
 import { createLogger } from '../../engine/logger.ts';
 import type { Json } from '../../engine/types.ts';
 import { getRun, taskLogs } from '../../dashboard/queries.ts';
-import { dayArg, jsonArg, runIdArg } from '../args.ts';
+import { dayArg, jsonArg, nonNegativeIntArg, runIdArg } from '../args.ts';
 import { formatDate, formatDuration } from '../format.ts';
 import { runTaskNow } from '../run-task.ts';
 import { withRuntime } from '../runtime.ts';
@@ -33,11 +33,15 @@ export function addTaskCommands(program: Command): void {
     .argument('<run-id>', 'run id', runIdArg)
     .argument('<task>', 'task id')
     .addArgument(new Argument('<state>', 'new state').choices(['success', 'failed']))
-    .action((runId: number, taskId: string, state: 'success' | 'failed') =>
+    .option('--map-index <n>', 'only this child of a mapped task (without it: the task and all its children)', nonNegativeIntArg('--map-index'))
+    .action((runId: number, taskId: string, state: 'success' | 'failed', opts: { mapIndex?: number }) =>
       withRuntime(async ({ engine }) => {
         const run = await getRun(engine.pool, runId);
-        await markTask(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, state);
-        console.log(`run ${runId}: ${taskId} marked ${state}`);
+        const r = await markTask(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, state, opts.mapIndex);
+        const what = opts.mapIndex === undefined ? taskId : `${taskId}[${opts.mapIndex}]`;
+        const count = r.marked > 1 ? ` (${r.marked} instances)` : '';
+        const cut = r.interrupted > 0 ? `; interrupted its unfinished tries (${r.interrupted}): nothing they write commits` : '';
+        console.log(`run ${runId}: ${what} marked ${state}${count}${cut}`);
       }),
     );
 

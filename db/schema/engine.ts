@@ -18,6 +18,12 @@ export const dags = pgTable('dags', {
   maxActiveRuns: integer('max_active_runs').notNull().default(1),
   /** Run events ('success', 'failure') the DAG has callbacks for: the run's end records them. */
   runCallbacks: text('run_callbacks').array().notNull().default(sql`'{}'::text[]`),
+  /**
+   * The schedule's progress: the newest logical date the scheduler has created (or found) a run
+   * for, advanced in the transaction that creates it. The next interval is the first tick after
+   * it, whatever retention deleted. NULL until the first pass: the newest scheduled run stands in.
+   */
+  lastScheduledAt: timestamp('last_scheduled_at', { withTimezone: true }),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

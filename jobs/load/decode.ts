@@ -188,7 +188,8 @@ async function* watchUtf8(chunks: AsyncIterable<Buffer>, seen: { sample: Buffer 
       const at = firstInvalidUtf8(c);
       if (at !== -1) {
         const end = c.indexOf(10, at);
-        seen.sample = Buffer.from(c.subarray(Math.max(c.lastIndexOf(10, at) + 1, at - SAMPLE), Math.min(end === -1 ? c.length : end, at + SAMPLE)));
+        // the line end stays in the sample: a lead byte last on its line is then invalid, not "cut short"
+        seen.sample = Buffer.from(c.subarray(Math.max(c.lastIndexOf(10, at) + 1, at - SAMPLE), Math.min(end === -1 ? c.length : end + 1, at + SAMPLE)));
       }
     }
     yield c;

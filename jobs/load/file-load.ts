@@ -1,12 +1,14 @@
 /**
- * Loads one file on the task's transaction: fs stream → CsvReader → RowValidator → COPY text into
- * the target (or staging, then merged), refused rows and applied coercions batched into the audit
- * tables, then the accounting check (read = loaded + rejected + deduplicated) and the ledger entry.
- * Throws (nothing to commit) on file-level errors, the reject limit, or any database error. A
+ * Loads one file on the task's transaction, inside a savepoint: the file's open handle (hashed) →
+ * decodeChunks (gzip/zstd, encodings) → CsvReader → RowValidator → COPY text into the target (or
+ * staging, then merged), refused rows and applied coercions batched into the audit tables, then the
+ * accounting check (read = loaded + rejected + deduplicated), the file-unchanged check and the ledger
+ * entry. Throws (nothing to commit) on file-level errors, the reject limit, or any database error
+ * other than a value COPY refused on a line it names (that line is refused and the file read again). A
  * quoted field left open at the end of the file fails it (FILE_UNTERMINATED_QUOTE): where that
  * record was meant to end cannot be known, and refusing the rest as one row would hide its lines.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { TributaryError } from '../../engine/errors.ts';
 import type { TaskContext } from '../../engine/types.ts';
 import { insertAuditRows, type AuditContext, type AuditRow } from './audit.ts';
@@ -258,6 +260,21 @@ function summary(errors: ColumnError[]): string {
   return `${errors.length} columns failed: ${errors.map((e) => `${e.column} (${e.rule})`).join(', ')}`;
 }
 
+/** The raw chunks, each added to `hash` on the way (the ledger hashes the file's own bytes). */
+async function* hashed(chunks: AsyncIterable<Buffer>, hash: Hash): AsyncIterable<Buffer> {
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/** A file-level error with the decoder's guess at the cause (an encoding, say) appended. */
+function withHint(err: unknown, hint: string | null): unknown {
+  const hinted: ReadonlySet<string> = new Set(['REJECT_LIMIT_EXCEEDED', 'FILE_HEADER_MISMATCH', 'FILE_UNTERMINATED_QUOTE']);
+  if (hint === null || !(err instanceof TributaryError) || !hinted.has(err.code) || err.message.includes(hint)) return err;
+  return new TributaryError(err.code, `${err.message}; ${hint}`, { cause: err.cause, details: err.details });
+}
+
 function readError(err: unknown, path: string): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (err instanceof TributaryError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return err;
@@ -297,7 +314,7 @@ async function readAndLoad(
   const load = new FileLoad(ctx, plan, file, refused);
   const reader = new CsvReader(plan.dialect, load);
   const hash = createHash('sha256');
-  const chunks = decodeChunks((async function* () { for await (const c of readChunks(file)) yield (hash.update(c), c); })(), plan.options.csv, file.path);
+  const chunks = decodeChunks(hashed(readChunks(file), hash), plan.options.csv, file.path);
   try {
     for await (const chunk of chunks) {
       ctx.signal.throwIfAborted();
@@ -312,7 +329,7 @@ async function readAndLoad(
     await load.merge?.wait().catch(() => undefined);
     const refusal = load.postgresRefusal(err);
     if (refusal !== null) return { refusal };
-    throw readError(err, file.path);
+    throw withHint(readError(err, file.path), chunks.hint());
   }
   if (hash.digest('hex') !== file.sha256) {
     throw new TributaryError('FILE_CHANGED', `${file.path}: the file changed while it was being loaded (its content hash differs); nothing loaded`);
@@ -332,7 +349,11 @@ async function readAndLoad(
     lines_read: load.lines, lines_rejected: load.linesRejected, multiline_rejects: load.multiline,
   };
   checkAccounting(result, load.valid, load.copied);
-  checkRejectLimit(plan.options.rejectLimit, result);
+  try {
+    checkRejectLimit(plan.options.rejectLimit, result);
+  } catch (err) {
+    throw withHint(err, chunks.hint());
+  }
   if (result.rows_read > 0 && result.rows_loaded + result.rows_deduplicated === 0 && !plan.options.allowEmpty) {
     throw new TributaryError('LOAD_EMPTY',
       `${file.path}: all ${result.rows_read} rows refused (${load.firstRefusal ?? 'see the audit table'})${chunks.hint() === null ? '' : `; ${chunks.hint()}`}; nothing loaded — fix the file or its options, or set allowEmpty: true if that is expected`);

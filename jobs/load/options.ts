@@ -57,8 +57,8 @@ const range = {
 const lengths = {
   /** Fewest characters accepted. */
   minLength: z.number().int().min(0).optional(),
-  /** Most characters accepted; a created table gets `varchar(maxLength)`. */
-  maxLength: z.number().int().min(1).optional(),
+  /** Most characters accepted; a created table gets `varchar(maxLength)` (Postgres allows up to 10485760). */
+  maxLength: z.number().int().min(1).max(10_485_760).optional(),
 };
 
 export const columnSchema = z.discriminatedUnion('type', [
@@ -91,6 +91,9 @@ export const columnSchema = z.discriminatedUnion('type', [
   }).strict()
     .refine((c) => c.precision !== undefined || (c.scale === undefined && c.round === undefined), {
       message: 'scale and round need a precision (unconstrained numeric keeps every decimal)', path: ['precision'],
+    })
+    .refine((c) => c.precision === undefined || c.scale === undefined || c.scale <= c.precision, {
+      message: 'scale may not exceed precision (numeric(p,s) needs s <= p)', path: ['scale'],
     }),
   z.object({
     ...common,

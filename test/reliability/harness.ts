@@ -2,7 +2,8 @@
  * Real processes for the chaos suite: a private Postgres that can be restarted (`-m immediate`
  * is SIGQUIT to the postmaster) or stopped for a while, a private redis-server that can be killed
  * and restarted empty on the same port, worker child processes, and an engine in this process
- * for triggering runs and sweeping. Loopback only; every scenario owns its servers.
+ * for triggering runs and sweeping. Loopback only; every scenario owns its servers, and close()
+ * removes every folder the cluster made (data, DAG folders), also after a failed or killed step.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -34,12 +35,20 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A Postgres of its own, on a fixed port and data folder, so it can be restarted in place. */
 export class PrivatePostgres {
   private server?: EmbeddedServer;
+  /** Set by stop(): a restart still sleeping through its outage then starts nothing. */
+  private stopped = false;
   private constructor(private readonly dataDir: string, readonly port: number) {}
 
   static async start(): Promise<PrivatePostgres> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-chaos-pg-'));
+    await fs.chmod(dir, 0o711); // as root the `postgres` user must reach its data here (else it moves to tmp)
     const pg = new PrivatePostgres(path.join(dir, 'data'), await freePort());
-    await pg.up();
+    try {
+      await pg.up();
+    } catch (err) {
+      await pg.stop();
+      throw err;
+    }
     return pg;
   }
 
@@ -48,6 +57,7 @@ export class PrivatePostgres {
   }
 
   private async up(): Promise<void> {
+    if (this.stopped) throw new Error('the private Postgres was stopped');
     this.server = await startEmbeddedPostgres({ dataDir: this.dataDir, port: this.port, persistent: true, durable: false });
   }
 
@@ -67,9 +77,11 @@ export class PrivatePostgres {
     await this.up();
   }
 
+  /** Stops the server (returns at once if it is down) and removes its data, wherever embedded.ts put it. */
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.server?.stop().catch(() => undefined);
-    await fs.rm(path.dirname(this.dataDir), { recursive: true, force: true });
+    for (const dir of [path.dirname(this.dataDir), this.server?.dataDir]) if (dir) await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -111,6 +123,9 @@ export interface Cluster {
   prefix: string;
   workers: ChildProcess[];
   spawnWorker(env?: Record<string, string>): Promise<ChildProcess>;
+  /** A new folder in the temp folder, removed by close(). */
+  tempDir(label: string): Promise<string>;
+  /** Kills the workers (waiting for their exit), stops everything, removes every folder it made. */
   close(): Promise<void>;
 }
 
@@ -118,45 +133,65 @@ export interface Cluster {
 export async function startCluster(options: { backend?: 'redis' | 'postgres'; jobLockMs?: number } = {}): Promise<Cluster> {
   // Both servers start before anything connects, so a restart of either later is a real outage.
   const backend = options.backend ?? 'redis';
-  const pg = await PrivatePostgres.start();
-  const redis = await PrivateRedis.start();
-  const databaseUrl = pg.url;
-  const database = connect(databaseUrl, { max: 4 });
-  await runMigrations(database);
-  const kinds = builtinKinds();
-  for (const kind of chaosKinds) kinds.set(kind.name, kind);
-  const dags = new Map(chaosDags.map((spec) => [spec.id, compileDag(spec, 'test/reliability/chaos-dags.ts', kinds)]));
-  const prefix = backend === 'redis' ? 'chaos' : 'bullmq_chaos';
-  const engine = new Engine({
-    databaseUrl, queueBackend: backend, redisUrl: redis.url, queuePrefix: prefix, dags, kinds, log: pino({ level: 'silent' }),
-    dataRoots: [os.tmpdir()],
-  });
-  await engine.register();
   const workers: ChildProcess[] = [];
-  const jobLockMs = String(options.jobLockMs ?? 2000);
-  return {
-    backend, pg, redis, database, databaseUrl, engine, prefix, workers,
-    async spawnWorker(env = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'chaos-worker.ts')], {
-        env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redis.url, QUEUE_BACKEND: backend, QUEUE_PREFIX: prefix, JOB_LOCK_MS: jobLockMs, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      workers.push(child);
-      let stderr = '';
-      child.stderr?.on('data', (c) => (stderr = (stderr + String(c)).slice(-4000)));
-      return new Promise((resolve, reject) => {
-        child.stdout?.on('data', (chunk) => String(chunk).includes('worker ready') && resolve(child));
-        child.once('exit', (code, signal) => reject(new Error(`worker exited early (${code ?? signal}): ${stderr}`)));
-      });
-    },
-    async close() {
-      for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
-      await engine.close().catch(() => undefined);
-      await database.close().catch(() => undefined);
-      await redis.stop();
-      await pg.stop();
-    },
+  const dirs: string[] = [];
+  /** Undo steps, last first; each runs even when an earlier one fails. */
+  const undo: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const w of workers) {
+      if (!alive(w)) continue;
+      const gone = new Promise((r) => w.once('exit', r));
+      w.kill('SIGKILL');
+      await gone;
+    }
+    for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
+    for (const dir of dirs.splice(0)) await fs.rm(dir, { recursive: true, force: true });
   };
+  const tempDir = async (label: string) => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${label}-`));
+    dirs.push(dir);
+    return dir;
+  };
+  const jobLockMs = String(options.jobLockMs ?? 2000);
+  try {
+    const pg = await PrivatePostgres.start();
+    undo.push(() => pg.stop());
+    const redis = await PrivateRedis.start();
+    undo.push(() => redis.stop());
+    const databaseUrl = pg.url;
+    const database = connect(databaseUrl, { max: 4 });
+    undo.push(() => database.close());
+    await runMigrations(database);
+    const kinds = builtinKinds();
+    for (const kind of chaosKinds) kinds.set(kind.name, kind);
+    const dags = new Map(chaosDags.map((spec) => [spec.id, compileDag(spec, 'test/reliability/chaos-dags.ts', kinds)]));
+    const prefix = backend === 'redis' ? 'chaos' : 'bullmq_chaos';
+    const engine = new Engine({
+      databaseUrl, queueBackend: backend, redisUrl: redis.url, queuePrefix: prefix, dags, kinds, log: pino({ level: 'silent' }),
+      dataRoots: [os.tmpdir()],
+    });
+    undo.push(() => engine.close());
+    await engine.register();
+    return {
+      backend, pg, redis, database, databaseUrl, engine, prefix, workers, tempDir, close,
+      async spawnWorker(env = {}) {
+        const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'chaos-worker.ts')], {
+          env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redis.url, QUEUE_BACKEND: backend, QUEUE_PREFIX: prefix, JOB_LOCK_MS: jobLockMs, ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        workers.push(child);
+        let stderr = '';
+        child.stderr?.on('data', (c) => (stderr = (stderr + String(c)).slice(-4000)));
+        return new Promise((resolve, reject) => {
+          child.stdout?.on('data', (chunk) => String(chunk).includes('worker ready') && resolve(child));
+          child.once('exit', (code, signal) => reject(new Error(`worker exited early (${code ?? signal}): ${stderr}`)));
+        });
+      },
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 export const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
@@ -170,7 +205,7 @@ export async function spawnScheduler(
   dagSource = MANUAL_ONLY_DAG,
   options: { env?: Record<string, string>; waitReady?: boolean } = {},
 ): Promise<{ child: ChildProcess; output(): string }> {
-  const dagsDir = await fs.mkdtemp(path.join(os.tmpdir(), 'chaos-dags-'));
+  const dagsDir = await c.tempDir('chaos-dags');
   const dagModule = pathToFileURL(path.resolve(import.meta.dirname, '../../engine/dag.ts')).href;
   await fs.writeFile(path.join(dagsDir, 'package.json'), '{"type":"module"}\n');
   await fs.writeFile(path.join(dagsDir, 'dag.ts'), `import { defineDag } from '${dagModule}';\n${dagSource}\n`);

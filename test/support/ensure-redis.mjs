@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Makes sure `redis-server` (the tests start a private one) and Debian's `chromium` (the UI tests
-// drive it with playwright-core) are on PATH before the tests start. Debian/Ubuntu as root:
+// Makes sure `redis-server` (the tests start a private one), Debian's `chromium` (the UI tests
+// drive it with playwright-core) and `zstd` (the decode tests compress with it) are on PATH before the tests start. Debian/Ubuntu as root:
 // installs what is missing with apt-get. Elsewhere: one line saying what to install.
 import { execSync, spawnSync } from 'node:child_process';
 
@@ -9,6 +9,7 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 const missing = [
   { package: 'redis-server', present: Boolean(process.env.REDIS_URL) || has('redis-server'), hint: 'or set REDIS_URL to a running Redis (macOS: brew install redis)' },
   { package: 'chromium', present: has('chromium'), hint: 'or set CHROMIUM_PATH to a Chromium/Chrome binary (the UI tests drive it headless)' },
+  { package: 'zstd', present: has('zstd'), hint: 'the decode tests make .zst files with the zstd command' },
 ].filter((m) => !m.present && !(m.package === 'chromium' && process.env.CHROMIUM_PATH));
 
 if (missing.length === 0) process.exit(0);

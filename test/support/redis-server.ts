@@ -28,7 +28,10 @@ export async function startRedisServer(fixedPort?: number): Promise<RedisServer>
     const ok = await Promise.race([client.connect().then(() => client.ping()).then(() => true, () => false), exited]);
     client.disconnect();
     if (ok) break;
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer on ${url} within 10 s`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server did not answer on ${url} within 10 s`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   exited.catch(() => undefined); // an exit after start is the caller's doing

@@ -16,29 +16,33 @@ export interface Services {
 
 export async function startServices(options: { redis: boolean }): Promise<Services> {
   const stops: Array<() => Promise<void>> = [];
-  let databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-pg-'));
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false, durable: false });
-    databaseUrl = pg.url;
-    stops.push(async () => {
-      await pg.stop();
-      await fs.rm(dir, { recursive: true, force: true });
-    });
-  }
-  let redisUrl = process.env.REDIS_URL;
-  if (options.redis && !redisUrl) {
-    const redis = await startRedisServer();
-    redisUrl = redis.url;
-    stops.push(redis.stop);
-  }
-  return {
-    databaseUrl,
-    redisUrl,
-    stop: async () => {
-      for (const stop of stops.reverse()) await stop();
-    },
+  /** Runs every stop, last started first, even past a failing one; throws the first failure. */
+  const stop = async () => {
+    const failures: unknown[] = [];
+    for (const s of [...stops].reverse()) await s().catch((err: unknown) => failures.push(err));
+    if (failures.length > 0) throw failures[0];
   };
+  try {
+    let databaseUrl = process.env.DATABASE_URL;
+    if (!databaseUrl) {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-pg-'));
+      stops.push(() => fs.rm(dir, { recursive: true, force: true }));
+      await fs.chmod(dir, 0o711); // as root the `postgres` user must reach its data here (else it moves to tmp)
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), persistent: false, durable: false });
+      databaseUrl = pg.url;
+      stops.push(pg.stop);
+    }
+    let redisUrl = process.env.REDIS_URL;
+    if (options.redis && !redisUrl) {
+      const redis = await startRedisServer();
+      redisUrl = redis.url;
+      stops.push(redis.stop);
+    }
+    return { databaseUrl, redisUrl, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 /** A fresh, empty database on the server (dropped first if it exists). */

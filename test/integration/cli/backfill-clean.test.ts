@@ -1,7 +1,8 @@
 /**
  * `trib backfill` and `trib db clean` as a user runs them (child processes, fresh database):
  * backfill prints its count first and refuses more than BACKFILL_MAX_RUNS without --yes (exit 2,
- * one line, nothing created); db clean --dry-run prints per-table counts and deletes nothing.
+ * one line, nothing created); db clean --dry-run prints per-table counts and deletes nothing, and
+ * clean says how many old runs it kept as their DAG's latest.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -88,6 +89,13 @@ describe('trib db clean', () => {
     expect(await count()).toBe(36);
     expect(await count(`logical_date < '2025-05-12T12:00:00Z'`)).toBe(0);
     expect(await count(`state = 'failed'`)).toBe(6);
+
+    // Every run old and ended: all go but the DAG's latest backfill run, and the output says so.
+    await database.pool.query(`UPDATE dag_runs SET state = 'success', ended_at = now() - interval '40 days'`);
+    const all = ok(await trib(['db', 'clean', '--older-than', '30d'], env));
+    expect(all).toMatch(/^dag_runs\s+35$/m);
+    expect(all).toMatch(/^1 run\(s\) that ended before the cutoff kept: each is its DAG's latest run of its type$/m);
+    expect((await database.pool.query(`SELECT logical_date AS d FROM dag_runs`)).rows).toEqual([{ d: new Date('2025-05-13T23:00:00Z') }]);
   });
 
   it('rejects an age it cannot read with exit 2 and one line', async () => {

@@ -35,19 +35,23 @@ function w1WithTwoAgencies(): DagSpec {
 
 export async function startW1Run(): Promise<W1Run> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'trib-ui-'));
-  const params = { dataDir: path.join(root, 'data'), reportDir: path.join(root, 'reports') };
-  await fs.mkdir(params.dataDir);
-  const truth = JSON.parse(await fs.readFile(path.join(W1_FIXTURES, 'truth.json'), 'utf8')) as W1Truth;
-  for (const f of truth.files) await fs.copyFile(path.join(W1_FIXTURES, f.file), path.join(params.dataDir, f.file));
-  const t = await startTestEngine({ backend: 'redis', dags: [w1WithTwoAgencies(), creditPlatform, merchantActivity, transactionsApi] });
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('customer_ratings')!, { day: '2025-05-13', params });
-  const state = await t.waitForRun(runId);
-  if (state !== 'success') throw new Error(`W1 run ${runId} ended ${state}: ${JSON.stringify(await t.taskStates(runId))}`);
-  return {
-    t, runId, truth, params,
-    async close() {
-      await t.close();
-      await fs.rm(root, { recursive: true, force: true });
-    },
+  let t: TestEngine | undefined;
+  const close = async () => {
+    await t?.close();
+    await fs.rm(root, { recursive: true, force: true });
   };
+  try {
+    const params = { dataDir: path.join(root, 'data'), reportDir: path.join(root, 'reports') };
+    await fs.mkdir(params.dataDir);
+    const truth = JSON.parse(await fs.readFile(path.join(W1_FIXTURES, 'truth.json'), 'utf8')) as W1Truth;
+    for (const f of truth.files) await fs.copyFile(path.join(W1_FIXTURES, f.file), path.join(params.dataDir, f.file));
+    t = await startTestEngine({ backend: 'redis', dags: [w1WithTwoAgencies(), creditPlatform, merchantActivity, transactionsApi] });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('customer_ratings')!, { day: '2025-05-13', params });
+    const state = await t.waitForRun(runId);
+    if (state !== 'success') throw new Error(`W1 run ${runId} ended ${state}: ${JSON.stringify(await t.taskStates(runId))}`);
+    return { t, runId, truth, params, close };
+  } catch (err) {
+    await close().catch(() => undefined); // the start's own error is the one to see
+    throw err;
+  }
 }

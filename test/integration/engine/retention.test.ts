@@ -163,15 +163,16 @@ describe('retention', () => {
 
   it('a dry run reports exactly the rows of old ended runs and changes nothing', async () => {
     const before = await tableCounts();
-    const counts = await cleanRuns(t.database.pool, { before: CUTOFF, dryRun: true });
+    const { deleted: counts, kept } = await cleanRuns(t.database.pool, { before: CUTOFF, dryRun: true });
     expect(seededPart(counts)).toEqual(sum(seeded.filter(isOld)));
+    expect(kept).toBe(0); // each DAG's latest run is the running or queued one
     expect(await tableCounts()).toEqual(before);
   });
 
   it('--dag cleans only that DAG, in batches smaller than a run', async () => {
     const before = await tableCounts();
     const oldA = seeded.filter((r) => isOld(r) && r.dagId === 'ret_a');
-    const counts = await cleanRuns(t.database.pool, { before: CUTOFF, dagId: 'ret_a', batchSize: 3 });
+    const { deleted: counts } = await cleanRuns(t.database.pool, { before: CUTOFF, dagId: 'ret_a', batchSize: 3 });
     expect(seededPart(counts)).toEqual(sum(oldA));
     const after = await tableCounts();
     for (const table of TABLES) expect(after[table], table).toBe(before[table] - sum(oldA)[table]);
@@ -179,7 +180,7 @@ describe('retention', () => {
   });
 
   it('cleaning everything deletes the seeded old rows and leaves new, running and queued runs whole', async () => {
-    const counts = await cleanRuns(t.database.pool, { before: CUTOFF, batchSize: 7 });
+    const { deleted: counts } = await cleanRuns(t.database.pool, { before: CUTOFF, batchSize: 7 });
     expect(seededPart(counts)).toEqual(sum(seeded.filter((r) => isOld(r) && r.dagId === 'ret_b')));
     const kept = seeded.filter((r) => !isOld(r));
     const after = await tableCounts();
@@ -191,12 +192,13 @@ describe('retention', () => {
     for (const r of kept) expected.set(r.state, (expected.get(r.state) ?? 0) + 1);
     expect(states.rows).toEqual([...expected].sort(([a], [b]) => a.localeCompare(b)).map(([state, n]) => ({ state, n })));
     // Nothing is left to clean.
-    expect([...(await cleanRuns(t.database.pool, { before: CUTOFF })).values()].every((n) => n === 0)).toBe(true);
+    expect([...(await cleanRuns(t.database.pool, { before: CUTOFF })).deleted.values()].every((n) => n === 0)).toBe(true);
   });
 
   it('the scheduler applies RETENTION_DAYS at start; without it, nothing is deleted', async () => {
     const extra: SeedRun = { dagId: 'ret_c', state: 'success', endedDaysAgo: 45, tasks: 2, logsPerTask: 3, triesPerTask: 1, audits: 4 };
-    await seed([extra]);
+    // A newer run of ret_c, so the old one is not its DAG's latest (which retention keeps).
+    await seed([extra, { dagId: 'ret_c', state: 'queued', endedDaysAgo: null, tasks: 1, logsPerTask: 0, triesPerTask: 0, audits: 0 }]);
     const lines: { msg: string; deleted?: Record<string, number> }[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const start = async (retentionDays?: number) => {

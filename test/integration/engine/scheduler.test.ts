@@ -84,6 +84,8 @@ describe('scheduler', () => {
       const all = await runs('hourly');
       expect(all).toHaveLength(21);
       expect(new Set(all.map((r) => r.logical_date.getTime())).size).toBe(21);
+      const stored = await t.database.pool.query<{ p: Date }>(`SELECT last_scheduled_at AS p FROM dags WHERE dag_id = 'hourly'`);
+      expect(stored.rows[0].p.toISOString()).toBe('2025-05-13T20:00:00.000Z'); // the schedule's progress, once
     } finally {
       await second.close();
     }

@@ -128,6 +128,13 @@ describe('numeric columns', () => {
     expect(notes.map(([c]) => c)).toEqual(['round', 'round', 'round', 'round']);
   });
 
+  it('a scale above the precision, or a varchar longer than Postgres allows, is an options error', () => {
+    expect(columnSchema.safeParse({ name: 'n', type: 'numeric', precision: 3, scale: 5 }).success).toBe(false);
+    expect(columnSchema.safeParse({ name: 'n', type: 'numeric', precision: 5, scale: 5 }).success).toBe(true);
+    expect(columnSchema.safeParse({ name: 't', type: 'text', maxLength: 10_485_761 }).success).toBe(false);
+    expect(columnSchema.safeParse({ name: 't', type: 'text', maxLength: 10_485_760 }).success).toBe(true);
+  });
+
   it('scale or round without a precision is an options error', () => {
     expect(columnSchema.safeParse({ name: 'n', type: 'numeric', scale: 2 }).success).toBe(false);
     expect(columnSchema.safeParse({ name: 'n', type: 'numeric', round: 'half-up' }).success).toBe(false);
