@@ -47,6 +47,7 @@ function child(args: string[]): Promise<ChildReport> {
 async function main(): Promise<void> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-bench-load-'));
   const stops: Array<() => Promise<void>> = [async () => fs.rm(tmp, { recursive: true, force: true })];
+  await fs.chmod(tmp, 0o711); // as root the `postgres` user must reach its data in tmp (else it moves beside it)
   try {
     let serverUrl = process.env.DATABASE_URL;
     if (!serverUrl) {

@@ -108,6 +108,8 @@ export async function startEmbeddedPostgres(options: {
     onError: (message: unknown) => options.onLog?.(String(message)),
     postgresFlags: [
       '-c', 'max_connections=300',
+      // Loopback TCP only: no socket files in /tmp, left behind (with a lock naming a pid) when the postmaster is killed.
+      '-c', 'unix_socket_directories=',
       ...(options.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
     ],
   });

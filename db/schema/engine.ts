@@ -144,7 +144,8 @@ export const taskTries = pgTable(
 /**
  * Every delivery a worker claimed (an attempt of a try): who ran it, when, and how it ended —
  * `success`, `failed`, `lost` (its worker died or stopped renewing its lease), `infra_error`
- * (retried by the engine), `superseded` (a newer attempt took over).
+ * (retried by the engine), `superseded` (a newer attempt took over), `interrupted` (an operator's
+ * clear or mark took its task over; its try row ends `interrupted` too).
  */
 export const taskAttempts = pgTable(
   'task_attempts',

@@ -38,7 +38,7 @@ export async function useRunTempDir(): Promise<RunTempDir> {
     async finish() {
       if (previous === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = previous;
-      const left = (await fs.readdir(dir)).filter((name) => !CACHES.some((cache) => cache.test(name)));
+      const left = (await fs.readdir(dir)).filter((name) => !CACHES.some((cache) => cache.test(name))).sort();
       const named = await Promise.all(left.map(async (name) => `${name} (${(await bytes(path.join(dir, name))) >> 10} KiB)`));
       await fs.rm(dir, { recursive: true, force: true });
       if (left.length > 0) {

@@ -4,8 +4,10 @@
  * transaction, and the worker's own end later loses its compare-and-set — nothing its body wrote
  * commits and the task keeps the operator's state. `mark` with a map index marks that child only.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { z } from 'zod';
+import { startDashboard } from '../../../dashboard/server.ts';
 import { defineDag } from '../../../engine/dag.ts';
 import { TributaryError } from '../../../engine/errors.ts';
 import { clearTasks, markTask, triggerRun } from '../../../engine/operations.ts';
@@ -64,6 +66,13 @@ const dags = [
     },
   }),
   defineDag({
+    id: 'mapped_api',
+    tasks: {
+      list: { kind: 'noop', options: { result: [0, 1, 2] } },
+      each: { kind: 'held', options: { gate: 'mapped_api' }, upstream: ['list'], mapOver: { task: 'list' } },
+    },
+  }),
+  defineDag({
     id: 'mapped_clear',
     tasks: {
       list: { kind: 'noop', options: { result: [0, 1, 2] } },
@@ -79,8 +88,11 @@ describe('mark and clear close what they interrupt', () => {
   beforeAll(async () => {
     t = await startTestEngine({ backend: 'redis', dags, kinds: [held as JobKind, waiter as JobKind] });
   });
-  afterAll(async () => {
+  // A test that failed before opening its gates must not keep the next test's workers busy.
+  afterEach(() => {
     for (const g of gates.values()) g.open();
+  });
+  afterAll(async () => {
     await t?.close();
   });
 
@@ -226,6 +238,31 @@ describe('mark and clear close what they interrupt', () => {
     expect(await markTask(t.engine.pool, t.engine.dispatcher, dag, runId, 'each', 'success')).toEqual({ marked: 4, interrupted: 0 });
     expect(await t.waitForRun(runId)).toBe('success');
     expect(await t.taskStates(runId)).toEqual({ list: 'success', each: 'success', 'each[0]': 'success', 'each[1]': 'success', 'each[2]': 'success' });
+  });
+
+  it('the API marks one child with mapIndex and says what it interrupted', async () => {
+    const token = 'mark-clear-test-token-0123';
+    const dashboard = await startDashboard({ engine: t.engine, port: 0, token, log: pino({ level: 'silent' }), backfillMaxRuns: 20 });
+    try {
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('mapped_api')!, { day: '2025-05-13' });
+      await Promise.all([0, 1, 2].map((i) => gate(`mapped_api:${i}:1`).reached));
+      const post = async (body: unknown) => {
+        const res = await fetch(`${dashboard.url}/api/runs/${runId}/tasks/each/mark`, {
+          method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+        });
+        return { status: res.status, body: await res.json() as unknown };
+      };
+      expect((await post({ state: 'failed', mapIndex: -1 })).status).toBe(400);
+      expect(await post({ state: 'failed', mapIndex: 2 })).toEqual({
+        status: 200, body: { taskId: 'each', state: 'failed', mapIndex: 2, marked: 1, interrupted: 1 },
+      });
+      expect(await t.taskStates(runId)).toMatchObject({ each: 'mapped', 'each[0]': 'running', 'each[1]': 'running', 'each[2]': 'failed' });
+      for (const i of [0, 1, 2]) gate(`mapped_api:${i}:1`).open();
+      expect(await t.waitForRun(runId)).toBe('failed');
+      expect(await t.taskStates(runId)).toEqual({ list: 'success', each: 'failed', 'each[0]': 'success', 'each[1]': 'success', 'each[2]': 'failed' });
+    } finally {
+      await dashboard.close();
+    }
   });
 
   it('clearing upstream of a mapped task interrupts its running children; the re-expanded ones run', async () => {

@@ -1,0 +1,33 @@
+/**
+ * The test run's temp-folder guard (test/support/run-temp-dir.ts): while in use, os.tmpdir() is its
+ * folder; finish() restores TMPDIR, removes the folder, and throws naming what was left (tool caches
+ * aside).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { useRunTempDir } from '../support/run-temp-dir.ts';
+
+it('finish() passes when nothing is left but a tool cache, and restores TMPDIR', async () => {
+  const before = os.tmpdir();
+  const temp = await useRunTempDir();
+  expect(os.tmpdir()).toBe(temp.dir);
+  expect(path.dirname(temp.dir)).toBe(before);
+  await fs.mkdir(path.join(temp.dir, 'tsx-0'));
+  const made = await fs.mkdtemp(path.join(os.tmpdir(), 'trib-x-'));
+  await fs.rm(made, { recursive: true });
+  await temp.finish();
+  expect(os.tmpdir()).toBe(before);
+  await expect(fs.stat(temp.dir)).rejects.toMatchObject({ code: 'ENOENT' });
+});
+
+it('finish() throws naming each leftover with its size, and still removes the folder', async () => {
+  const temp = await useRunTempDir();
+  const left = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-pg-'));
+  await fs.writeFile(path.join(left, 'big'), Buffer.alloc(3 << 10));
+  await fs.writeFile(path.join(os.tmpdir(), 'stray.csv'), 'a\n');
+  const error = await temp.finish().then(() => null, (err: unknown) => err);
+  expect(String(error)).toMatch(new RegExp(`left 2 entries in its temp folder .*: stray\\.csv \\(0 KiB\\), ${path.basename(left)} \\(3 KiB\\)`));
+  await expect(fs.stat(temp.dir)).rejects.toMatchObject({ code: 'ENOENT' });
+});
