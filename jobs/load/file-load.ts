@@ -37,6 +37,8 @@ export type FileResult = RefusedCounts & {
   rows_deduplicated: number;
   skipped: boolean;
   coercions: Record<string, number>;
+  /** Lines refused because Postgres refused a value the columns accept (rule `postgres`, first 10 listed). */
+  postgres_refused: number[];
 };
 
 export type { FileToLoad } from './source-file.ts';
@@ -293,7 +295,7 @@ export async function loadFile(ctx: TaskContext, plan: LoadPlan, file: FileToLoa
     const outcome = await readAndLoad(ctx, plan, file, refused);
     if ('result' in outcome) {
       await ctx.client.query('RELEASE SAVEPOINT tributary_file');
-      return outcome.result;
+      return { ...outcome.result, postgres_refused: [...refused.keys()].sort((a, b) => a - b) };
     }
     const { refusal } = outcome;
     await ctx.client.query('ROLLBACK TO SAVEPOINT tributary_file');
@@ -346,7 +348,7 @@ async function readAndLoad(
     path: file.path, ...(file.partition === undefined ? {} : { partition: file.partition }),
     sha256: file.sha256, bytes: file.bytes, rows_read: load.read, rows_loaded: loaded,
     rows_rejected: load.rejected, rows_deduplicated: load.deduplicated + load.copied - loaded, skipped: false, coercions,
-    lines_read: load.lines, lines_rejected: load.linesRejected, multiline_rejects: load.multiline,
+    lines_read: load.lines, lines_rejected: load.linesRejected, multiline_rejects: load.multiline, postgres_refused: [],
   };
   checkAccounting(result, load.valid, load.copied);
   try {

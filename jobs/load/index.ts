@@ -31,10 +31,18 @@ export type LoadResult = {
   warnings: string[];
 };
 
+/** A file with rows Postgres refused though the columns accept them: said in the run's warnings. */
+function postgresWarning(r: FileResult): string[] {
+  const lines = r.postgres_refused;
+  if (lines.length === 0) return [];
+  const shown = lines.slice(0, 10).join(', ') + (lines.length > 10 ? ', …' : '');
+  return [`${r.path}: Postgres refused ${lines.length} row(s) the declared columns accept (lines ${shown}; rule 'postgres' in the audit table) — declare the column's limits or check the table's own constraints`];
+}
+
 function skippedResult(file: FileToLoad): FileResult {
   return {
     path: file.path, ...(file.partition === undefined ? {} : { partition: file.partition }), sha256: file.sha256, bytes: file.bytes,
-    rows_read: 0, rows_loaded: 0, rows_rejected: 0, rows_deduplicated: 0, skipped: true, coercions: {},
+    rows_read: 0, rows_loaded: 0, rows_rejected: 0, rows_deduplicated: 0, skipped: true, coercions: {}, postgres_refused: [],
     lines_read: 0, lines_rejected: 0, multiline_rejects: { count: 0, lines: 0, ranges: [] },
   };
 }
@@ -110,9 +118,9 @@ async function loadFiles(ctx: TaskContext, options: LoadOptions, files: FileToLo
     rows_loaded: total('rows_loaded'),
     rows_rejected: total('rows_rejected'),
     rows_deduplicated: total('rows_deduplicated'),
-    warnings: results.flatMap((r) => rejectWarnings(options.rejectLimit, r)),
+    warnings: results.flatMap((r) => [...rejectWarnings(options.rejectLimit, r), ...postgresWarning(r)]),
   };
-  if (result.warnings.length > 0) ctx.log.warn({ warnings: result.warnings }, 'load: refused rows above the warn limit, or refused records spanning several lines');
+  if (result.warnings.length > 0) ctx.log.warn({ warnings: result.warnings }, 'load: refused rows above the warn limit, refused records spanning several lines, or rows Postgres refused');
   if (result.rows_read !== result.rows_loaded + result.rows_rejected + result.rows_deduplicated) {
     throw new TributaryError('ACCOUNTING_MISMATCH', `load into ${plan.target}: totals do not add up (${JSON.stringify(result)})`);
   }

@@ -65,6 +65,8 @@ describe('load: a database failure mid-file', () => {
     const refused = await query<{ line: number; reason: string }>(database,
       `SELECT line, reason FROM audit.checked_rejects WHERE errors->0->>'rule' = 'postgres' ORDER BY line`);
     expect(refused.map((r) => r.line)).toEqual([4, 70_002, 150_000]);
+    expect(result.files[0].postgres_refused).toEqual([4, 70_002, 150_000]);
+    expect(result.warnings).toEqual([expect.stringMatching(/checked\.csv: Postgres refused 3 row\(s\) the declared columns accept \(lines 4, 70002, 150000; rule 'postgres'/)]);
     expect(refused[0].reason).toMatch(/^Postgres refused it: new row for relation "checked" violates check constraint "checked_customer_status_check" \(23514\)$/);
     const inTable = await query<{ n: number }>(database, `SELECT count(*)::int AS n FROM checked WHERE customer_status = 'boom' OR customer_number IN (3, 70001, 149999)`);
     expect(inTable[0].n).toBe(0);
