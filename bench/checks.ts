@@ -10,6 +10,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { freshDatabase, startServices } from '../test/support/services.ts';
 import { connect, type Database } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
+import { AfterCommit } from '../engine/after-commit.ts';
 import { TributaryError } from '../engine/errors.ts';
 import type { HandlerOutcome, TaskContext } from '../engine/types.ts';
 import { auditTarget, ensureAuditTable } from '../jobs/load/audit.ts';
@@ -34,7 +35,8 @@ async function asTask(database: Database, runId: string, taskId: string, fn: (ct
       dagId: 'credit_platform', runId, taskId, mapIndex: -1, tryNumber: 1, logicalDate,
       dataInterval: { start: logicalDate, end: new Date('2025-05-14T00:00:00Z') },
       params: {}, upstream: {}, dataRoots: [], log: pino({ level: 'silent' }), client, db: drizzle(client), signal: new AbortController().signal,
-      afterCommit: (onCommit) => void onCommit(),
+      // validate and reconcile register no after-commit effects
+      ...new AfterCommit(client, { taskInstanceId: null, tryNumber: 1, dataRoots: [] }).context(),
     };
     try {
       const result = await fn(ctx);

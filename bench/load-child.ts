@@ -9,6 +9,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
+import { AfterCommit } from '../engine/after-commit.ts';
 import { loadOptions, runLoad } from '../jobs/load/index.ts';
 import { BENCH_COLUMNS } from './load-data.ts';
 
@@ -32,7 +33,7 @@ export async function runChild([mode, url, file, table, encoding]: string[]) {
           dataInterval: { start: logicalDate, end: logicalDate }, params: {}, upstream: {}, dataRoots: [path.dirname(file)],
           log: pino({ level: 'silent' }), client: client as pg.PoolClient, db: drizzle(client),
           signal: new AbortController().signal,
-          afterCommit: (onCommit) => void onCommit(),
+          ...new AfterCommit(client as pg.PoolClient, { taskInstanceId: null, tryNumber: 1, dataRoots: [] }).context(), // a load registers none
         },
         options,
       );

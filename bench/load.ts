@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       await c.end();
     });
     await runMigrations(database);
-    for (const t of ['items_load', 'items_copy', 'items_load_3m', 'items_gz', 'items_latin1']) await database.pool.query(`CREATE TABLE ${t} ${TABLE_DDL}`);
+    for (const t of ['items_load', 'items_copy', 'items_load_3m', 'items_gz', 'items_latin1']) await database.pool.query(`CREATE TABLE public.${t} ${TABLE_DDL}`);
 
     const full = path.join(tmp, 'items_1m.csv');
     const valid = path.join(tmp, 'items_1m_valid.csv');

@@ -84,8 +84,8 @@ async function copyBaseline(url: string, dir: string): Promise<{ seconds: number
   const file = path.join(dir, 'baseline_day2.csv');
   try {
     await client.query('DROP TABLE IF EXISTS baseline_rows, baseline_events');
-    await client.query('CREATE TABLE baseline_rows (LIKE merchant_events)');
-    await client.query('CREATE TABLE baseline_events (LIKE merchant_events INCLUDING ALL)');
+    await client.query('CREATE TABLE public.baseline_rows (LIKE merchant_events)');
+    await client.query('CREATE TABLE public.baseline_events (LIKE merchant_events INCLUDING ALL)');
     const day = `event_timestamp >= CAST($1 AS date) AND event_timestamp < CAST($1 AS date) + 1`;
     await client.query(`INSERT INTO baseline_rows SELECT * FROM merchant_events WHERE ${day}`, [DAYS[1]]);
     await client.query(`INSERT INTO baseline_events SELECT * FROM merchant_events WHERE ${day}`, [DAYS[0]]);

@@ -6,6 +6,7 @@
  */
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Logger } from 'pino';
+import { AfterCommit } from '../engine/after-commit.ts';
 import type { Engine } from '../engine/engine.ts';
 import { TributaryError } from '../engine/errors.ts';
 import { createRun } from '../engine/runs.ts';
@@ -41,7 +42,9 @@ export async function runTaskNow(
 
   const client = await engine.pool.connect();
   const controller = new AbortController();
-  const hooks: Array<{ onCommit: () => unknown; onRollback?: () => unknown }> = [];
+  const dataRoots = [...engine.dataRoots, ...dag.dataRoots];
+  // The task instance's state is not touched: its file effects are recorded without an owner.
+  const effects = new AfterCommit(client, { taskInstanceId: null, tryNumber: 1, dataRoots });
   try {
     await client.query('BEGIN');
     const { runId, created } = await createRun(client, dag, {
@@ -59,12 +62,12 @@ export async function runTaskNow(
       dataInterval,
       params: rows[0].params,
       upstream: await loadUpstreamResults(client, runId, task.upstream),
-      dataRoots: [...engine.dataRoots, ...dag.dataRoots],
+      dataRoots,
       log: options.log.child({ dag_id: dag.id, run_id: runId, task_id: taskId, try: 1, run_task: true }),
       client,
       db: drizzle(client),
       signal: controller.signal,
-      afterCommit: (onCommit, onRollback) => hooks.push({ onCommit, onRollback }),
+      ...effects.context(),
     };
     const started = Date.now();
     let outcome: HandlerOutcome;
@@ -73,11 +76,11 @@ export async function runTaskNow(
     } catch (err) {
       const keep = err instanceof TributaryError && err.details?.keepWrites === true;
       await client.query(keep ? 'COMMIT' : 'ROLLBACK');
-      for (const h of hooks) await (keep ? h.onCommit() : h.onRollback?.());
+      await (keep ? effects.committed(engine.pool, ctx.log) : effects.rolledBack(ctx.log));
       throw err;
     }
     await client.query('COMMIT');
-    for (const h of hooks) await h.onCommit();
+    await effects.committed(engine.pool, ctx.log);
     return { runId, created, logicalDate, outcome, durationMs: Date.now() - started };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

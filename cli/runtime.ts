@@ -61,6 +61,7 @@ export function createEngine(config: Config, databaseUrl: string, dags: Map<stri
     queueBackend: config.QUEUE_BACKEND,
     redisUrl: config.REDIS_URL,
     queuePrefix: config.QUEUE_PREFIX,
+    schema: config.TRIBUTARY_SCHEMA,
     dags,
     kinds,
     log,

@@ -2,7 +2,9 @@
  * Warnings of runs and tasks, read from what tasks already stored (nothing extra is written): the
  * `warnings` lines of a task's result (a load past its warn limit, a report built without a
  * check's results), and the checks and reconciliations of the task's current try with outcome
- * `warn`, and tasks that failed inside a run that still succeeded (an all_done leaf ran anyway).
+ * `warn`, tasks that failed inside a run that still succeeded (an all_done leaf ran anyway), and
+ * files a task wrote that are not in place after its COMMIT (a rename that failed, a lost file:
+ * engine/file-effects.ts; gone once the sweeper put the file in place).
  * Also the rows each load of a run refused, per file.
  */
 import type pg from 'pg';
@@ -47,6 +49,10 @@ SELECT ti.run_id, ti.task_id, ti.map_index,
        format('task %s %s%s, but the run succeeded (its leaves ran anyway)', ti.task_id, ti.state, ' (' || ti.error_code || ')')
 FROM task_instances AS ti JOIN dag_runs AS dr ON dr.id = ti.run_id
 WHERE ti.run_id = ANY($1::bigint[]) AND ti.map_index = -1 AND dr.state = 'success' AND ti.state IN ('failed', 'upstream_failed')
+UNION ALL
+SELECT ti.run_id, ti.task_id, ti.map_index, e.error
+FROM file_effects AS e JOIN task_instances AS ti ON ti.id = e.task_instance_id
+WHERE ti.run_id = ANY($1::bigint[]) AND e.state IN ('pending', 'lost') AND e.error IS NOT NULL
 ORDER BY 1, 2, 3`;
 
 /** $1 run id → the files its load tasks read that had refused rows (from the tasks' results). */

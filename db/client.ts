@@ -7,9 +7,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 // Keep numeric as string (exact money), dates as plain 'YYYY-MM-DD' strings (no timezone shifts).
 pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
+/** The engine's schema when none is configured (TRIBUTARY_SCHEMA). */
+export const DEFAULT_ENGINE_SCHEMA = 'tributary';
+
 export interface Database {
   pool: pg.Pool;
   db: NodePgDatabase;
+  /** The engine's schema: first on every connection's search_path, where `migrate` keeps its tables. */
+  schema: string;
   close(): Promise<void>;
 }
 
@@ -21,11 +26,23 @@ export interface ConnectOptions {
   connectionTimeoutMillis?: number;
   /** Told every connection error (idle or checked out); the process never crashes on one. */
   onError?: (err: Error) => void;
+  /** The engine's schema (TRIBUTARY_SCHEMA). @default 'tributary' */
+  schema?: string;
 }
 
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * A pool whose connections resolve unqualified names in the engine's schema first, then `public`
+ * (set at connection start, no extra round trip). User tables are always written qualified
+ * (db/identifiers.ts), so the engine's names and the user's never meet.
+ */
 export function connect(databaseUrl: string, options: ConnectOptions = {}): Database {
+  const schema = options.schema ?? DEFAULT_ENGINE_SCHEMA;
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`engine schema "${schema}" is not a lowercase SQL identifier`);
   const pool = new pg.Pool({
     connectionString: databaseUrl,
+    options: `-c search_path=${schema},public`,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'tributary',
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,
@@ -35,7 +52,7 @@ export function connect(databaseUrl: string, options: ConnectOptions = {}): Data
   // client would be an uncaught exception. This listener stays for the client's whole life.
   pool.on('connect', (client) => client.on('error', onError));
   pool.on('error', onError);
-  return { pool, db: drizzle(pool), close: () => pool.end() };
+  return { pool, db: drizzle(pool), schema, close: () => pool.end() };
 }
 
 /** Run `fn` in a transaction on one client: COMMIT when it resolves, ROLLBACK when it throws. */

@@ -17,11 +17,15 @@ export function quoteIdent(name: string, what = 'identifier'): string {
   return `"${name}"`;
 }
 
-/** `table` or `schema.table` → `"schema"."table"`. */
+/**
+ * A user's `table` or `schema.table` → `"schema"."table"`, `public` when no schema is named:
+ * always qualified, because Tributary's connections resolve unqualified names in the engine's
+ * schema first (db/client.ts).
+ */
 export function quoteTable(name: string): string {
   const parts = name.split('.');
   if (parts.length > 2) throw new TributaryError('IDENTIFIER_INVALID', `table "${name}" has more than one dot`);
-  return parts.map((p) => quoteIdent(p, 'table')).join('.');
+  return (parts.length === 1 ? ['public', ...parts] : parts).map((p) => quoteIdent(p, 'table')).join('.');
 }
 
 /** Splits `schema.table` (default schema `public`) for catalog lookups. */

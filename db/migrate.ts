@@ -1,16 +1,22 @@
 /**
- * Applies the drizzle-kit migrations in db/migrations (idempotent; safe from several processes),
- * and rolls one back with its hand-written `db/migrations/down/<tag>.sql` (drizzle-kit has no
- * down migrations). Both hold one advisory lock, so they never interleave.
+ * Applies the drizzle-kit migrations in db/migrations (DDL only; idempotent; safe from several
+ * processes), moves the engine's tables into its schema, and re-applies the engine's functions
+ * (engine/sql, db/engine-sql.ts). Rolls one migration back with its hand-written
+ * `db/migrations/down/<tag>.sql` (drizzle-kit has no down migrations). Both hold one advisory
+ * lock, so they never interleave.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { describeError, TributaryError } from '../engine/errors.ts';
 import type { Database } from './client.ts';
+import { applyEngineSql } from './engine-sql.ts';
+import { quoteIdent } from './identifiers.ts';
+import { ENGINE_TABLES } from './schema/engine-tables.ts';
 
 export const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 export const DOWN_FOLDER = path.join(MIGRATIONS_FOLDER, 'down');
@@ -68,14 +74,49 @@ async function applyOlderMissing(client: pg.PoolClient): Promise<void> {
   });
 }
 
+/**
+ * Installs made before the engine had a schema keep its tables in `public`: each moves (with its
+ * indexes, constraints and sequences) unless the engine's schema has it already. The functions
+ * the old migrations made in `public` go; engine/sql makes them again in the engine's schema.
+ */
+async function moveEngineTables(client: pg.PoolClient, schema: string): Promise<void> {
+  const target = quoteIdent(schema, 'engine schema');
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${target}`);
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)
+       AND to_regclass(format('%I.%I', $2::text, c.relname)) IS NULL`,
+    [ENGINE_TABLES, schema],
+  );
+  for (const { name } of rows) await client.query(`ALTER TABLE public.${quoteIdent(name)} SET SCHEMA ${target}`);
+  const { rows: stale } = await client.query<{ signature: string }>(
+    `SELECT p.oid::regprocedure::text AS signature FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'public' AND p.proname LIKE 'trib\\_%'`,
+  );
+  for (const { signature } of stale) await client.query(`DROP FUNCTION IF EXISTS public.${signature}`);
+}
+
 export async function runMigrations(database: Database): Promise<void> {
   const client = await database.pool.connect();
   try {
     // Two roles starting at once must not both apply the same migration.
     await client.query(LOCK);
+    // drizzle-kit writes migrations against `public`: new tables land there (the engine's are
+    // moved below), and a later ALTER of an engine table resolves in the engine's schema.
+    await client.query(`SET search_path = public, ${quoteIdent(database.schema, 'engine schema')}`);
     await applyOlderMissing(client);
-    await migrate(database.db, { migrationsFolder: MIGRATIONS_FOLDER });
+    await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
+    const install = (fresh: boolean) => inTransaction(client, async () => {
+      await moveEngineTables(client, database.schema);
+      await applyEngineSql(client, database.schema, { fresh });
+    });
+    // A function whose result type or argument names changed cannot be replaced: all are made anew.
+    await install(false).catch((err: unknown) => {
+      if ((err as TributaryError).details?.cannotReplace === true) return install(true);
+      throw err;
+    });
   } finally {
+    await client.query('RESET search_path').catch(() => undefined);
     await client.query(UNLOCK).catch(() => undefined);
     client.release();
   }

@@ -11,12 +11,12 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { recordRetryEvent } from './callbacks.ts';
 import { describeError, isRetryable, TributaryError } from './errors.ts';
-import { jobIdFor, retryDelay, type PendingJob } from './jobs.ts';
+import { retryDelay, type PendingJob } from './jobs.ts';
 import type { CollectedLine } from './logger.ts';
 import type { OutageLog } from './outage.ts';
 import { saveTaskLogs } from './task-store.ts';
 import { commitTry, endTry, type Ended } from './transitions.ts';
-import { INFRA_RETRY_SQL, RETRY_SQL, type Claimed } from './try-sql.ts';
+import { infraRetryTry, retryTry, type Claimed } from './try-sql.ts';
 import type { CompiledDag, CompiledTask } from './types.ts';
 
 export interface FailureDeps {
@@ -39,7 +39,7 @@ export interface EndingAttempt {
 }
 
 type Decision =
-  | { kind: 'infra' | 'retry'; jobId: string; delayMs: number }
+  | { kind: 'infra' | 'retry'; delayMs: number }
   | { kind: 'fail' };
 
 const INFRA_BASE_DELAY_MS = 1000;
@@ -49,12 +49,10 @@ function decide(deps: FailureDeps, a: EndingAttempt, err: unknown, infra: boolea
   const { claimed: c, task } = a;
   if (!task) return { kind: 'fail' };
   if (infra && c.infra_retries < deps.infraRetryMax) {
-    const jobId = `${jobIdFor(c.run_id, c.task_id, c.map_index, c.try_number, c.pokes)}-i${c.infra_retries + 1}`;
-    return { kind: 'infra', jobId, delayMs: retryDelay(INFRA_BASE_DELAY_MS, INFRA_MAX_DELAY_MS, c.infra_retries + 1) };
+    return { kind: 'infra', delayMs: retryDelay(INFRA_BASE_DELAY_MS, INFRA_MAX_DELAY_MS, c.infra_retries + 1) };
   }
   if (isRetryable(err) && c.try_number < c.max_tries) {
-    const jobId = jobIdFor(c.run_id, c.task_id, c.map_index, c.try_number + 1);
-    return { kind: 'retry', jobId, delayMs: retryDelay(task.retryDelayMs, task.maxRetryDelayMs, c.try_number) };
+    return { kind: 'retry', delayMs: retryDelay(task.retryDelayMs, task.maxRetryDelayMs, c.try_number) };
   }
   return { kind: 'fail' };
 }
@@ -74,14 +72,14 @@ export async function writeFailure(client: pg.PoolClient, a: EndingAttempt, deci
   const message = describeError(err);
   const code = errorCode(err);
   if (decision.kind === 'fail') return endTry(client, c, { state: 'failed', result: null, error: message, code, lines: a.lines });
-  const sql = decision.kind === 'infra' ? INFRA_RETRY_SQL : RETRY_SQL;
-  const done = await client.query(sql, [c.id, c.try_number, c.attempt, decision.jobId, message, code, decision.delayMs]);
-  if (done.rowCount === 0) return null;
+  const failure = { error: message, code, delayMs: decision.delayMs };
+  const jobId = decision.kind === 'infra' ? await infraRetryTry(client, c, failure) : await retryTry(client, c, failure);
+  if (jobId === null) return null;
   if (decision.kind === 'retry' && dag && task) await recordRetryEvent(client, dag, task, c.id, c.try_number, message);
   await saveTaskLogs(client, c.id, c.try_number, a.lines);
   const tryNumber = decision.kind === 'infra' ? c.try_number : c.try_number + 1;
   const queue = (task as CompiledTask).kind; // decide() retries only a task it knows
-  return { jobs: [{ queue, jobId: decision.jobId, data: { taskInstanceId: c.id, tryNumber }, delayMs: decision.delayMs, priority: task?.priority }], settle: null };
+  return { jobs: [{ queue, jobId, data: { taskInstanceId: c.id, tryNumber }, delayMs: decision.delayMs, priority: task?.priority }], settle: null };
 }
 
 /** Decides, logs once, and writes the end of a failed attempt. Releases `client` (when given). */

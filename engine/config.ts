@@ -17,6 +17,12 @@ const schema = z
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
     /** Key prefix (redis) or schema (postgres) of the queues. @default 'tributary' */
     QUEUE_PREFIX: z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits, underscore').default('tributary'),
+    /**
+     * Postgres schema of the engine's own tables and functions (runs, tries, ledgers, results).
+     * Every Tributary connection resolves unqualified names there first. @default 'tributary'
+     */
+    TRIBUTARY_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits, underscore')
+      .refine((v) => !['public', 'audit', 'bullmq', 'pg_catalog', 'information_schema'].includes(v), 'must be a schema of its own').default('tributary'),
     /** Folder of DAG files. @default 'schedules' */
     DAGS_DIR: z.string().min(1).default('schedules'),
     /** `off` serves the dashboard without a token (only behind your own auth). @default 'on' */

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '../db/client.ts';
 import { advanceRun, startQueuedRuns } from './transitions.ts';
+import { completePendingEffects } from './file-effects.ts';
 import type { PendingJob } from './jobs.ts';
 import type { QueueBackend } from './queues.ts';
 import type { CompiledDag } from './types.ts';
@@ -51,19 +52,10 @@ export class Dispatcher {
    */
   async sweep(graceMs = 10_000): Promise<number> {
     const started = await this.startWaitingRuns();
-    // A running try is left alone while its worker's lease is live (however its job was lost):
-    // re-delivering it would run its body twice. A delayed job comes back with its remaining delay.
+    // engine/sql/sweep.sql: the tries that should have a job (never one running under a live lease).
     const { rows } = await this.pool.query<{
       id: number; dag_id: string; task_id: string; job_id: string; queue: string; try_number: number; delay_ms: number;
-    }>(
-      `SELECT ti.id, r.dag_id, ti.task_id, ti.job_id, ti.queue, ti.try_number,
-         GREATEST(0, ceil(extract(epoch FROM ti.not_before - now()) * 1000))::int AS delay_ms
-       FROM task_instances ti JOIN dag_runs r ON r.id = ti.run_id
-       WHERE r.state = 'running' AND ti.state IN ('queued', 'running', 'up_for_retry')
-         AND (ti.state <> 'running' OR ti.lease_until IS NULL OR ti.lease_until < now())
-         AND ti.job_id IS NOT NULL AND ti.updated_at < now() - make_interval(secs => $1::float8 / 1000)`,
-      [graceMs],
-    );
+    }>('SELECT * FROM trib_sweep_due($1)', [graceMs]);
     const missing: PendingJob[] = [];
     for (const row of rows) {
       const queue = this.backend.queue(row.queue);
@@ -78,6 +70,7 @@ export class Dispatcher {
       });
     }
     await this.repairStuckRuns();
+    await completePendingEffects(this.pool, this.log, graceMs); // file renames a dead worker or a failed rename left (engine/file-effects.ts)
     if (missing.length > 0) {
       this.log.warn({ jobs: missing.map((m) => m.jobId) }, `sweeper re-enqueued ${missing.length} job(s)`);
       await this.enqueue(missing);
@@ -87,7 +80,7 @@ export class Dispatcher {
 
   /** Starts queued runs (maxActiveRuns slots freed, unpaused DAGs) and enqueues their first tasks. */
   async startWaitingRuns(): Promise<number> {
-    const { rows } = await this.pool.query<{ dag_id: string }>(`SELECT DISTINCT dag_id FROM dag_runs WHERE state = 'queued'`);
+    const { rows } = await this.pool.query<{ dag_id: string }>('SELECT trib_dags_waiting() AS dag_id');
     let count = 0;
     for (const { dag_id } of rows) {
       const dag = this.dags.get(dag_id);
@@ -101,10 +94,7 @@ export class Dispatcher {
 
   /** Running runs with no live task (e.g. the process died inside advance): advance them again. */
   private async repairStuckRuns(): Promise<void> {
-    const { rows } = await this.pool.query<{ id: number; dag_id: string }>(
-      `SELECT r.id, r.dag_id FROM dag_runs r WHERE r.state = 'running' AND NOT EXISTS (
-         SELECT 1 FROM task_instances ti WHERE ti.run_id = r.id AND ti.state IN ('queued', 'running', 'up_for_retry'))`,
-    );
+    const { rows } = await this.pool.query<{ id: number; dag_id: string }>('SELECT * FROM trib_stuck_runs()');
     for (const row of rows) {
       const dag = this.dags.get(row.dag_id);
       if (!dag) continue;

@@ -23,6 +23,8 @@ export interface EngineOptions {
   queueBackend: 'redis' | 'postgres';
   redisUrl?: string;
   queuePrefix: string;
+  /** Postgres schema of the engine's tables (TRIBUTARY_SCHEMA). @default 'tributary' */
+  schema?: string;
   dags: ReadonlyMap<string, CompiledDag>;
   kinds: ReadonlyMap<string, JobKind>;
   log: Logger;
@@ -76,6 +78,7 @@ export class Engine {
     this.database = connect(options.databaseUrl, {
       max: options.poolSize ?? 10,
       applicationName: 'tributary',
+      schema: options.schema,
       connectionTimeoutMillis: options.connectTimeoutMs,
       onError: (err) => this.outage.failed('database', err),
     });

@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   RECONCILE_FAILED: 'permanent',
   // a table or column another pipeline or a migration may still create
   TABLE_NOT_FOUND: 'retryable',
+  // a user table named in the engine's own schema (TRIBUTARY_SCHEMA)
+  TABLE_RESERVED: 'permanent',
   COLUMN_NOT_FOUND: 'retryable',
   // sensors and sources — a sensor's deadline is its own budget for waiting (as Airflow's sensor timeout)
   SENSOR_TIMEOUT: 'permanent',

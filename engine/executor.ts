@@ -2,23 +2,26 @@
  * executeTry(deps, job): runs one delivery of one try of one task instance, exactly once in effect.
  * Claim (a new attempt under a lease) → handler inside a transaction → in that same transaction
  * mark success (compare-and-set on the attempt) and advance the run → COMMIT → the handler's
- * afterCommit hooks → enqueue what became ready. A delivery of a finished try, or of one running
- * under a live lease, or one that loses the race, commits nothing and logs nothing as succeeded.
- * Failures end through attempt-end.ts; a broken or lost database connection never crashes the
- * process: the attempt ends as an infrastructure error, retried by the engine.
+ * after-commit effects (engine/after-commit.ts: file renames, then hooks) → enqueue what became
+ * ready. A delivery of a finished try, or of one running under a live lease, or one that loses the
+ * race, commits nothing and logs nothing as succeeded. Failures end through attempt-end.ts; a
+ * broken or lost database connection never crashes the process: the attempt ends as an
+ * infrastructure error, retried by the engine. A COMMIT that failed may have landed: its effects
+ * are settled from the database once the failure is recorded, never rolled back on a guess.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import { AfterCommit } from './after-commit.ts';
 import { enqueueSafely, recordFailure, writeFailure, type EndingAttempt, type FailureDeps } from './attempt-end.ts';
 import { describeError, isInfrastructure, TributaryError } from './errors.ts';
-import { jobIdFor, type PendingJob } from './jobs.ts';
+import type { PendingJob } from './jobs.ts';
 import type { Leases } from './leases.ts';
 import { taskLogger, type CollectedLine } from './logger.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
 import { claimAndBegin, commitTry, endTry } from './transitions.ts';
-import { RESCHEDULE_SQL, type Claimed } from './try-sql.ts';
+import { rescheduleTry, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
 import type { JobKind } from './types.ts';
 
@@ -39,8 +42,6 @@ export interface ExecutorDeps extends FailureDeps {
 }
 
 class LostClaim extends Error {}
-
-type Hook = () => unknown;
 
 export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise<'done' | 'noop'> {
   // The claim and the try share one connection and three round trips: claim + BEGIN, end, COMMIT
@@ -103,9 +104,10 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   const onError = () => (broken = true);
   client.on('error', onError);
   const controller = new AbortController();
-  const committed: Hook[] = [];
-  const rolledBack: Hook[] = [];
+  const dataRoots = [...deps.dataRoots, ...dag.dataRoots];
+  const effects = new AfterCommit(client, { taskInstanceId: claimed.id, tryNumber: claimed.try_number, dataRoots });
   let destroy = false;
+  let committing = false;
   let jobs: PendingJob[];
   let settle: number | null = null;
   let next: Claimed | null = null;
@@ -122,16 +124,13 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       dataInterval: { start: claimed.logical_date, end: claimed.interval_end },
       params: claimed.params,
       upstream: claimed.upstream,
-      dataRoots: [...deps.dataRoots, ...dag.dataRoots],
+      dataRoots,
       log,
       resumeState: claimed.resume_state ?? undefined,
       client,
       db: drizzle(client),
       signal: controller.signal,
-      afterCommit: (onCommit, onRollback) => {
-        committed.push(onCommit);
-        if (onRollback) rolledBack.push(onRollback);
-      },
+      ...effects.context(),
     };
     // A poke of a rescheduling handler (sensor) continues its try: the engine logs its start and
     // first reschedule once; later pokes store only what the handler logs.
@@ -150,11 +149,16 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       if (!ended) throw new LostClaim();
       ({ jobs, settle, next } = ended);
     }
+    committing = true;
     jobs.push(...(await commitTry(client, { settle, begin: next !== null })));
   } catch (err) {
     controller.abort();
-    await runHooks(rolledBack, log);
     const infra = broken || isInfrastructure(err);
+    const keep = keepsWrites(err) && !infra;
+    // Before the COMMIT nothing committed (a kept failure commits below): undo the effects now. A
+    // failed COMMIT may have landed: decide from the database once the failure is recorded.
+    if (!committing && !keep) await effects.rolledBack(log);
+    const afterRecorded = () => (committing ? effects.uncertain(deps.pool, log) : undefined);
     if (err instanceof LostClaim) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.removeListener('error', onError);
@@ -166,16 +170,18 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       // A timed-out handler may still be using the connection: destroying it makes Postgres roll back.
       client.release(true);
       await recordFailure(deps, ending, err, infra, null);
+      await afterRecorded();
       return null;
     }
-    if (keepsWrites(err) && !infra) {
-      await keepWritesAndFail(deps, ending, client, onError, err);
+    if (keep) {
+      await keepWritesAndFail(deps, ending, client, onError, err, effects);
       return null;
     }
     const rolled = await client.query('ROLLBACK').then(() => true, () => false);
     client.removeListener('error', onError);
     if (!rolled) client.release(true);
     await recordFailure(deps, ending, err, infra, rolled ? client : null);
+    await afterRecorded();
     return null;
   }
   // The handed-over try's lease started in this try's end: renew it from that COMMIT on, before
@@ -185,30 +191,42 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   if (!next) client.release();
   controller.abort();
   if (!rescheduled) deps.log.info(bindings, 'try succeeded');
-  await runHooks(committed, log);
+  await effects.committed(deps.pool, log);
   await enqueueSafely(deps, jobs);
   return next;
 }
 
 /**
  * A failed check keeps its stored results: the failure is recorded in the same transaction, and
- * committed only when its compare-and-set won. Anything going wrong here destroys the connection
- * (Postgres rolls back), and the failure is recorded again on a fresh one without the writes.
+ * committed only when its compare-and-set won — then its after-commit effects run as after any
+ * COMMIT (its writes committed), else their rollback side. Anything going wrong here destroys the
+ * connection (Postgres rolls back), and the failure is recorded again on a fresh one without the
+ * writes; a failed COMMIT is settled from the database as in runAttempt.
  */
-async function keepWritesAndFail(deps: ExecutorDeps, ending: EndingAttempt, client: pg.PoolClient, onError: () => void, err: unknown): Promise<void> {
+async function keepWritesAndFail(
+  deps: ExecutorDeps, ending: EndingAttempt, client: pg.PoolClient, onError: () => void, err: unknown, effects: AfterCommit,
+): Promise<void> {
   let jobs: PendingJob[] | null = null;
+  let committing = false;
   try {
     ending.log.error({ err_code: (err as TributaryError).code, will_retry: false }, describeError(err));
     const written = await writeFailure(client, ending, { kind: 'fail' }, err);
     if (written === null) await client.query('ROLLBACK');
-    else jobs = [...written.jobs, ...(await commitTry(client, { settle: written.settle }))];
+    else {
+      committing = true;
+      jobs = [...written.jobs, ...(await commitTry(client, { settle: written.settle }))];
+    }
   } catch (e) {
     client.release(true);
-    return recordFailure(deps, ending, e, true, null);
+    if (!committing) await effects.rolledBack(ending.log);
+    await recordFailure(deps, ending, e, true, null);
+    if (committing) await effects.uncertain(deps.pool, ending.log);
+    return;
   }
   client.removeListener('error', onError);
   client.release();
   ending.lines.length = 0;
+  await (jobs ? effects.committed(deps.pool, ending.log) : effects.rolledBack(ending.log));
   if (jobs) await enqueueSafely(deps, jobs);
 }
 
@@ -227,16 +245,6 @@ function storedLine(fields: Record<string, unknown>, message: string): Collected
   return { level: 'info', message, fields, at: new Date() };
 }
 
-async function runHooks(hooks: Hook[], log: Logger): Promise<void> {
-  for (const hook of hooks) {
-    try {
-      await hook();
-    } catch (err) {
-      log.error({ err: describeError(err) }, 'an after-commit hook failed');
-    }
-  }
-}
-
 /** A sensor not yet satisfied: back to 'queued' with its state kept, a delayed job for the next poke. */
 async function reschedule(
   client: pg.PoolClient,
@@ -244,12 +252,9 @@ async function reschedule(
   claimed: Claimed,
   outcome: { reschedule: { delayMs: number; state?: Json } },
 ): Promise<PendingJob[]> {
-  const jobId = jobIdFor(claimed.run_id, claimed.task_id, claimed.map_index, claimed.try_number, claimed.pokes + 1);
   const { delayMs } = outcome.reschedule;
-  const updated = await client.query(RESCHEDULE_SQL, [
-    claimed.id, claimed.try_number, claimed.attempt, jobId, JSON.stringify(outcome.reschedule.state ?? null), delayMs,
-  ]);
-  if (updated.rowCount === 0) throw new LostClaim();
+  const jobId = await rescheduleTry(client, claimed, outcome.reschedule.state ?? null, delayMs);
+  if (jobId === null) throw new LostClaim();
   return [{ queue: task.kind, jobId, data: { taskInstanceId: claimed.id, tryNumber: claimed.try_number }, delayMs, priority: task.priority }];
 }
 

@@ -1,6 +1,6 @@
 /**
- * Deterministic BullMQ job ids and the jobs the engine asks the dispatcher to enqueue. The same
- * run + task + map index + try (+ sensor poke) always gives the same id, so adding twice is a no-op.
+ * The jobs the engine asks the dispatcher to enqueue, and the retry backoff. Their ids are made in
+ * SQL only (engine/sql/job-id.sql): the same delivery always gets the same id, so adding twice is a no-op.
  */
 import type { TaskJobData } from './queues.ts';
 
@@ -10,11 +10,6 @@ export interface PendingJob {
   data: TaskJobData;
   delayMs?: number;
   priority?: number;
-}
-
-export function jobIdFor(runId: number, taskId: string, mapIndex: number, tryNumber: number, poke = 0): string {
-  const base = `r${runId}-${taskId}-m${mapIndex}-t${tryNumber}`;
-  return poke > 0 ? `${base}-p${poke}` : base;
 }
 
 /** Exponential backoff: first retry after `base`, doubling each try, capped. */

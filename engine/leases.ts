@@ -10,7 +10,7 @@
  */
 import type pg from 'pg';
 import type { OutageLog } from './outage.ts';
-import { HEARTBEAT_SQL } from './try-sql.ts';
+import { renewLeases } from './try-sql.ts';
 
 export class Leases {
   /** instance id → the attempts of it this process is running. */
@@ -48,7 +48,7 @@ export class Leases {
     if (this.beating || this.held.size === 0) return; // a slow beat (database down) is not stacked
     this.beating = true;
     try {
-      await this.pool.query({ name: 'trib_heartbeat', text: HEARTBEAT_SQL, values: [[...this.held.keys()], this.worker, this.leaseMs] });
+      await renewLeases(this.pool, [...this.held.keys()], this.worker, this.leaseMs);
       this.outage.ok('database');
     } catch (err) {
       this.outage.failed('database', err);

@@ -4,11 +4,9 @@
  */
 import type pg from 'pg';
 import { withTransaction } from '../db/client.ts';
-import { advanceRun, startQueuedRuns } from './transitions.ts';
+import { startQueuedRuns, toPendingJobs, type SqlJob } from './transitions.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { TributaryError } from './errors.ts';
-import type { PendingJob } from './jobs.ts';
-import { CLEAR_SQL, INTERRUPT_SQL, MARK_SQL } from './operator-sql.ts';
 import { validateParams } from './params.ts';
 import { createRun, type RunType } from './runs.ts';
 import { intervalFor, logicalDateFor, ticksBetween } from './schedule.ts';
@@ -110,22 +108,8 @@ function affectedTasks(dag: CompiledDag, taskId: string, downstream: boolean): s
   return dag.order.filter((id) => picked.has(id));
 }
 
-async function lockRun(client: pg.PoolClient, runId: number, dagId: string): Promise<void> {
-  const { rows } = await client.query('SELECT id FROM dag_runs WHERE id = $1 AND dag_id = $2 FOR UPDATE', [runId, dagId]);
-  if (rows.length === 0) throw new TributaryError('RUN_NOT_FOUND', `run ${runId} of dag "${dagId}" does not exist`);
-}
-
-/** Closes the open tries and attempts of the instances a clear or mark took over (INTERRUPT_SQL). */
-async function interrupt(client: pg.PoolClient, instanceIds: string[], reason: string): Promise<number> {
-  const { rows } = await client.query<{ tries: number }>(INTERRUPT_SQL, [instanceIds, `interrupted: ${reason} by operator`]);
-  return rows[0].tries;
-}
-
-/** Moves a run that had ended back to running, then advances it; returns the jobs to enqueue. */
-async function reopenAndAdvance(client: pg.PoolClient, runId: number): Promise<PendingJob[]> {
-  // A queued run stays queued: it starts when a slot is free (maxActiveRuns).
-  await client.query(`UPDATE dag_runs SET state = 'running', ended_at = NULL WHERE id = $1 AND state <> 'queued'`, [runId]);
-  return (await advanceRun(client, runId)).jobs;
+function runNotFound(runId: number, dagId: string): TributaryError {
+  return new TributaryError('RUN_NOT_FOUND', `run ${runId} of dag "${dagId}" does not exist`);
 }
 
 /**
@@ -144,13 +128,14 @@ export async function clearTasks(
 ): Promise<string[]> {
   const tasks = affectedTasks(dag, taskId, downstream);
   const retries = tasks.map((id) => dag.tasks.get(id)?.retries ?? 0);
-  const jobs = await withTransaction(pool, async (client) => {
-    await lockRun(client, runId, dag.id);
-    const cleared = await client.query<{ id: string }>(CLEAR_SQL, [runId, tasks, retries]);
-    await interrupt(client, cleared.rows.map((r) => r.id), 'cleared');
-    return reopenAndAdvance(client, runId);
+  const cleared = await withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ cleared: { found: boolean; jobs?: SqlJob[] } }>(
+      'SELECT trib_clear($1, $2, $3, $4) AS cleared', [runId, dag.id, tasks, retries],
+    );
+    return rows[0].cleared;
   });
-  await dispatcher.enqueue(jobs);
+  if (!cleared.found) throw runNotFound(runId, dag.id);
+  await dispatcher.enqueue(toPendingJobs(cleared.jobs));
   return tasks;
 }
 
@@ -177,16 +162,18 @@ export async function markTask(
   mapIndex?: number,
 ): Promise<MarkResult> {
   affectedTasks(dag, taskId, false);
-  const { result, jobs } = await withTransaction(pool, async (client) => {
-    await lockRun(client, runId, dag.id);
-    const marked = await client.query<{ id: string }>(MARK_SQL, [runId, taskId, mapIndex ?? null, state]);
-    if (marked.rows.length === 0) {
+  const marked = await withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ marked: { found: boolean; marked?: number; interrupted?: number; jobs?: SqlJob[] } }>(
+      'SELECT trib_mark($1, $2, $3, $4, $5) AS marked', [runId, dag.id, taskId, mapIndex ?? null, state],
+    );
+    const result = rows[0].marked;
+    if (!result.found) throw runNotFound(runId, dag.id);
+    if (!result.marked) {
       const what = mapIndex === undefined ? `task "${taskId}"` : `map index ${mapIndex} of task "${taskId}"`;
-      throw new TributaryError('TASK_NOT_FOUND', `run ${runId} has no ${what}`);
+      throw new TributaryError('TASK_NOT_FOUND', `run ${runId} has no ${what}`); // rolls back the run lock, nothing changed
     }
-    const interrupted = await interrupt(client, marked.rows.map((r) => r.id), `marked ${state}`);
-    return { result: { marked: marked.rows.length, interrupted }, jobs: await reopenAndAdvance(client, runId) };
+    return result;
   });
-  await dispatcher.enqueue(jobs);
-  return result;
+  await dispatcher.enqueue(toPendingJobs(marked.jobs));
+  return { marked: marked.marked ?? 0, interrupted: marked.interrupted ?? 0 };
 }

@@ -47,25 +47,20 @@ const RESULT_ROWS: RunRows[] = ['callback_events', 'check_results', 'quality_sco
 const INSTANCES: RunRows = { name: 'task_instances', table: 'task_instances', runKey: 't.run_id' };
 const from = (t: RunRows) => `${t.table} t ${t.join ?? ''}`;
 
-/** Runs that ended before the cutoff: $1 cutoff, $2 dag id or NULL for all. */
-const ENDED = `state IN ('success', 'failed') AND ended_at < $1 AND ($2::text IS NULL OR dag_id = $2)`;
-/** A newer run of the same DAG and type exists (an index range scan on dag_id + logical_date). */
-const SUPERSEDED = `EXISTS (SELECT 1 FROM dag_runs newer WHERE newer.dag_id = dag_runs.dag_id
-  AND newer.logical_date > dag_runs.logical_date AND newer.run_type = dag_runs.run_type)`;
-/** Runs eligible for deletion: ended before the cutoff and not the latest of their DAG and type. */
-const ELIGIBLE = `${ENDED} AND ${SUPERSEDED}`;
+/** Runs that may go ($1 cutoff, $2 dag id or NULL): engine/sql/retention.sql holds the rule. */
+const ELIGIBLE = 'trib_expired(dag_runs, $1, $2)';
 
 /** Every table with a one-column foreign key to task_instances (task_logs, task_tries, …). */
 async function instanceTables(pool: pg.Pool): Promise<RunRows[]> {
-  const { rows } = await pool.query<{ schema: string; table: string; column: string }>(
-    `SELECT n.nspname AS schema, r.relname AS table, a.attname AS column
+  const { rows } = await pool.query<{ schema: string; table: string; column: string; engine: boolean }>(
+    `SELECT n.nspname AS schema, r.relname AS table, a.attname AS column, n.nspname = current_schema() AS engine
      FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
      WHERE c.contype = 'f' AND c.confrelid = 'task_instances'::regclass AND cardinality(c.conkey) = 1
      ORDER BY r.relname`,
   );
   return rows.map((r) => ({
-    name: r.schema === 'public' ? r.table : `${r.schema}.${r.table}`,
+    name: r.engine ? r.table : `${r.schema}.${r.table}`,
     table: `${pg.escapeIdentifier(r.schema)}.${pg.escapeIdentifier(r.table)}`,
     join: `JOIN task_instances ti ON ti.id = t.${pg.escapeIdentifier(r.column)}`,
     runKey: 'ti.run_id',
@@ -116,7 +111,7 @@ export async function cleanRuns(pool: pg.Pool, options: CleanOptions): Promise<C
   const args = [options.before, options.dagId ?? null];
   const tables = [...(await instanceTables(pool)), ...RESULT_ROWS, ...(await auditTables(pool)), INSTANCES];
   const counts: CleanCounts = new Map([...tables.map((t) => [t.name, 0] as const), ['dag_runs', 0]]);
-  const latest = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM dag_runs WHERE ${ENDED} AND NOT ${SUPERSEDED}`, args);
+  const latest = await pool.query<{ n: number }>('SELECT trib_retention_kept($1, $2) AS n', args);
   const result = { deleted: counts, kept: latest.rows[0].n };
   if (options.dryRun) {
     for (const table of tables) counts.set(table.name, (await pool.query<{ n: number }>(countSql(table), args)).rows[0].n);
@@ -135,7 +130,7 @@ export async function cleanRuns(pool: pg.Pool, options: CleanOptions): Promise<C
         counts.set(table.name, (counts.get(table.name) ?? 0) + deleted);
       }
     }
-    const runs = await pool.query(`DELETE FROM dag_runs WHERE id = ANY($3::bigint[]) AND ${ELIGIBLE}`, [...args, ids]);
-    counts.set('dag_runs', (counts.get('dag_runs') ?? 0) + (runs.rowCount ?? 0));
+    const runs = await pool.query<{ n: number }>('SELECT trib_delete_expired_runs($3, $1, $2) AS n', [...args, ids]);
+    counts.set('dag_runs', (counts.get('dag_runs') ?? 0) + runs.rows[0].n);
   }
 }

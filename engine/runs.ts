@@ -1,6 +1,7 @@
 /**
  * Run lifecycle in Postgres: register DAGs (and their task graphs), create runs (idempotent on
- * dag_id + logical_date). Starting queued runs is engine/advance.ts `startQueuedRuns`.
+ * dag_id + logical_date, engine/sql/create-run.sql). Starting queued runs is engine/transitions.ts
+ * `startQueuedRuns`.
  */
 import type pg from 'pg';
 import { withTransaction } from '../db/client.ts';
@@ -66,27 +67,12 @@ export async function createRun(
   run: NewRun,
 ): Promise<{ runId: number; created: boolean }> {
   const params = { ...dag.params, ...(run.params ?? {}) };
-  const inserted = await client.query<{ id: number }>(
-    `INSERT INTO dag_runs (dag_id, logical_date, interval_end, run_type, params)
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dag_id, logical_date) DO NOTHING RETURNING id`,
-    [dag.id, run.logicalDate, run.intervalEnd, run.runType, JSON.stringify(params)],
-  );
-  if (inserted.rows.length === 0) {
-    const existing = await client.query<{ id: number }>(
-      'SELECT id FROM dag_runs WHERE dag_id = $1 AND logical_date = $2',
-      [dag.id, run.logicalDate],
-    );
-    return { runId: existing.rows[0].id, created: false };
-  }
-  const runId = inserted.rows[0].id;
   const tasks = [...dag.tasks.values()];
-  await client.query(
-    `INSERT INTO task_instances (run_id, task_id, map_index, state, max_tries, queue)
-     SELECT $1, t.task_id, -1, 'none', t.max_tries, t.queue
-     FROM unnest($2::text[], $3::int[], $4::text[]) AS t(task_id, max_tries, queue)`,
-    [runId, tasks.map((t) => t.id), tasks.map((t) => t.retries + 1), tasks.map((t) => t.kind)],
-  );
-  return { runId, created: true };
+  const { rows } = await client.query<{ run_id: number; created: boolean }>('SELECT * FROM trib_create_run($1, $2, $3, $4, $5, $6, $7, $8)', [
+    dag.id, run.logicalDate, run.intervalEnd, run.runType, JSON.stringify(params),
+    tasks.map((t) => t.id), tasks.map((t) => t.retries + 1), tasks.map((t) => t.kind),
+  ]);
+  return { runId: rows[0].run_id, created: rows[0].created };
 }
 
 export async function setPaused(client: pg.Pool | pg.PoolClient, dagId: string, paused: boolean): Promise<void> {

@@ -17,25 +17,11 @@ import { createRun } from './runs.ts';
 import { dataInterval, dueLogicalDates } from './schedule.ts';
 import type { CompiledDag } from './types.ts';
 
-/**
- * $1 dag id → paused, and the schedule's progress: the stored one, or (a DAG never passed since
- * the column exists) the logical date of its newest scheduled run.
- */
-const PROGRESS_SQL = `SELECT d.paused, coalesce(d.last_scheduled_at,
-    (SELECT max(logical_date) FROM dag_runs r WHERE r.dag_id = d.dag_id AND r.run_type = 'scheduled')) AS last
-  FROM dags d WHERE d.dag_id = $1`;
-
-/**
- * $1 dag id, $2 the newest logical date this pass created (or found) a run for: moves the progress
- * forward, never back (a racing scheduler with an older `now` commits after this one).
- */
-const ADVANCE_SQL = 'UPDATE dags SET last_scheduled_at = GREATEST(last_scheduled_at, $2) WHERE dag_id = $1';
-
 /** Creates the runs `dag` is due for at `now`; returns how many were new. Paused DAGs create none. */
 export async function scheduleDag(pool: pg.Pool, dispatcher: Dispatcher, dag: CompiledDag, now: Date): Promise<number> {
   if (!dag.schedule) return 0;
   const { cron: expr, timezone } = dag.schedule;
-  const { rows } = await pool.query<{ paused: boolean; last: Date | null }>(PROGRESS_SQL, [dag.id]);
+  const { rows } = await pool.query<{ paused: boolean; last: Date | null }>('SELECT * FROM trib_schedule_progress($1)', [dag.id]);
   if (!rows[0] || rows[0].paused) return 0;
   const due = dueLogicalDates({ cron: expr, timezone, catchup: dag.catchup, startDate: dag.startDate }, rows[0].last, now);
   let created = 0;
@@ -47,7 +33,7 @@ export async function scheduleDag(pool: pg.Pool, dispatcher: Dispatcher, dag: Co
     // Run rows first, then the DAG row, as every transaction that creates runs does (trigger,
     // backfill: their startQueuedRuns): the DAG row taken before the inserts could close a
     // deadlock with a backfill that inserted the same date and waits for that row.
-    if (due.length > 0) await client.query(ADVANCE_SQL, [dag.id, due[due.length - 1]]);
+    if (due.length > 0) await client.query('SELECT trib_schedule_advance($1, $2)', [dag.id, due[due.length - 1]]);
     return startQueuedRuns(client, dag.id);
   });
   await dispatcher.enqueue(jobs);

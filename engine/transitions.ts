@@ -1,7 +1,6 @@
 /**
- * The TypeScript side of the engine's state machine, kept thin: each function calls one of the
- * SQL functions of db/migrations/0010_engine_functions.sql and 0011_engine_transitions.sql (where
- * their contracts are written) and maps its result to the jobs the dispatcher enqueues after COMMIT.
+ * The TypeScript side of the engine's state machine, kept thin: each function calls one function
+ * of engine/sql (claim, end, advance, start-queued-runs, settle-map; the contract on top of each file) and maps its result to the jobs the dispatcher enqueues after COMMIT.
  */
 import type pg from 'pg';
 import type { PendingJob } from './jobs.ts';
@@ -10,7 +9,7 @@ import { END_SQL, type Claimed } from './try-sql.ts';
 import type { Json } from './types.ts';
 
 /** A job as the SQL functions return it (trib_job). */
-interface SqlJob {
+export interface SqlJob {
   queue: string;
   jobId: string;
   instanceId: number;

@@ -1,75 +1,55 @@
 /**
- * The statements that move one try, each one round trip. Claiming and ending a try call the
- * engine's SQL functions (db/migrations/0010_engine_functions.sql and 0011_engine_transitions.sql,
- * contracts on top of each); the retry/reschedule statements below state theirs here. Lock order,
- * everywhere: the run row first, then task rows (see the migrations). Every end-of-attempt
- * statement is a compare-and-set on (id, try, attempt, state 'running'): a delivery that lost its
- * claim changes nothing.
+ * A try's transitions after its claim, each a thin call of one engine/sql function (the contract
+ * is on top of its file): retry, infra-retry, reschedule, heartbeat, and the end's statement
+ * (engine/transitions.ts runs it). Each end of an attempt is a compare-and-set on (id, try,
+ * attempt, 'running'): a delivery that lost its claim changes nothing and gets null.
  */
+import type pg from 'pg';
+import type { Json } from './types.ts';
 
-/**
- * trib_end($1 instance, $2 try, $3 attempt, $4 'success'|'failed', $5 result, $6 error, $7 code,
- * $8–$11 log lines, $12 worker, $13 lease ms, $14 take queue) → {won, jobs, settle?, next?}: ends
- * the try for good, decides what runs next, and may hand the next try of `take queue` over.
- */
+/** engine/sql/end.sql: trib_end(instance, try, attempt, state, result, error, code, log lines ×4, worker, lease ms, take queue). */
 export const END_SQL = 'SELECT trib_end($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS ended';
 
-/** heartbeat($1 instance ids, $2 worker, $3 lease ms): renews the leases this worker still holds. */
-export const HEARTBEAT_SQL = `
-UPDATE task_instances SET lease_until = now() + make_interval(secs => $3::float8 / 1000)
-WHERE id = ANY($1::bigint[]) AND worker = $2 AND state = 'running'`;
+/** What a failed attempt leaves: its error, its code, and how long until the next attempt or try. */
+export interface AttemptFailure {
+  error: string;
+  code: string | null;
+  delayMs: number;
+}
 
-/**
- * retry($1 instance, $2 try, $3 attempt, $4 next job id, $5 error, $6 code, $7 delay ms) → a row
- * when it won. The task's own retry: the try fails, the next try (new number, counters reset) is
- * queued to start after the backoff.
- */
-export const RETRY_SQL = `
-WITH up AS (
-  UPDATE task_instances SET state = 'up_for_retry', try_number = try_number + 1, job_id = $4, error = $5, error_code = $6,
-    pokes = 0, resume_state = NULL, attempt = 0, lost_attempts = 0, infra_retries = 0, lease_until = NULL,
-    not_before = now() + make_interval(secs => $7::float8 / 1000), updated_at = now()
-  WHERE id = $1 AND try_number = $2 AND attempt = $3 AND state = 'running' RETURNING id
-), tried AS (
-  UPDATE task_tries t SET state = 'failed', ended_at = clock_timestamp(), error = $5, error_code = $6,
-    duration_ms = (extract(epoch FROM clock_timestamp() - t.started_at) * 1000)::int
-  FROM up WHERE t.task_instance_id = up.id AND t.try_number = $2
-), attempted AS (
-  UPDATE task_attempts a SET state = 'failed', ended_at = clock_timestamp(), error = $5, error_code = $6
-  FROM up WHERE a.task_instance_id = up.id AND a.try_number = $2 AND a.attempt = $3
-)
-SELECT id FROM up`;
+async function jobIdOf(client: pg.PoolClient, name: string, text: string, values: unknown[]): Promise<string | null> {
+  const { rows } = await client.query<{ job_id: string | null }>({ name, text, values });
+  return rows[0]?.job_id ?? null;
+}
 
-/**
- * infraRetry($1 instance, $2 try, $3 attempt, $4 job id, $5 error, $6 code, $7 delay ms) → a row
- * when it won. The database or queue failed under the attempt: the SAME try goes back to 'queued'
- * for another attempt after the delay; the task's own retries are untouched.
- */
-export const INFRA_RETRY_SQL = `
-WITH up AS (
-  UPDATE task_instances SET state = 'queued', infra_retries = infra_retries + 1, job_id = $4, error = $5, error_code = $6,
-    lease_until = NULL, not_before = now() + make_interval(secs => $7::float8 / 1000), updated_at = now()
-  WHERE id = $1 AND try_number = $2 AND attempt = $3 AND state = 'running' RETURNING id
-), attempted AS (
-  UPDATE task_attempts a SET state = 'infra_error', ended_at = clock_timestamp(), error = $5, error_code = $6
-  FROM up WHERE a.task_instance_id = up.id AND a.try_number = $2 AND a.attempt = $3
-)
-SELECT id FROM up`;
+/** engine/sql/retry.sql: the task's own retry; the next try's job id, null when the claim was lost. */
+export function retryTry(client: pg.PoolClient, c: Claimed, f: AttemptFailure): Promise<string | null> {
+  return jobIdOf(client, 'trib_retry', 'SELECT trib_retry($1, $2, $3, $4, $5, $6) AS job_id', [
+    c.id, c.try_number, c.attempt, f.error, f.code, f.delayMs,
+  ]);
+}
 
-/**
- * reschedule($1 instance, $2 try, $3 attempt, $4 job id, $5 state, $6 delay ms) → a row when it
- * won. A sensor not yet satisfied goes back to 'queued' with its state kept; its poke is not an
- * attempt of its own (the attempt row is dropped, so a day of pokes leaves no rows behind).
- */
-export const RESCHEDULE_SQL = `
-WITH up AS (
-  UPDATE task_instances SET state = 'queued', pokes = pokes + 1, job_id = $4, resume_state = $5::jsonb,
-    attempt = attempt - 1, lease_until = NULL, not_before = now() + make_interval(secs => $6::float8 / 1000), updated_at = now()
-  WHERE id = $1 AND try_number = $2 AND attempt = $3 AND state = 'running' RETURNING id
-), dropped AS (
-  DELETE FROM task_attempts a USING up WHERE a.task_instance_id = up.id AND a.try_number = $2 AND a.attempt = $3
-)
-SELECT id FROM up`;
+/** engine/sql/infra-retry.sql: another attempt of the same try; its job id, null when the claim was lost. */
+export function infraRetryTry(client: pg.PoolClient, c: Claimed, f: AttemptFailure): Promise<string | null> {
+  return jobIdOf(client, 'trib_infra_retry', 'SELECT trib_infra_retry($1, $2, $3, $4, $5, $6) AS job_id', [
+    c.id, c.try_number, c.attempt, f.error, f.code, f.delayMs,
+  ]);
+}
+
+/** engine/sql/reschedule.sql: a sensor's next poke; its job id, null when the claim was lost. */
+export function rescheduleTry(client: pg.PoolClient, c: Claimed, state: Json, delayMs: number): Promise<string | null> {
+  return jobIdOf(client, 'trib_reschedule', 'SELECT trib_reschedule($1, $2, $3, $4, $5) AS job_id', [
+    c.id, c.try_number, c.attempt, JSON.stringify(state ?? null), delayMs,
+  ]);
+}
+
+/** engine/sql/heartbeat.sql: renews the leases this worker still holds; how many. */
+export async function renewLeases(pool: pg.Pool, instanceIds: number[], worker: string, leaseMs: number): Promise<number> {
+  const { rows } = await pool.query<{ renewed: number }>({
+    name: 'trib_heartbeat', text: 'SELECT trib_heartbeat($1, $2, $3) AS renewed', values: [instanceIds, worker, leaseMs],
+  });
+  return rows[0].renewed;
+}
 
 /** A claimed try: the row trib_claim returns (engine/transitions.ts claimAndBegin). */
 export interface Claimed {
@@ -79,8 +59,8 @@ export interface Claimed {
   map_index: number;
   try_number: number;
   max_tries: number;
-  map_item: import('./types.ts').Json;
-  resume_state: import('./types.ts').Json;
+  map_item: Json;
+  resume_state: Json;
   pokes: number;
   attempt: number;
   lost_attempts: number;
@@ -88,7 +68,7 @@ export interface Claimed {
   dag_id: string;
   logical_date: Date;
   interval_end: Date;
-  params: Record<string, import('./types.ts').Json>;
+  params: Record<string, Json>;
   /** Results of the task's upstream tasks, by task id (a mapped parent holds its children's list). */
-  upstream: Record<string, import('./types.ts').Json>;
+  upstream: Record<string, Json>;
 }

@@ -215,11 +215,31 @@ export interface TaskContext {
   /** Aborted when the try times out or the worker shuts down. */
   signal: AbortSignal;
   /**
-   * Side effects outside Postgres (a report file's rename, a webhook): `onCommit` runs after the
-   * try's transaction committed, `onRollback` when it did not (a lost claim, a failure). A stale
-   * delivery that loses its claim therefore never touches what a newer one wrote.
+   * Side effects outside Postgres (a webhook, a cache): `onCommit` runs after the try's transaction
+   * committed, `onRollback` when it did not (a lost claim, a failure). A stale delivery that loses
+   * its claim therefore never touches what a newer one wrote. Best effort: a hook that fails is
+   * logged, a process that dies after COMMIT runs none, and when the COMMIT's outcome is unknown
+   * (the connection failed during it) neither side runs. A file to put in place: renameAfterCommit.
    */
   afterCommit(onCommit: () => unknown, onRollback?: () => unknown): void;
+  /**
+   * Renames a written temp file into place after the try's COMMIT, durably (engine/file-effects.ts):
+   * recorded in the try's transaction, so it exists exactly when the try's writes commit; done
+   * right after COMMIT, and completed by the sweeper when the worker died first or the rename
+   * failed (shown as a warning meanwhile). A try that does not commit has its temp file removed.
+   */
+  renameAfterCommit(file: FileRename): Promise<void>;
+}
+
+/**
+ * A file written beside its final name, to be renamed into place after COMMIT. Real absolute
+ * paths in one folder inside the task's data roots; the temp file is named by tempNameFor
+ * (engine/file-moves.ts) and holds the content whose sha256 (hex) is given.
+ */
+export interface FileRename {
+  tempPath: string;
+  finalPath: string;
+  sha256: string;
 }
 
 /**

@@ -58,8 +58,9 @@ export function addRoleCommands(program: Command): void {
     .description('apply the database migrations (idempotent), or roll one back with --down')
     .option('--down <tag>', 'roll back one applied migration with db/migrations/down/<tag>.sql, e.g. 0006_multi_currency')
     .action(async (opts: { down?: string }) => {
-      const url = requireDatabaseUrl(loadConfig());
-      const database = connect(url, { max: 2, applicationName: 'tributary-migrate' });
+      const config = loadConfig();
+      const url = requireDatabaseUrl(config);
+      const database = connect(url, { max: 2, applicationName: 'tributary-migrate', schema: config.TRIBUTARY_SCHEMA });
       try {
         if (opts.down) await rollbackMigration(database, opts.down);
         else await runMigrations(database);

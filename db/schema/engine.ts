@@ -28,7 +28,7 @@ export const dags = pgTable('dags', {
 });
 
 /**
- * Each registered DAG's task graph as the engine's SQL functions read it (db/migrations/0010, 0011):
+ * Each registered DAG's task graph as the engine's SQL functions read it (engine/sql):
  * trigger rules, edges, queue and mapping. Rewritten whenever a process registers the DAG.
  */
 export const dagTasks = pgTable(

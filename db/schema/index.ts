@@ -4,5 +4,6 @@ export * from './credit_platform.ts';
 export * from './currency.ts';
 export * from './engine.ts';
 export * from './extract.ts';
+export * from './file-effects.ts';
 export * from './load.ts';
 export * from './quality.ts';

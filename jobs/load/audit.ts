@@ -9,6 +9,7 @@ import { getTableConfig, PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 import { auditTable, coercionTable } from '../../db/schema/load.ts';
 import { quoteIdent, quoteTable, splitTable } from '../../db/identifiers.ts';
+import { refuseEngineSchema } from '../sql/engine-schema.ts';
 import { lockForCreate } from './ddl-lock.ts';
 
 export interface AuditRow {
@@ -72,6 +73,7 @@ export function createTableSql(table: PgTable): string {
 
 /** Creates a job table (schema, table, run index) if missing; concurrent first uses wait for the creator (ddl-lock.ts). */
 export async function ensureJobTable(client: pg.PoolClient, target: AuditTarget, definition: PgTable): Promise<void> {
+  await refuseEngineSchema(client, target.schema, target.table, 'job table');
   const exists = async () => (await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [target.sql])).rows[0].ok as boolean;
   if (await exists()) return;
   await lockForCreate(client, target.schema, target.table);

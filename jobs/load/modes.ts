@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { TributaryError } from '../../engine/errors.ts';
 import { quoteIdent, splitTable } from '../../db/identifiers.ts';
+import { refuseEngineSchema } from '../sql/engine-schema.ts';
 import { sqlType } from './column-types.ts';
 import { lockForCreate } from './ddl-lock.ts';
 import { LINE_COLUMN, STAGING_TABLE, type LoadPlan } from './plan.ts';
@@ -34,6 +35,7 @@ async function targetColumns(client: pg.PoolClient, schema: string, table: strin
  */
 export async function ensureTarget(client: pg.PoolClient, plan: LoadPlan): Promise<void> {
   const { schema, table } = splitTable(plan.target);
+  await refuseEngineSchema(client, schema, table, 'load target');
   let have = await targetColumns(client, schema, table);
   if (have.size === 0) {
     if (!plan.options.createTable) throw new TributaryError('TABLE_NOT_FOUND', `load target table ${plan.target} does not exist (createTable is off)`);

@@ -1,18 +1,18 @@
 /**
- * A CSV file written atomically inside a ConfinedFolder: rows stream through fast-csv's formatter
- * into a hidden temp file created in that folder's handle (sha256 and bytes counted on the way),
- * fsync, then `commit()` renames it over the target and fsyncs the folder — a reader sees the old
- * file or the new one, never half of one. Where the file really is gets checked after writing and
- * before and after the rename; a file found outside the data roots is removed.
+ * A CSV file written for an atomic replace inside a ConfinedFolder: rows stream through fast-csv's
+ * formatter into a hidden temp file (engine/file-moves.ts tempNameFor) created in that folder's
+ * handle (sha256 and bytes counted on the way), then fsync. The rename over the target is the
+ * engine's, after the try's COMMIT (ctx.renameAfterCommit): a reader sees the old file or the new
+ * one, never half of one. Where the temp file really is gets checked after writing.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type fs from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { format, type CsvFormatterStream } from 'fast-csv';
-import { TributaryError } from '../../engine/errors.ts';
+import { tempNameFor } from '../../engine/file-moves.ts';
 import type { ConfinedFolder } from '../confined-folder.ts';
 
 export interface CsvFileOptions {
@@ -22,7 +22,10 @@ export interface CsvFileOptions {
 }
 
 export interface WrittenFile {
+  /** Where the target will be (the folder's real path now), inside the data roots. */
   path: string;
+  /** The written temp file beside it: what ctx.renameAfterCommit renames. */
+  tempPath: string;
   bytes: number;
   sha256: string;
   rows: number;
@@ -34,9 +37,6 @@ export class AtomicCsvFile {
   private rows = 0;
   private readonly csv: CsvFormatterStream<string[], string[]>;
   private readonly done: Promise<void>;
-  private renamed = false;
-  /** Where finish() found the target will be (what the report records). */
-  private target = '';
 
   private constructor(
     private readonly folder: ConfinedFolder,
@@ -63,9 +63,9 @@ export class AtomicCsvFile {
     this.done.catch(() => undefined); // surfaced by finish()
   }
 
-  /** Creates `.<name>.<random>.tmp` in `folder`, taking the folder's handle over (closed by commit or discard, or now on failure). */
+  /** Creates `.<name>.<random>.tmp` in `folder`, taking the folder's handle over (closed by close or discard, or now on failure). */
   static async open(folder: ConfinedFolder, name: string, options: CsvFileOptions): Promise<AtomicCsvFile> {
-    const tempName = `.${name}.${randomBytes(6).toString('hex')}.tmp`;
+    const tempName = tempNameFor(name);
     const handle = await folder.create(tempName).catch(async (err: unknown) => {
       await folder.close();
       throw err;
@@ -80,39 +80,16 @@ export class AtomicCsvFile {
   }
 
   /**
-   * Ends the CSV and makes the temp file durable; the target is untouched until commit(). `path` is
-   * where the target will really be (the folder's real path now), checked inside the data roots.
+   * Ends the CSV and makes the temp file durable; the target is untouched. `path` is where the
+   * target will really be and `tempPath` where the temp file is (the folder's real path now),
+   * checked inside the data roots.
    */
   async finish(): Promise<WrittenFile> {
     this.csv.end();
     await this.done;
     await this.handle.sync();
     const temp = await this.folder.locate(this.handle, this.tempName);
-    this.target = path.join(path.dirname(temp), this.name);
-    return { path: this.target, bytes: this.bytes, sha256: this.hash.digest('hex'), rows: this.rows };
-  }
-
-  /**
-   * Renames the temp file over the target (replacing it) and fsyncs the folder, checking the folder
-   * before and the file after (where finish() said). On a failure the temp file is removed, and so
-   * is a renamed file found outside the data roots; a renamed file inside them stays.
-   */
-  async commit(): Promise<void> {
-    try {
-      await this.folder.check();
-      await this.folder.rename(this.tempName, this.name);
-      this.renamed = true;
-      const real = await this.folder.locate(this.handle, this.name);
-      if (real !== this.target) {
-        throw new TributaryError('FILE_CHANGED', `report ${this.target} is at ${real}: its folder was moved within the data roots before the rename`);
-      }
-    } catch (err) {
-      const outside = err instanceof TributaryError && err.code === 'PATH_OUTSIDE_ROOT';
-      if (!this.renamed || outside) await this.folder.remove(this.renamed ? this.name : this.tempName, this.handle);
-      throw err;
-    } finally {
-      await this.close();
-    }
+    return { path: path.join(path.dirname(temp), this.name), tempPath: temp, bytes: this.bytes, sha256: this.hash.digest('hex'), rows: this.rows };
   }
 
   /** Removes the temp file after a failure; the target keeps its previous content. */
@@ -122,7 +99,8 @@ export class AtomicCsvFile {
     await this.close();
   }
 
-  private async close(): Promise<void> {
+  /** Closes the file and its folder (the temp file stays: once recorded, the engine owns it). */
+  async close(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await this.folder.close();
   }

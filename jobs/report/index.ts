@@ -4,9 +4,10 @@
  * first keepRows rows as JSON) — one row per (run, task, path), replaced when the run re-runs.
  * A report run without the result of an upstream task (it failed or was skipped: trigger rule
  * all_done) says so: its result carries a warning naming those tasks, shown with the run.
- * The folder is checked on its open handle and the file made and renamed through it (Linux), so a
- * swapped symlink or folder fails the task and writes nothing outside the data roots; `path` is
- * where the file really is (see the guide's data roots).
+ * The folder is checked on its open handle and the temp file made through it (Linux), so a swapped
+ * symlink or folder fails the task and writes nothing outside the data roots; `path` is where the
+ * file really is (see the guide's data roots). The rename into place is recorded with the row and
+ * done by the engine after COMMIT (ctx.renameAfterCommit): the row's sha256 is the file's.
  */
 import type pg from 'pg';
 import type { Json, JobKind, TaskContext } from '../../engine/types.ts';
@@ -101,9 +102,9 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
         set: { ...record(ctx, written, fileName, columns, kept), createdAt: new Date() },
       });
     // The file replaces the target only once the row above is committed: a lost claim or a failed
-    // commit leaves the previous file, and the temp file is removed.
-    const done = file;
-    ctx.afterCommit(() => done.commit(), () => done.discard());
+    // try leaves the previous file, and the temp file is removed.
+    await ctx.renameAfterCommit({ tempPath: written.tempPath, finalPath: written.path, sha256: written.sha256 });
+    await file.close();
     const truncated = written.rows > kept.length;
     ctx.log.info({ path: written.path, rows: written.rows, bytes: written.bytes }, 'report written');
     const warnings = withoutUpstream(ctx);

@@ -11,7 +11,7 @@ describe('real services', () => {
 
   it('has a migrated Postgres with the engine tables', async () => {
     const { rows } = await database.pool.query(
-      `select table_name from information_schema.tables where table_schema='public' order by 1`,
+      `select table_name from information_schema.tables where table_schema='tributary' order by 1`,
     );
     expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['dag_runs', 'dags', 'task_instances']));
   });

@@ -10,7 +10,7 @@ import { defineDag } from '../../engine/dag.ts';
 import { TributaryError } from '../../engine/errors.ts';
 import type { JobKind } from '../../engine/types.ts';
 
-const EFFECTS_TABLE = 'CREATE TABLE IF NOT EXISTS chaos_effects (run_id bigint, task_id text, pid int, at timestamptz DEFAULT clock_timestamp())';
+const EFFECTS_TABLE = 'CREATE TABLE IF NOT EXISTS public.chaos_effects (run_id bigint, task_id text, pid int, at timestamptz DEFAULT clock_timestamp())';
 
 /** Every body start, outside the database: one line per start in $CHAOS_COUNTER_FILE (when set). */
 function countStart(runId: string, taskId: string): void {
@@ -126,4 +126,11 @@ export const handoverDag = defineDag({
   },
 });
 
-export const chaosDags = [chainDag, suicideDag, loadDag, redisWipeDag, handoverDag];
+/** A report into `{params.dir}` (test/reliability/report-rename-kill.test.ts kills its worker between COMMIT and rename). */
+export const reportDag = defineDag({
+  id: 'chaos_report',
+  params: { dir: z.string() },
+  tasks: { report: { kind: 'report', options: { query: 'SELECT g AS n FROM generate_series(1, 1000) g', outputDir: '{params.dir}', fileName: 'r_{yyyymmdd}.csv' } } },
+});
+
+export const chaosDags = [chainDag, suicideDag, loadDag, redisWipeDag, handoverDag, reportDag];

@@ -26,14 +26,14 @@ function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-export async function createTestDatabase(options: { migrate?: boolean; max?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: { migrate?: boolean; max?: number; schema?: string } = {}): Promise<TestDatabase> {
   const admin = new pg.Client({ connectionString: serverUrl() });
   await admin.connect();
   const name = `t_${randomBytes(6).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const url = withDatabase(serverUrl(), name);
-  const database = connect(url, { max: options.max ?? 10 });
+  const database = connect(url, { max: options.max ?? 10, schema: options.schema });
   if (options.migrate !== false) await runMigrations(database);
   return {
     ...database,

@@ -80,10 +80,14 @@ export async function startTestEngine(options: {
   poolSize?: number;
   /** Tries one delivery may run back to back (HANDOVER_MAX). @default the engine's (20) */
   handoverMax?: number;
+  /** Engine retries of one try after infrastructure errors (INFRA_RETRY_MAX). @default the engine's (10) */
+  infraRetryMax?: number;
+  /** The engine's schema (TRIBUTARY_SCHEMA). @default 'tributary' */
+  schema?: string;
 }): Promise<TestEngine> {
-  const database = await createTestDatabase();
+  const database = await createTestDatabase({ schema: options.schema });
   await database.pool.query(
-    'CREATE TABLE effects (run_id bigint, task_id text, map_index int, label text, at timestamptz DEFAULT clock_timestamp())',
+    'CREATE TABLE public.effects (run_id bigint, task_id text, map_index int, label text, at timestamptz DEFAULT clock_timestamp())',
   );
   const kinds = builtinKinds();
   for (const kind of [...testKinds(), ...(options.kinds ?? [])]) kinds.set(kind.name, kind);
@@ -99,6 +103,8 @@ export async function startTestEngine(options: {
     dataRoots: options.dataRoots ?? [os.tmpdir()],
     poolSize: options.poolSize,
     handoverMax: options.handoverMax,
+    infraRetryMax: options.infraRetryMax,
+    schema: options.schema,
   });
   await engine.register();
   if (options.workers !== false) {

@@ -1,12 +1,14 @@
 /**
  * Runs a job handler the way the engine does, without the engine: one pooled client, BEGIN,
  * handler, COMMIT — or ROLLBACK when it throws, except errors carrying `details.keepWrites`
- * (CHECK_FAILED, RECONCILE_FAILED), which the engine commits before marking the task failed.
+ * (CHECK_FAILED, RECONCILE_FAILED), which the engine commits before marking the task failed —
+ * then the after-commit effects (engine/after-commit.ts; file renames recorded without an owner).
  */
 import os from 'node:os';
 import type pg from 'pg';
 import { pino } from 'pino';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import { AfterCommit } from '../../engine/after-commit.ts';
 import { TributaryError } from '../../engine/errors.ts';
 import type { Json, TaskContext } from '../../engine/types.ts';
 
@@ -29,13 +31,13 @@ export interface TestTaskOverrides {
 
 const DAY_MS = 86_400_000;
 
-export interface TestHook {
-  onCommit: () => unknown;
-  onRollback?: () => unknown;
+/** The effects a context built by makeTaskContext registers with. */
+export function contextEffects(client: pg.PoolClient, overrides: TestTaskOverrides = {}): AfterCommit {
+  return new AfterCommit(client, { taskInstanceId: null, tryNumber: overrides.tryNumber ?? 1, dataRoots: overrides.dataRoots ?? [os.tmpdir()] });
 }
 
-/** A TaskContext on `client` (which the caller has already put inside a transaction); `hooks` collects afterCommit calls. */
-export function makeTaskContext(client: pg.PoolClient, overrides: TestTaskOverrides = {}, hooks?: TestHook[]): TaskContext {
+/** A TaskContext on `client` (which the caller has already put inside a transaction), registering its effects with `effects`. */
+export function makeTaskContext(client: pg.PoolClient, overrides: TestTaskOverrides = {}, effects = contextEffects(client, overrides)): TaskContext {
   const logicalDate = overrides.logicalDate ?? new Date('2025-05-13T00:00:00Z');
   return {
     dagId: overrides.dagId ?? 'test_dag',
@@ -54,7 +56,7 @@ export function makeTaskContext(client: pg.PoolClient, overrides: TestTaskOverri
     client,
     db: drizzle(client),
     signal: overrides.signal ?? new AbortController().signal,
-    afterCommit: (onCommit, onRollback) => hooks?.push({ onCommit, onRollback }),
+    ...effects.context(),
   };
 }
 
@@ -67,16 +69,17 @@ export async function runTask<T>(
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const hooks: TestHook[] = [];
+    const effects = contextEffects(client, overrides);
+    const log = pino({ level: 'silent' });
     try {
-      const result = await handler(makeTaskContext(client, overrides, hooks));
+      const result = await handler(makeTaskContext(client, overrides, effects));
       await client.query('COMMIT');
-      for (const h of hooks) await h.onCommit();
+      await effects.committed(pool, log);
       return result;
     } catch (err) {
       const keep = err instanceof TributaryError && err.details?.keepWrites === true;
       await client.query(keep ? 'COMMIT' : 'ROLLBACK');
-      for (const h of hooks) await (keep ? h.onCommit() : h.onRollback?.());
+      await (keep ? effects.committed(pool, log) : effects.rolledBack(log));
       throw err;
     }
   } finally {

@@ -128,7 +128,7 @@ it('demo rows stay in the demo database: a real run afterwards on the same serve
   try {
     const truth = JSON.parse(await fs.readFile(path.join(good.home, 'demo/customer_ratings/data/truth.json'), 'utf8')) as W1Truth;
     const lastDay = truth.files.filter((f) => f.date === truth.files.at(-1)!.date);
-    expect((await demo.query('SELECT count(*)::int AS n FROM dag_runs')).rows[0].n).toBe(2);
+    expect((await demo.query('SELECT count(*)::int AS n FROM tributary.dag_runs')).rows[0].n).toBe(2);
     expect((await demo.query('SELECT count(*)::int AS n FROM customer_ratings')).rows[0].n).toBe(lastDay.reduce((n, f) => n + f.valid, 0));
   } finally {
     await demo.end();

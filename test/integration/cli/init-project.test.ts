@@ -81,7 +81,7 @@ describe('a project made by trib init', () => {
     await fs.writeFile(path.join(dir, 'kinds', 'tally.ts'), TALLY_KIND);
     await fs.writeFile(path.join(dir, 'dags', 'custom.ts'), CUSTOM_DAG);
     database = await createTestDatabase();
-    await database.pool.query('CREATE TABLE stamps (run_id bigint, label text, try int)');
+    await database.pool.query('CREATE TABLE public.stamps (run_id bigint, label text, try int)');
     env = {
       DAGS_DIR: path.join(dir, 'dags'), DATABASE_URL: database.url, REDIS_URL: redisUrl(), QUEUE_PREFIX: uniquePrefix('tq'), DATA_ROOTS: dir,
     };

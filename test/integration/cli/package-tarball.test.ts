@@ -62,7 +62,7 @@ it('installs from the packed tarball and runs a DAG and a custom kind written in
   await fs.writeFile(path.join(project, 'check.ts'), CLIENT_SCRIPT);
 
   database = await createTestDatabase();
-  await database.pool.query('CREATE TABLE shouts (run_id bigint, word text)');
+  await database.pool.query('CREATE TABLE public.shouts (run_id bigint, word text)');
   const env = {
     ...process.env, DATABASE_URL: database.url, REDIS_URL: redisUrl(), QUEUE_PREFIX: uniquePrefix('tq'), DAGS_DIR: 'dags', LOG_LEVEL: 'warn',
   };

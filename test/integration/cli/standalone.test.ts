@@ -83,7 +83,7 @@ it('starts everything, runs W1 on generated data, writes its report, and stops c
     expect(valid).toBeGreaterThan(0);
     expect(await count(demoDb, 'SELECT count(*)::int AS n FROM customer_ratings')).toBe(valid);
     expect(await count(userDb, `SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'customer_ratings'`)).toBe(0);
-    expect(await count(userDb, 'SELECT count(*)::int AS n FROM load_ledger')).toBe(0);
+    expect(await count(userDb, 'SELECT count(*)::int AS n FROM tributary.load_ledger')).toBe(0);
 
     trib.child.kill('SIGINT');
     expect(await trib.exited).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * What a delivery that lost its claim leaves behind: nothing. A failed check's stored results
- * (keepWrites) commit only when the failure's compare-and-set won, and side effects registered
- * with ctx.afterCommit run only after a real COMMIT (else their rollback half runs).
+ * (keepWrites) commit only when the failure's compare-and-set won — and then the commit half of
+ * its ctx.afterCommit hooks runs, as after any COMMIT; side effects registered with ctx.afterCommit
+ * run only after a real COMMIT (else their rollback half runs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -78,5 +79,9 @@ describe('effects of lost and won claims', () => {
     expect(await effects(runId)).toBe(1);
     const task = await t.database.pool.query(`SELECT error_code FROM task_instances WHERE run_id = $1`, [runId]);
     expect(task.rows[0].error_code).toBe('CHECK_FAILED');
+    // The hooks run just after the COMMIT the run's end is part of.
+    const ran = () => hookCalls.filter((h) => h.endsWith(` ${runId}`));
+    for (let waited = 0; ran().length === 0 && waited < 2000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    expect(ran()).toEqual([`commit ${runId}`]);
   });
 });

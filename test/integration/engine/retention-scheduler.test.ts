@@ -153,9 +153,9 @@ describe('retention and the scheduler', () => {
         throw new Error(`no pass waits on a lock in "${statement}…" after 10 s`);
       };
       const a = pass('race', '2025-05-20T12:00:00Z');
-      await waiting('UPDATE dags SET last_scheduled_at');
+      await waiting('SELECT trib_schedule_advance');
       const b = pass('race', '2025-05-15T12:00:00Z');
-      await waiting('INSERT INTO dag_runs');
+      await waiting('SELECT * FROM trib_create_run');
       await blocker.query('COMMIT');
       expect(await Promise.all([a, b])).toEqual([15, 0]);
     } finally {

@@ -46,7 +46,7 @@ beforeAll(async () => {
       defineDag({ id: 'outside', tasks: { load: load(path.join(outside, 'amounts.csv')) } }),
     ],
   });
-  await t.database.pool.query('CREATE TABLE keyed (id int PRIMARY KEY, try int)');
+  await t.database.pool.query('CREATE TABLE public.keyed (id int PRIMARY KEY, try int)');
   await t.database.pool.query('INSERT INTO keyed VALUES (1, 0)');
 });
 afterAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * The engine decides trigger rules in SQL (trib_decide, trib_run_outcome in migration 0010).
+ * The engine decides trigger rules in SQL (trib_decide, trib_run_outcome in engine/sql/trigger-rules.sql).
  * The same table of cases as the TypeScript reference (test/support/trigger-rules.ts) is asserted
  * against those functions in a real, migrated database, and then every rule × every multiset of up
  * to three upstream states is compared with the reference.

@@ -10,13 +10,13 @@ beforeAll(async () => {
   dir = await tempDir('dbfail');
   // The injected failure: a trigger raises on a marker value, so COPY fails mid-stream with an error
   // that is not about one value (P0001): the whole file must fail.
-  await database.pool.query(`CREATE TABLE guarded (customer_number integer PRIMARY KEY, customer_rating integer NOT NULL,
+  await database.pool.query(`CREATE TABLE public.guarded (customer_number integer PRIMARY KEY, customer_rating integer NOT NULL,
     customer_rating_limit integer NOT NULL, customer_status text NOT NULL)`);
   await database.pool.query(`CREATE FUNCTION guard() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN IF NEW.customer_status = 'boom' THEN RAISE EXCEPTION 'guard tripped'; END IF; RETURN NEW; END $$`);
   await database.pool.query('CREATE TRIGGER guarded_guard BEFORE INSERT ON guarded FOR EACH ROW EXECUTE FUNCTION guard()');
   // The user's own constraint: Postgres refuses values the declared columns accept.
-  await database.pool.query(`CREATE TABLE checked (customer_number integer PRIMARY KEY, customer_rating integer NOT NULL,
+  await database.pool.query(`CREATE TABLE public.checked (customer_number integer PRIMARY KEY, customer_rating integer NOT NULL,
     customer_rating_limit integer NOT NULL, customer_status text NOT NULL CHECK (customer_status <> 'boom'),
     CHECK (customer_rating <= customer_rating_limit))`);
 });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   file = path.join(os.tmpdir(), `trib-load-200mb-${process.pid}.csv`);
   await writeBigFile(file);
-  await database.pool.query('CREATE UNLOGGED TABLE big (id integer, amount numeric(12,2), day date, note text)');
+  await database.pool.query('CREATE UNLOGGED TABLE public.big (id integer, amount numeric(12,2), day date, note text)');
 }, 120_000);
 afterAll(async () => {
   await database.drop();

@@ -1,16 +1,19 @@
 /**
  * A report file is written in the folder that was opened and checked, wherever that folder goes:
  * a folder moved out of the data root, deleted, or a hard link made to the file while it is
- * written each fail the write with a clear code and leave no file outside the root; a folder moved
- * within the root before the rename is named in the commit's error.
+ * written each fail the write with a clear code and leave no file outside the root. The rename
+ * after COMMIT (engine/file-moves.ts placeFile, by path) goes by where the file was written: a
+ * folder moved away before it fails it (FILE_NOT_FOUND, nothing renamed), and a symlink put in its
+ * place is refused.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../../engine/errors.ts';
+import { placeFile } from '../../../engine/file-moves.ts';
 import { ConfinedFolder } from '../../../jobs/confined-folder.ts';
-import { AtomicCsvFile } from '../../../jobs/report/atomic-csv.ts';
+import { AtomicCsvFile, type WrittenFile } from '../../../jobs/report/atomic-csv.ts';
 
 const CSV = { columns: ['n'], header: true, delimiter: ',' };
 
@@ -27,6 +30,9 @@ async function codeOf(work: Promise<unknown>): Promise<string> {
   expect(err).toBeInstanceOf(TributaryError);
   return (err as TributaryError).code;
 }
+
+/** The rename the engine does after COMMIT, as the report records it. */
+const place = (w: WrittenFile) => placeFile({ tempPath: w.tempPath, finalPath: w.path, sha256: w.sha256 }, [root]);
 
 /** A finished (not yet committed) one-row report `r.csv` in `dir`. */
 async function written(dir: string): Promise<AtomicCsvFile> {
@@ -62,7 +68,8 @@ describe('report files stay in the folder that was checked', () => {
     const file = await written(path.join(root, 'a', 'b'));
     const done = await file.finish();
     expect(done.path).toBe(path.join(root, 'a', 'b', 'r.csv'));
-    await file.commit();
+    await file.close();
+    expect(await place(done)).toBe('renamed');
     expect(await fs.readFile(done.path, 'utf8')).toBe('n\n1\n');
     expect(await listing(root)).toEqual(['a', 'a/b', 'a/b/r.csv']);
   });
@@ -78,7 +85,8 @@ describe('report files stay in the folder that was checked', () => {
     await fs.rename(dir, path.join(root, 'aside'));
     await fs.symlink(outside, dir);
     const done = await file.finish();
-    await file.commit();
+    await file.close();
+    expect(await place(done)).toBe('renamed');
     expect(done.path).toBe(path.join(root, 'aside', 'r.csv'));
     expect(await fs.readFile(done.path, 'utf8')).toBe('n\n1\n');
     expect(await listing(outside)).toEqual([]);
@@ -92,21 +100,26 @@ describe('report files stay in the folder that was checked', () => {
     expect(await listing(outside)).toEqual(['moved']);
   });
 
-  it('a folder moved out between the write and the rename: the commit fails and leaves no file outside', async () => {
+  it('a folder moved out between the write and the rename: nothing renamed there; a symlink in its place is refused', async () => {
     const { dir, file } = await writtenIn('later');
-    await file.finish();
+    const done = await file.finish();
+    await file.close();
+    const temp = path.basename(done.tempPath);
     await fs.rename(dir, path.join(outside, 'later'));
-    expect(await codeOf(file.commit())).toBe('PATH_OUTSIDE_ROOT');
-    expect(await listing(outside)).toEqual(['later']);
+    expect(await codeOf(place(done))).toBe('FILE_NOT_FOUND');
+    await fs.symlink(path.join(outside, 'later'), dir);
+    expect(await codeOf(place(done))).toBe('PATH_OUTSIDE_ROOT');
+    expect(await listing(outside)).toEqual(['later', `later/${temp}`]);
   });
 
-  it('a folder moved within the root before the rename: the commit says where the file went and keeps it', async () => {
+  it('a folder moved within the root before the rename: nothing renamed, the written file left where it went', async () => {
     const { dir, file } = await writtenIn('renamed');
     const done = await file.finish();
+    await file.close();
     await fs.rename(dir, path.join(root, 'elsewhere'));
-    expect(await codeOf(file.commit())).toBe('FILE_CHANGED');
+    expect(await codeOf(place(done))).toBe('FILE_NOT_FOUND');
     expect(done.path).toBe(path.join(dir, 'r.csv'));
-    expect(await listing(root)).toEqual(['elsewhere', 'elsewhere/r.csv']);
+    expect(await listing(root)).toEqual(['elsewhere', `elsewhere/${path.basename(done.tempPath)}`]);
   });
 
   it('a folder deleted while the file is written: FILE_CHANGED', async () => {

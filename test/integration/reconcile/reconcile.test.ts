@@ -16,23 +16,23 @@ let nextRun = 1;
 // (6 right only). Differences: I2 +0.004, I3 −0.004, I4 +0.005 (edge, within), I5 +0.006, I6 −0.006, and
 // I10..I19 +1 (10 more) → 12 mismatched at tolerance 0.005.
 const FIXTURE = `
-  CREATE TABLE invoices (invoice_id text PRIMARY KEY, total numeric, fees numeric);
+  CREATE TABLE public.invoices (invoice_id text PRIMARY KEY, total numeric, fees numeric);
   INSERT INTO invoices SELECT 'I' || g, g * 10, 1.5 FROM generate_series(1, 40) g;
-  CREATE TABLE invoice_items (invoice_id text, item_type text, amount numeric);
+  CREATE TABLE public.invoice_items (invoice_id text, item_type text, amount numeric);
   INSERT INTO invoice_items SELECT 'I' || g, 'total', g * 10 + CASE
       WHEN g = 2 THEN 0.004 WHEN g = 3 THEN -0.004 WHEN g = 4 THEN 0.005 WHEN g = 5 THEN 0.006 WHEN g = 6 THEN -0.006
       WHEN g BETWEEN 10 AND 19 THEN 1 ELSE 0 END
     FROM generate_series(1, 46) g WHERE g NOT BETWEEN 34 AND 40;
   INSERT INTO invoice_items SELECT 'I' || g, 'fees', 0.75 FROM generate_series(1, 40) g;
   INSERT INTO invoice_items SELECT 'I' || g, 'fees', 0.75 FROM generate_series(1, 39) g;
-  CREATE TABLE credits (credit_id int PRIMARY KEY, status text);
+  CREATE TABLE public.credits (credit_id int PRIMARY KEY, status text);
   INSERT INTO credits VALUES (1, 'Paid'), (2, 'Approved'), (3, 'New'), (4, 'Paid');
-  CREATE TABLE credit_histories (credit_id int, status text, changed_at timestamp);
+  CREATE TABLE public.credit_histories (credit_id int, status text, changed_at timestamp);
   INSERT INTO credit_histories VALUES
     (1, 'New', '2025-01-01'), (1, 'Approved', '2025-01-02'), (1, 'Paid', '2025-01-03'),
     (2, 'New', '2025-01-01'), (2, 'Paid', '2025-01-05'), (2, 'Approved', '2025-01-04'),
     (3, 'New', '2025-01-01'), (4, 'Paid', NULL), (4, 'Approved', '2025-01-02');
-  CREATE TABLE files (path text PRIMARY KEY, rows_read int, rows_loaded int, rows_rejected int);
+  CREATE TABLE public.files (path text PRIMARY KEY, rows_read int, rows_loaded int, rows_rejected int);
   INSERT INTO files VALUES ('a.csv', 10, 8, 2), ('b.csv', 5, 5, 1), ('c.csv', 7, 7, 0);`;
 
 beforeAll(async () => {

@@ -20,7 +20,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tributary-report-'));
   await database.pool.query(`
-    CREATE TABLE ratings (agency text, customer int, rating numeric, status text);
+    CREATE TABLE public.ratings (agency text, customer int, rating numeric, status text);
     INSERT INTO ratings VALUES
       ('acme', 1, 10.5, 'high-value'), ('acme', 2, -12.5, '=HYPERLINK("http://evil","x")'),
       ('globex', 3, 7, '+1+2'), ('globex', 4, 0, '@SUM(A1)'), ('initech', 5, -0.0, E'\\tcmd'), ('initech', 6, 3, E'\\rx'),

@@ -16,13 +16,13 @@ let nextRun = 1;
 // id % 50 = 0 (20); status NULL when id % 40 = 0 (25), 'Bogus' when id % 33 = 0 (30); tracking NULL when id % 60 = 0
 // (16; 8 of them also have NULL status); amount (id % 100) * 10, -5 when id % 125 = 0 (8), 5000 when id % 111 = 0 (9).
 const FIXTURE = `
-  CREATE TABLE sellers (seller_id int PRIMARY KEY, seller_name text, market text, signup_date date, credit_limit numeric);
+  CREATE TABLE public.sellers (seller_id int PRIMARY KEY, seller_name text, market text, signup_date date, credit_limit numeric);
   INSERT INTO sellers SELECT g,
     CASE WHEN g IN (10, 11) THEN 'dup' WHEN g IN (20, 21, 22) THEN 'trio' ELSE 'S' || g END,
     CASE WHEN g % 20 = 0 THEN 'XX' WHEN g % 2 = 0 THEN 'GCC' ELSE 'AFRQ' END,
     date '2024-01-01' + g, 1000
   FROM generate_series(1, 100) g;
-  CREATE TABLE leads (lead_id int PRIMARY KEY, seller_id int, created_at timestamp, amount numeric, status text, tracking text);
+  CREATE TABLE public.leads (lead_id int PRIMARY KEY, seller_id int, created_at timestamp, amount numeric, status text, tracking text);
   INSERT INTO leads SELECT g,
     CASE WHEN g % 97 = 0 THEN 5000 ELSE (g % 100) + 1 END,
     CASE WHEN g % 50 = 0 THEN timestamp '2023-06-01' ELSE timestamp '2025-01-01' + g * interval '1 minute' END,
@@ -30,11 +30,11 @@ const FIXTURE = `
     CASE WHEN g % 40 = 0 THEN NULL WHEN g % 33 = 0 THEN 'Bogus' ELSE (ARRAY['New','Contacted','Confirmed','Cancelled'])[g % 4 + 1] END,
     CASE WHEN g % 60 = 0 THEN NULL ELSE 'T' || g END
   FROM generate_series(1, 1000) g;
-  CREATE TABLE pair_parents (a int, b int, PRIMARY KEY (a, b));
+  CREATE TABLE public.pair_parents (a int, b int, PRIMARY KEY (a, b));
   INSERT INTO pair_parents VALUES (1, 1), (2, 1), (1, 2);
-  CREATE TABLE pairs (id int PRIMARY KEY, a int, b int);
+  CREATE TABLE public.pairs (id int PRIMARY KEY, a int, b int);
   INSERT INTO pairs VALUES (1, 1, 1), (2, 1, 1), (3, 1, 2), (4, 2, 1), (5, 2, 1), (6, 2, 1), (7, NULL, 1), (8, NULL, 1), (9, 3, 3), (10, 4, 4);
-  CREATE TABLE credits (credit_id int PRIMARY KEY, amount numeric);
+  CREATE TABLE public.credits (credit_id int PRIMARY KEY, amount numeric);
   INSERT INTO credits SELECT g, g FROM generate_series(1, 100) g;`;
 
 beforeAll(async () => {

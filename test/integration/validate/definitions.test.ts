@@ -13,10 +13,10 @@ let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();
   await database.pool.query(`
-    CREATE TABLE accounts (id int PRIMARY KEY, owner text, status text);
+    CREATE TABLE public.accounts (id int PRIMARY KEY, owner text, status text);
     INSERT INTO accounts VALUES (1, 'ann', 'open'), (2, 'bob', 'closed'), (3, 'cy', 'open');
-    CREATE VIEW account_owners AS SELECT owner, status FROM accounts UNION ALL SELECT NULL, 'open';
-    CREATE TABLE memberships (member_id int PRIMARY KEY, account_id int);
+    CREATE VIEW public.account_owners AS SELECT owner, status FROM accounts UNION ALL SELECT NULL, 'open';
+    CREATE TABLE public.memberships (member_id int PRIMARY KEY, account_id int);
     INSERT INTO memberships VALUES (1, 1), (2, 3), (3, 9);`);
 });
 afterAll(async () => database.drop());

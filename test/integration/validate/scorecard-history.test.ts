@@ -12,11 +12,11 @@ let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();
   await database.pool.query(`
-    CREATE TABLE people (id int PRIMARY KEY, name text, age int, email text);
+    CREATE TABLE public.people (id int PRIMARY KEY, name text, age int, email text);
     INSERT INTO people VALUES
       (1, NULL, 30, 'a@x'), (2, NULL, 31, 'b@x'), (3, NULL, 200, 'c@x'), (4, 'd', -1, 'bad'), (5, 'e', 33, 'bad'),
       (6, 'f', 34, 'f@x'), (7, 'g', 35, 'g@x'), (8, 'h', 36, 'h@x'), (9, 'i', 37, 'i@x'), (10, 'j', 99, 'j@x');
-    CREATE TABLE pets (pet_id int PRIMARY KEY, owner_id int);
+    CREATE TABLE public.pets (pet_id int PRIMARY KEY, owner_id int);
     INSERT INTO pets VALUES (1, 1), (2, 2), (3, 42), (4, 43);`);
 });
 afterAll(async () => database.drop());
