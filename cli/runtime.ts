@@ -62,6 +62,7 @@ export function createEngine(config: Config, databaseUrl: string, dags: Map<stri
     redisUrl: config.REDIS_URL,
     queuePrefix: config.QUEUE_PREFIX,
     schema: config.TRIBUTARY_SCHEMA,
+    taskIdleTimeoutMs: config.TASK_IDLE_TIMEOUT_MS,
     dags,
     kinds,
     log,

@@ -191,13 +191,21 @@ export interface AttemptRow {
   endedAt: Date | null;
   errorCode: string | null;
   error: string | null;
+  /** When the attempt's worker came back to find its claim taken over (it committed nothing). */
+  fencedAt: Date | null;
+}
+
+/** `lost`, or `lost, fenced <time>` when its worker came back after the takeover. */
+export function attemptState(a: Pick<AttemptRow, 'state' | 'fencedAt'>, when: (d: Date) => string): string {
+  return a.fencedAt ? `${a.state}, fenced ${when(a.fencedAt)}` : a.state;
 }
 
 /** Every delivery of every try of a run's tasks (task_attempts), in task order then time. */
 export async function runAttempts(pool: pg.Pool, runId: number): Promise<AttemptRow[]> {
   const { rows } = await pool.query<AttemptRow>(
     `SELECT ti.task_id AS "taskId", ti.map_index AS "mapIndex", a.try_number AS "tryNumber", a.attempt, a.state, a.worker,
-       a.started_at AS "startedAt", a.ended_at AS "endedAt", a.error_code AS "errorCode", a.error
+       a.started_at AS "startedAt", a.ended_at AS "endedAt", a.error_code AS "errorCode", a.error,
+       a.fenced_at AS "fencedAt"
      FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id
      WHERE ti.run_id = $1 ORDER BY ti.task_id, ti.map_index, a.try_number, a.attempt`,
     [runId],

@@ -28,6 +28,8 @@ export interface ConnectOptions {
   onError?: (err: Error) => void;
   /** The engine's schema (TRIBUTARY_SCHEMA). @default 'tributary' */
   schema?: string;
+  /** Postgres ends a session idle inside a transaction this long (its locks go with it). @default no limit */
+  idleInTransactionMs?: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -42,7 +44,7 @@ export function connect(databaseUrl: string, options: ConnectOptions = {}): Data
   if (!SCHEMA_NAME.test(schema)) throw new Error(`engine schema "${schema}" is not a lowercase SQL identifier`);
   const pool = new pg.Pool({
     connectionString: databaseUrl,
-    options: `-c search_path=${schema},public`,
+    options: `-c search_path=${schema},public${options.idleInTransactionMs ? ` -c idle_in_transaction_session_timeout=${Math.trunc(options.idleInTransactionMs)}` : ''}`,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'tributary',
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 10_000,

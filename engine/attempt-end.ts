@@ -16,7 +16,7 @@ import type { CollectedLine } from './logger.ts';
 import type { OutageLog } from './outage.ts';
 import { saveTaskLogs } from './task-store.ts';
 import { commitTry, endTry, type Ended } from './transitions.ts';
-import { infraRetryTry, retryTry, type Claimed } from './try-sql.ts';
+import { infraRetryTry, markFenced, retryTry, type Claimed } from './try-sql.ts';
 import type { CompiledDag, CompiledTask } from './types.ts';
 
 export interface FailureDeps {
@@ -105,6 +105,10 @@ export async function recordFailure(
   if (jobs === undefined) jobs = await onFreshConnection(deps, write);
   a.lines.length = 0;
   if (jobs) await enqueueSafely(deps, jobs);
+  else {
+    a.log.warn('claim lost to another delivery (its lease had expired); nothing committed');
+    await markFenced(deps.pool, a.claimed);
+  }
 }
 
 type Write = (c: pg.PoolClient) => Promise<Written | null>;

@@ -50,8 +50,15 @@ const schema = z
     DATABASE_POOL_MAX: z.coerce.number().int().positive().optional(),
     /** A checkout from a starved pool (or an unreachable server) fails after this long. @default 10000 */
     DATABASE_CONNECT_TIMEOUT_MS: positiveInt(10_000),
-    /** Attempts of one try whose worker may die before the try fails with WORKER_LOST. @default 2 */
-    WORKER_LOST_LIMIT: z.coerce.number().int().min(0).default(2),
+    /**
+     * A task's database session idle inside its transaction this long is ended by Postgres (its
+     * locks go, the attempt fails as an outage and is retried): the backstop for a worker that is
+     * stopped and never taken over. Longer than any pause a job makes between statements (an HTTP
+     * source's backoff). @default 900000 (15 min)
+     */
+    TASK_IDLE_TIMEOUT_MS: positiveInt(900_000),
+    /** The try fails with WORKER_LOST once this many of its attempts lost their worker. @default 2 */
+    WORKER_LOST_LIMIT: z.coerce.number().int().min(1).default(2),
     /** Engine retries of one try after database/queue outages (the task's `retries` stay untouched). @default 10 */
     INFRA_RETRY_MAX: z.coerce.number().int().min(0).default(10),
     /**

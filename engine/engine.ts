@@ -32,7 +32,9 @@ export interface EngineOptions {
   poolSize?: number;
   /** @default 10000 */
   connectTimeoutMs?: number;
-  /** Attempts of one try whose worker may be lost before it fails with WORKER_LOST. @default 2 */
+  /** A session idle inside a task's transaction this long is ended by Postgres (TASK_IDLE_TIMEOUT_MS). @default 900000 */
+  taskIdleTimeoutMs?: number;
+  /** The try fails with WORKER_LOST once this many of its attempts lost their worker. @default 2 */
   workerLostLimit?: number;
   /** Tries one delivery may run back to back by hand-over (HANDOVER_MAX); 0 = never. @default 20 */
   handoverMax?: number;
@@ -79,6 +81,7 @@ export class Engine {
       max: options.poolSize ?? 10,
       applicationName: 'tributary',
       schema: options.schema,
+      idleInTransactionMs: options.taskIdleTimeoutMs ?? 900_000,
       connectionTimeoutMillis: options.connectTimeoutMs,
       onError: (err) => this.outage.failed('database', err),
     });

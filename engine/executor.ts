@@ -21,7 +21,7 @@ import { taskLogger, type CollectedLine } from './logger.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
 import { claimAndBegin, commitTry, endTry } from './transitions.ts';
-import { rescheduleTry, type Claimed } from './try-sql.ts';
+import { markFenced, rescheduleTry, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
 import type { JobKind } from './types.ts';
 
@@ -94,7 +94,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
     await recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
     return null;
   }
-  if (claimed.lost_attempts > deps.workerLostLimit) {
+  if (claimed.lost_attempts >= deps.workerLostLimit) {
     const err = new TributaryError('WORKER_LOST', `the worker running this try was lost ${claimed.lost_attempts} times (limit ${deps.workerLostLimit})`);
     await recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
     return null;
@@ -164,6 +164,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       client.removeListener('error', onError);
       client.release();
       log.warn('claim lost to another delivery; nothing committed');
+      await markFenced(deps.pool, claimed);
       return null;
     }
     if (destroy || broken) {

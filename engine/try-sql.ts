@@ -43,6 +43,15 @@ export function rescheduleTry(client: pg.PoolClient, c: Claimed, state: Json, de
   ]);
 }
 
+/**
+ * engine/sql/fenced.sql: records on its attempt that this delivery found its claim taken over and
+ * committed nothing (the run page and `trib run show` list it). Best effort, on the pool: the
+ * delivery's own connection may be the one the takeover ended.
+ */
+export async function markFenced(pool: pg.Pool, c: Claimed): Promise<void> {
+  await pool.query('SELECT trib_fenced($1, $2, $3)', [c.id, c.try_number, c.attempt]).catch(() => undefined);
+}
+
 /** engine/sql/heartbeat.sql: renews the leases this worker still holds; how many. */
 export async function renewLeases(pool: pg.Pool, instanceIds: number[], worker: string, leaseMs: number): Promise<number> {
   const { rows } = await pool.query<{ renewed: number }>({

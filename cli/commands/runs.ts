@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { backfill, planBackfill, triggerRun } from '../../engine/operations.ts';
 import type { Json } from '../../engine/types.ts';
 import { listRuns, runDetail, type RunDetail } from '../../dashboard/queries.ts';
+import { attemptState, runAttempts, type AttemptRow } from '../../dashboard/ui-queries.ts';
 import { dayArg, paramsArg, positiveIntArg, runIdArg } from '../args.ts';
 import { formatDate, formatDuration, oneLine, printable, shortJson, table } from '../format.ts';
 import { withRuntime } from '../runtime.ts';
@@ -72,7 +73,8 @@ export function addRunCommands(program: Command): void {
     .action((runId: number, opts: { json?: boolean }) =>
       withRuntime(async ({ engine }) => {
         const detail = await runDetail(engine.pool, runId, engine.dags);
-        console.log(opts.json ? JSON.stringify(detail, null, 2) : renderRun(detail));
+        const attempts = await runAttempts(engine.pool, runId);
+        console.log(opts.json ? JSON.stringify({ ...detail, attempts }, null, 2) : [renderRun(detail), renderAttempts(attempts)].join('\n'));
       }),
     );
 }
@@ -92,6 +94,16 @@ function renderWarnings(run: RunDetail): string[] {
   const lines = run.tasks.flatMap((t) => t.warnings.map((w) => `  ${t.mapIndex < 0 ? t.taskId : `${t.taskId}[${t.mapIndex}]`}: ${w}`));
   const refused = run.refused.map((f) => `  ${f.taskId}${f.mapIndex < 0 ? '' : `[${f.mapIndex}]`}: ${f.path}: ${f.rowsRefused} of ${f.rowsRead} rows refused`);
   return [...(lines.length > 0 ? ['', 'warnings:', ...lines.map(printable)] : []), ...(refused.length > 0 ? ['', 'rows refused at load:', ...refused.map(printable)] : [])];
+}
+
+/** Every delivery of every try, as the run page lists them: worker, start, end, state, code. */
+function renderAttempts(attempts: AttemptRow[]): string {
+  if (attempts.length === 0) return '';
+  const rows = attempts.map((a) => [
+    a.mapIndex < 0 ? a.taskId : `${a.taskId}[${a.mapIndex}]`, `${a.tryNumber}.${a.attempt}`, attemptState(a, formatDate),
+    a.worker, formatDate(a.startedAt), formatDate(a.endedAt), a.error ? oneLine(errorLine(a.errorCode, a.error), 70) : '',
+  ]);
+  return ['', 'attempts:', table(['TASK', 'TRY.ATTEMPT', 'STATE', 'WORKER', 'STARTED', 'ENDED', 'ERROR'], rows)].join('\n');
 }
 
 export function renderRun(run: RunDetail): string {

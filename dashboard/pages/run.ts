@@ -9,7 +9,7 @@ import type pg from 'pg';
 import type { CompiledDag, Json } from '../../engine/types.ts';
 import { runDetail, type RunDetail } from '../queries.ts';
 import {
-  checkHistory, loadFiles, logTail, runAttempts, runChecks, runReconciles, runReports, SPARK_RUNS,
+  attemptState, checkHistory, loadFiles, logTail, runAttempts, runChecks, runReconciles, runReports, SPARK_RUNS,
   type CheckHistoryPoint, type CheckRow, type LoadFile, type ReconcileRow, type RunReport,
 } from '../ui-queries.ts';
 import { badge, duration, html, layout, postForm, redact, when, type Html } from '../html.ts';
@@ -140,7 +140,7 @@ ${t.warnings.map((w) => html`<div class="warn">⚠ ${w}</div>`)}</td>
 </tbody></table></div>`;
   const attemptsTable = attempts.length === 0 ? html`` : html`<details><summary>Attempts (${attempts.length})</summary><div class="scroll"><table id="attempts">
 <thead><tr><th>Task</th><th class="num">Try.attempt</th><th>State</th><th>Worker</th><th>Started</th><th>Ended</th><th>Error</th></tr></thead><tbody>
-${attempts.map((a) => html`<tr><td>${a.taskId}${a.mapIndex >= 0 ? `[${a.mapIndex}]` : ''}</td><td class="num">${a.tryNumber}.${a.attempt}</td><td>${a.state}</td>
+${attempts.map((a) => html`<tr><td>${a.taskId}${a.mapIndex >= 0 ? `[${a.mapIndex}]` : ''}</td><td class="num">${a.tryNumber}.${a.attempt}</td><td>${attemptState(a, when)}</td>
 <td>${a.worker}</td><td>${when(a.startedAt)}</td><td>${when(a.endedAt)}</td><td>${a.errorCode ?? ''} ${a.error ?? ''}</td></tr>`)}</tbody></table></div></details>`;
   const body = html`<h1>${run.dagId} · ${when(run.logicalDate)} ${badge(run.state)}</h1>
 <dl class="meta"><dt>Run</dt><dd>#${run.id} (${run.runType})</dd>

@@ -162,6 +162,10 @@ export const taskAttempts = pgTable(
     endedAt: timestamp('ended_at', { withTimezone: true }),
     error: text('error'),
     errorCode: text('error_code'),
+    /** The Postgres backend running the attempt's transaction: a takeover ends it, so a stopped worker holds no locks. */
+    backendPid: integer('backend_pid'),
+    /** When the attempt's worker came back after its claim was taken over, found it lost and committed nothing. */
+    fencedAt: timestamp('fenced_at', { withTimezone: true }),
   },
   (t) => [uniqueIndex('task_attempts_instance_try_attempt').on(t.taskInstanceId, t.tryNumber, t.attempt)],
 );

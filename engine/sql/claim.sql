@@ -1,9 +1,13 @@
 /*
  * trib_claim(instance, try, worker, lease ms) → the try's context in ONE row (task, run, params,
  * the results of its upstream tasks), or no row. Starts a new attempt of a queued try, or takes
- * over a running one whose lease expired (its worker is lost: that attempt is closed as 'lost'
- * and counted in lost_attempts). A try that is finished, or running under a live lease, or whose
- * run is not running, is not claimed. The claim commits before the handler starts: on its own
+ * over a running one whose lease expired. The attempt taken over is closed: 'infra_error'
+ * (counted in infra_retries) when it started before the database server did — a restart or a
+ * stop ended its connection, its worker may well be alive — else 'lost' (counted in
+ * lost_attempts). Its backend, if still there, is terminated, so a stopped worker (SIGSTOP, a
+ * frozen VM) keeps no row or table lock from the new attempt. The new attempt records its own
+ * backend. A try that is finished, or running under a live lease, or whose run is not running,
+ * is not claimed. The claim commits before the handler starts: on its own
  * (engine/transitions.ts claimAndBegin), or with the end of the try before it (a hand-over, trib_end).
  */
 CREATE OR REPLACE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8)
@@ -14,7 +18,9 @@ RETURNS TABLE (
 ) LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
   WITH claimed AS (
     UPDATE task_instances ti SET state = 'running', started_at = clock_timestamp(), worker = p_worker, updated_at = now(),
-      attempt = ti.attempt + 1, lost_attempts = ti.lost_attempts + (ti.state = 'running')::int,
+      attempt = ti.attempt + 1,
+      lost_attempts = ti.lost_attempts + (ti.state = 'running' AND ti.started_at >= pg_postmaster_start_time())::int,
+      infra_retries = ti.infra_retries + (ti.state = 'running' AND ti.started_at < pg_postmaster_start_time())::int,
       lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000), not_before = NULL
     WHERE ti.id = p_instance AND ti.try_number = p_try
       AND EXISTS (SELECT 1 FROM dag_runs r WHERE r.id = ti.run_id AND r.state = 'running')
@@ -22,13 +28,23 @@ RETURNS TABLE (
         OR (ti.state = 'running' AND (ti.lease_until IS NULL OR ti.lease_until < now())))
     RETURNING ti.id, ti.run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries, ti.map_item,
               ti.resume_state, ti.pokes, ti.attempt, ti.lost_attempts, ti.infra_retries
-  ), lost AS (
-    UPDATE task_attempts a SET state = 'lost', ended_at = clock_timestamp(), error_code = 'WORKER_LOST',
-      error = 'worker ' || a.worker || ' was lost (its lease expired while the attempt was running)'
+  ), taken AS (
+    UPDATE task_attempts a SET ended_at = clock_timestamp(),
+      state = CASE WHEN a.started_at < pg_postmaster_start_time() THEN 'infra_error' ELSE 'lost' END,
+      error_code = CASE WHEN a.started_at < pg_postmaster_start_time() THEN 'DATABASE_UNAVAILABLE' ELSE 'WORKER_LOST' END,
+      error = CASE WHEN a.started_at < pg_postmaster_start_time()
+        THEN 'the database server restarted under this attempt (worker ' || a.worker || ')'
+        ELSE 'worker ' || a.worker || ' was lost (its lease expired while the attempt was running)' END
     FROM claimed c WHERE a.task_instance_id = c.id AND a.try_number = c.try_number AND a.state = 'running'
+    RETURNING a.backend_pid, a.started_at
+  ), ended AS (
+    -- Only the session that ran the attempt (not a later one that reused its pid), never this one.
+    SELECT count(pg_terminate_backend(t.backend_pid)) AS n FROM taken t
+    WHERE t.backend_pid <> pg_backend_pid()
+      AND EXISTS (SELECT 1 FROM pg_stat_activity s WHERE s.pid = t.backend_pid AND s.backend_start <= t.started_at)
   ), started AS (
-    INSERT INTO task_attempts (task_instance_id, try_number, attempt, state, worker, started_at)
-    SELECT c.id, c.try_number, c.attempt, 'running', p_worker, clock_timestamp() FROM claimed c
+    INSERT INTO task_attempts (task_instance_id, try_number, attempt, state, worker, started_at, backend_pid)
+    SELECT c.id, c.try_number, c.attempt, 'running', p_worker, clock_timestamp(), pg_backend_pid() FROM claimed c
   ), tried AS (
     INSERT INTO task_tries (task_instance_id, try_number, state, worker, started_at)
     SELECT c.id, c.try_number, 'running', p_worker, clock_timestamp() FROM claimed c
@@ -41,5 +57,5 @@ RETURNS TABLE (
        SELECT u.result FROM task_instances u WHERE u.run_id = c.run_id AND u.task_id = up.task_id AND u.map_index = -1)), '{}'::jsonb)
      FROM dag_tasks dt, unnest(dt.upstream) AS up(task_id)
      WHERE dt.dag_id = r.dag_id AND dt.task_id = c.task_id)
-  FROM claimed c JOIN dag_runs r ON r.id = c.run_id
+  FROM claimed c JOIN dag_runs r ON r.id = c.run_id, ended
 $$;

@@ -1,7 +1,7 @@
 /**
  * A worker process for the chaos suite: consumes the chaos DAGs' queues until killed, or until
  * SIGTERM (then it finishes its running tries and exits 0). Prints `worker ready` once started.
- * Env: DATABASE_URL, QUEUE_BACKEND, REDIS_URL, QUEUE_PREFIX, JOB_LOCK_MS, CONCURRENCY, WORKER_LOST_LIMIT.
+ * Env: DATABASE_URL, QUEUE_BACKEND, REDIS_URL, QUEUE_PREFIX, JOB_LOCK_MS, CONCURRENCY, WORKER_LOST_LIMIT, RECORD_WAIT_MS.
  */
 import os from 'node:os';
 import { pino } from 'pino';
@@ -21,7 +21,7 @@ const engine = new Engine({
   dags,
   kinds,
   log: pino({ level: process.env.WORKER_LOG_LEVEL ?? 'warn' }, pino.destination(2)),
-  recordWaitMs: 60_000,
+  recordWaitMs: Number(process.env.RECORD_WAIT_MS ?? 60_000),
   workerLostLimit: Number(process.env.WORKER_LOST_LIMIT ?? 2),
   dataRoots: [os.tmpdir()],
 });

@@ -2,7 +2,8 @@
  * Postgres restarted under running work (`-m immediate`, then up again), and stopped for 20 s:
  * the worker and a `trib scheduler` with no cron DAG survive with the same PIDs, the try in flight
  * is retried by the engine as an infrastructure error without touching the task's own retries,
- * every run finishes, and each task's effect is committed exactly once.
+ * every run finishes, and each task's effect is committed exactly once. Down longer than the worker
+ * waits to record its end, the attempt taken over is still an outage (`infra_error`), never `lost`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, spawnScheduler, startCluster, type Cluster } from './harness.ts';
@@ -41,6 +42,15 @@ describe.each(['redis', 'postgres'] as const)('Postgres restarts under a worker 
 
     expect(alive(worker) && alive(scheduler.child)).toBe(true);
     expect([worker.pid, scheduler.child.pid]).toEqual(pids);
+
+    // Down longer than a worker waits to record its attempt's end (and than the lease): the attempt
+    // the sweeper's claim takes over started before the server did, so it is an outage, not a lost worker.
+    worker.kill('SIGTERM');
+    const patient = await c.spawnWorker({ CONCURRENCY: '2', RECORD_WAIT_MS: '1500' });
+    const outlasted = await runChain('2025-05-15', () => c.pg.restart(8_000));
+    expect(outlasted.map((a) => a.state)).not.toContain('lost');
+    expect(outlasted.slice(0, -1).map((a) => a.error_code)).toContain('DATABASE_UNAVAILABLE');
+    expect(alive(patient)).toBe(true);
     // One line per outage, not a storm of them.
     expect(scheduler.output().match(/database unavailable/g)?.length ?? 0).toBeLessThanOrEqual(4);
   }, 180_000);

@@ -97,6 +97,18 @@ describe('claim under a live lease', () => {
   });
 });
 
+/** A fresh connection in a transaction, as the executor records an end after its own connection died. */
+async function onFresh<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await t.database.pool.connect();
+  try {
+    await c.query('BEGIN');
+    return await fn(c);
+  } finally {
+    await c.query('ROLLBACK').catch(() => undefined);
+    c.release(true);
+  }
+}
+
 describe('an older attempt of the same try', () => {
   /**
    * w-a claims try 1 under a short lease; it expires and w-b takes the SAME try over (attempt 2).
@@ -108,6 +120,8 @@ describe('an older attempt of the same try', () => {
     await sleep(SHORT_LEASE_MS + 200);
     const current = await claim(b, id, 'w-b', LONG_LEASE_MS);
     expect(current).toMatchObject({ try_number: 1, attempt: 2, lost_attempts: 1 });
+    // The takeover ended w-a's session (a stopped worker keeps no lock): w-a's next statement fails.
+    await expect(a.query('SELECT 1')).rejects.toThrow();
     return { old: old as Claimed, current: current as Claimed };
   }
 
@@ -119,8 +133,7 @@ describe('an older attempt of the same try', () => {
       expect(before.instance).toMatchObject({ state: 'running', try_number: 1, attempt: 2, worker: 'w-b' });
 
       const line = { level: 'info', message: 'from the old attempt', fields: {}, at: new Date() };
-      expect(await endTry(a, old, { ...ok, result: { from: 'w-a' }, lines: [line] })).toBeNull();
-      await a.query('ROLLBACK'); // what the executor does on a lost claim
+      expect(await onFresh((c) => endTry(c, old, { ...ok, result: { from: 'w-a' }, lines: [line] }))).toBeNull();
       expect(await snapshot(id)).toEqual(before);
 
       const ended = await endTry(b, current, { ...ok, result: { from: 'w-b' } });
@@ -137,10 +150,12 @@ describe('an older attempt of the same try', () => {
       const { old } = await takenOver(a, b, id);
       await b.query('ROLLBACK');
       const before = await snapshot(id);
-      expect(await retryTry(a, old, { error: 'boom', code: 'TASK_FAILED', delayMs: 10 })).toBeNull();
-      expect(await infraRetryTry(a, old, { error: 'boom', code: 'DATABASE_UNAVAILABLE', delayMs: 10 })).toBeNull();
-      expect(await rescheduleTry(a, old, { poke: 1 }, 10)).toBeNull();
-      await a.query('COMMIT'); // even committed, the stale attempt's statements changed nothing
+      await onFresh(async (c) => {
+        expect(await retryTry(c, old, { error: 'boom', code: 'TASK_FAILED', delayMs: 10 })).toBeNull();
+        expect(await infraRetryTry(c, old, { error: 'boom', code: 'DATABASE_UNAVAILABLE', delayMs: 10 })).toBeNull();
+        expect(await rescheduleTry(c, old, { poke: 1 }, 10)).toBeNull();
+        await c.query('COMMIT'); // even committed, the stale attempt's statements changed nothing
+      });
       expect(await snapshot(id)).toEqual(before);
     });
   });

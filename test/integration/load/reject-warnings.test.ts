@@ -178,6 +178,10 @@ describe('reject limit warnings (redis)', () => {
     expect(failedShow.stdout).toContain('task quality upstream_failed, but the run succeeded');
     expect(failedShow.stdout).toMatch(/^load_items\s+failed \(1 warning\)\s+1\/1\s+\S+\s+REJECT_LIMIT_EXCEEDED: /m);
     expect(failedShow.stdout).toMatch(/^summary\s+success \(1 warning\)\s/m);
+    // Every attempt, as the run page lists them: the failed load's with its worker and code.
+    expect(failedShow.stdout).toContain('\nattempts:\n');
+    expect(failedShow.stdout).toMatch(/^load_items\s+1\.1\s+failed\s+\S+\s+\d{4}-\d\d-\d\d \S+\s+\d{4}-\d\d-\d\d \S+\s+REJECT_LIMIT_EXCEEDED: /m);
+    expect(failedShow.stdout).toMatch(/^summary\s+1\.1\s+success\s/m);
 
     const runs = await trib(['runs', 'warned'], env);
     expect(runs.stderr).toBe('');
