@@ -1,8 +1,9 @@
 /**
  * bench:chaos — the chaos suite at scale, real processes on private servers: `CHAOS_KILLS`
  * (default 20) worker kill -9s at seeded points during `CHAOS_RUNS` loads of `CHAOS_ROWS` rows
- * each (default 2 × 1.5M = a 3M-row day), then a Postgres restart (`-m immediate`) and a Redis
- * wipe under running work. Counts come from SQL against the generator's truth. Progress goes to
+ * each (default 2 × 1.5M = a 3M-row day), then a Postgres restart (`-m immediate`), a Postgres
+ * stop of `CHAOS_PG_STOP_S` (default 90) and a Redis wipe under running work, and a worker
+ * SIGSTOPped mid-load (taken over while it stays stopped). Counts come from SQL against the generator's truth. Progress goes to
  * stderr; stdout gets one JSON line.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +21,7 @@ const RUNS = Number(process.env.CHAOS_RUNS ?? 2);
 const ROWS = Number(process.env.CHAOS_ROWS ?? 1_500_000);
 const SEED = Number(process.env.CHAOS_SEED ?? 20261201);
 const JOB_LOCK_MS = 5000;
+const PG_STOP_S = Number(process.env.CHAOS_PG_STOP_S ?? 90);
 /** Kills land up to this long into an attempt (a 1.5M-row load takes about 10 s here). */
 const KILL_WINDOW_MS = Number(process.env.CHAOS_KILL_WINDOW_MS ?? 8000);
 
@@ -104,6 +106,40 @@ async function killsDuringLoads(c: Cluster, workers: Workers, dir: string) {
   return { out, worker };
 }
 
+/** Attempts recorded `lost` in these runs: with no worker dead, each is an outage taken for a death. */
+async function lostAttempts(c: Cluster, runIds: number[]): Promise<number> {
+  const { rows } = await c.database.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id
+     WHERE ti.run_id = ANY($1::bigint[]) AND a.state = 'lost'`, [runIds]);
+  return rows[0].n;
+}
+
+/** A worker SIGSTOPped mid-load while another runs: seconds from the stop until the load's run succeeded. */
+async function stoppedWorkerTakeover(c: Cluster, workers: Workers, dir: string): Promise<{ seconds: number; ok: boolean }> {
+  const file = path.join(dir, 'items_stopped.csv');
+  const truth = await writeItemsFile(file, ROWS);
+  await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined);
+  const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, { day: '2025-08-04', params: { file } });
+  await attemptRunning(c, runId, 0);
+  await new Promise((r) => setTimeout(r, 1000));
+  // The worker running the load (its name ends with its pid) stops; another one is there to take over.
+  const { rows: [running] } = await c.database.pool.query<{ worker: string }>(
+    `SELECT a.worker FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id WHERE ti.run_id = $1 AND a.state = 'running'`, [runId]);
+  const stopped = Number(running.worker.split(':').pop());
+  const taker = await workers.spawn();
+  process.kill(stopped, 'SIGSTOP');
+  const at = Date.now();
+  try {
+    const state = await waitForRunState(c, runId, 600_000);
+    const seconds = (Date.now() - at) / 1000;
+    const account = await accountLoad(c, runId);
+    const want = expectedAccount(truth);
+    return { seconds, ok: state === 'success' && account.rows === want.rows && account.distinct === want.rows && alive(taker) };
+  } finally {
+    process.kill(stopped, 'SIGCONT');
+  }
+}
+
 async function main() {
   const c = await startCluster({ jobLockMs: JOB_LOCK_MS });
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-chaos-'));
@@ -117,17 +153,27 @@ async function main() {
     const pgOk = pgRun.state === 'success' && alive(worker) && pgRun.effects.every(([, n]) => n === 1)
       && pgRun.tries.every(([, t]) => t === 1);
 
+    log(`Postgres stopped ${PG_STOP_S} s under a running chain`);
+    const pgStopRun = await chainThroughOutage(c, '2025-08-03', () => c.pg.restart(PG_STOP_S * 1000), 600_000);
+    const pgStopOk = pgStopRun.state === 'success' && alive(worker) && pgStopRun.effects.every(([, n]) => n === 1);
+
+    log('a worker SIGSTOPped mid-load');
+    const stopped = await stoppedWorkerTakeover(c, workers, dir);
+
     log('Redis wipe under a running chain');
     const redisRun = await chainThroughOutage(c, '2025-08-02', () => c.redis.wipe(1000), 180_000);
     const redisOk = redisRun.state === 'success' && alive(worker) && redisRun.effects.every(([, n]) => n === 1);
-    out.doubleExecutions += [...pgRun.effects, ...redisRun.effects].reduce((n, [, e]) => n + Math.max(0, Number(e) - 1), 0);
+    out.doubleExecutions += [...pgRun.effects, ...pgStopRun.effects, ...redisRun.effects].reduce((n, [, e]) => n + Math.max(0, Number(e) - 1), 0);
+    const outageRuns = [pgRun.runId, pgStopRun.runId, redisRun.runId];
 
     console.log(JSON.stringify({
       kills: out.kills, runs: out.runs, runs_succeeded: out.succeeded, rows_per_run: ROWS,
       rows_lost: out.lost, rows_duplicated: out.duplicated, audit_duplicated: out.auditDuplicated,
       double_executions: out.doubleExecutions, workers_died: workers.died,
       recovery_s_p50: quantile(out.recoveries, 0.5), recovery_s_max: Math.max(0, ...out.recoveries),
-      job_lock_ms: JOB_LOCK_MS, pg_restart_ok: pgOk, redis_restart_ok: redisOk, seed: SEED,
+      job_lock_ms: JOB_LOCK_MS, pg_restart_ok: pgOk, pg_stop_s: PG_STOP_S, pg_stop_ok: pgStopOk,
+      lost_attempts_without_death: await lostAttempts(c, outageRuns), stopped_worker_takeover_s: stopped.seconds,
+      stopped_worker_ok: stopped.ok, redis_restart_ok: redisOk, seed: SEED,
     }));
   } finally {
     await c.close();

@@ -70,7 +70,8 @@ export type Written = Pick<Ended, 'jobs' | 'settle'>;
 export async function writeFailure(client: pg.PoolClient, a: EndingAttempt, decision: Decision, err: unknown): Promise<Written | null> {
   const { claimed: c, dag, task } = a;
   const message = describeError(err);
-  const code = errorCode(err);
+  // A connection lost under the attempt carries no code of its own: an outage is named as one.
+  const code = errorCode(err) ?? (decision.kind === 'infra' ? 'DATABASE_UNAVAILABLE' : null);
   if (decision.kind === 'fail') return endTry(client, c, { state: 'failed', result: null, error: message, code, lines: a.lines });
   const failure = { error: message, code, delayMs: decision.delayMs };
   const jobId = decision.kind === 'infra' ? await infraRetryTry(client, c, failure) : await retryTry(client, c, failure);

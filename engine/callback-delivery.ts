@@ -8,12 +8,15 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { deadlineFor, recordEvent, taskCallbacks, type CallbackEvent, type CallbackEventName, type CompiledCallback } from './callbacks.ts';
 import { describeError, TributaryError } from './errors.ts';
+import { OutageLog } from './outage.ts';
 import type { CompiledDag, Json } from './types.ts';
 
 export interface DelivererOptions {
   pool: pg.Pool;
   dags: ReadonlyMap<string, CompiledDag>;
   log: Logger;
+  /** Where a failed pass is told: one line when the database goes, one when it is back. @default its own */
+  outage?: OutageLog;
   /** Base of the run links in events, e.g. `http://127.0.0.1:8080`. @default no links */
   dashboardUrl?: string;
   /** How often pending events and deadlines are looked at. @default 1000 */
@@ -53,11 +56,18 @@ export class CallbackDeliverer {
   private running?: Promise<void>;
   private stopped = false;
 
-  constructor(private readonly options: DelivererOptions) {}
+  private readonly outage: OutageLog;
+
+  constructor(private readonly options: DelivererOptions) {
+    this.outage = options.outage ?? new OutageLog(options.log);
+  }
 
   start(): void {
     const loop = async () => {
-      this.running = this.tick().then(() => undefined, (err: unknown) => this.options.log.error({ err: describeError(err) }, 'callback delivery pass failed; the next one retries'));
+      this.running = this.tick().then(
+        () => this.outage.ok('database'),
+        (err: unknown) => this.outage.passFailed('database', err, () => this.options.pool.query('SELECT 1'), 'callback delivery pass failed; the next one retries'),
+      );
       await this.running;
       if (!this.stopped) this.timer = setTimeout(loop, this.options.pollMs ?? 1000);
     };

@@ -121,10 +121,12 @@ export class Engine {
   }
 
   async startScheduler(): Promise<void> {
-    this.scheduler = new Scheduler(this.pool, this.dispatcher, this.options.dags, this.options.log, { retentionDays: this.options.retentionDays });
+    this.scheduler = new Scheduler(this.pool, this.dispatcher, this.options.dags, this.options.log, {
+      retentionDays: this.options.retentionDays, outage: this.outage,
+    });
     await this.scheduler.start();
     this.callbacks = new CallbackDeliverer({
-      pool: this.pool, dags: this.options.dags, log: this.options.log, dashboardUrl: this.options.dashboardUrl, pollMs: this.options.callbackPollMs,
+      pool: this.pool, dags: this.options.dags, log: this.options.log, outage: this.outage, dashboardUrl: this.options.dashboardUrl, pollMs: this.options.callbackPollMs,
     });
     this.callbacks.start();
   }

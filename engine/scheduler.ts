@@ -11,6 +11,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { withTransaction } from '../db/client.ts';
 import type { Dispatcher } from './dispatcher.ts';
+import { OutageLog } from './outage.ts';
 import { cleanRuns } from './retention.ts';
 import { startQueuedRuns } from './transitions.ts';
 import { createRun } from './runs.ts';
@@ -43,6 +44,8 @@ export async function scheduleDag(pool: pg.Pool, dispatcher: Dispatcher, dag: Co
 export interface SchedulerOptions {
   /** Delete runs that ended more than this many days ago (engine/retention.ts), at start and daily; 0 = never. @default 0 */
   retentionDays?: number;
+  /** Where failed passes go: one line when the database goes, one when it is back. @default its own */
+  outage?: OutageLog;
 }
 
 /** When the daily retention pass runs (UTC). */
@@ -52,6 +55,7 @@ const DAY_MS = 86_400_000;
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
   private retention?: Promise<void>;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -59,7 +63,9 @@ export class Scheduler {
     private readonly dags: ReadonlyMap<string, CompiledDag>,
     private readonly log: Logger,
     private readonly options: SchedulerOptions = {},
-  ) {}
+  ) {
+    this.outage = options.outage ?? new OutageLog(log);
+  }
 
   /** Catch up once, then tick each DAG on its cron; a tick while the DAG's previous pass still runs is skipped. */
   async start(): Promise<void> {
@@ -109,7 +115,7 @@ export class Scheduler {
       const { deleted, kept } = await cleanRuns(this.pool, { before: new Date(Date.now() - days * DAY_MS) });
       this.log.info({ retention_days: days, deleted: Object.fromEntries(deleted), kept_latest_runs: kept }, 'retention applied');
     } catch (err) {
-      this.log.error({ err }, 'retention failed; the next daily pass retries');
+      await this.outage.passFailed('database', err, () => this.pool.query('SELECT 1'), 'retention failed; the next daily pass retries');
     }
   }
 
@@ -117,8 +123,9 @@ export class Scheduler {
     try {
       const created = await scheduleDag(this.pool, this.dispatcher, dag, now);
       if (created > 0) this.log.info({ dag_id: dag.id, created }, 'runs created');
+      this.outage.ok('database');
     } catch (err) {
-      this.log.error({ dag_id: dag.id, err }, 'scheduling pass failed; the next tick retries');
+      await this.outage.passFailed('database', err, () => this.pool.query('SELECT 1'), `scheduling pass of ${dag.id} failed; the next tick retries`);
     }
   }
 }

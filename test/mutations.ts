@@ -609,4 +609,20 @@ export const MUTATIONS: Mutation[] = [
     tests: ['test/integration/load/reject-warnings.test.ts'],
     guards: '`trib run show` lists every attempt with its worker, times, state and code',
   },
+  {
+    id: 'outage-deliverer-quiet',
+    file: 'engine/callback-delivery.ts',
+    find: "        (err: unknown) => this.outage.passFailed('database', err, () => this.options.pool.query('SELECT 1'), 'callback delivery pass failed; the next one retries'),",
+    replace: "        (err: unknown) => this.options.log.error({ err: String(err) }, 'callback delivery pass failed; the next one retries'),",
+    tests: ['test/reliability/pg-restart.test.ts'],
+    guards: 'a database outage is one line when it starts and one when it ends, not a line per failed callback pass',
+  },
+  {
+    id: 'infra-error-has-code',
+    file: 'engine/attempt-end.ts',
+    find: "  const code = errorCode(err) ?? (decision.kind === 'infra' ? 'DATABASE_UNAVAILABLE' : null);",
+    replace: '  const code = errorCode(err);',
+    tests: ['test/reliability/pg-restart.test.ts'],
+    guards: 'an attempt an outage ended carries a code (DATABASE_UNAVAILABLE when the lost connection gave none)',
+  },
 ];

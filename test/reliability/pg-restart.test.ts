@@ -51,7 +51,12 @@ describe.each(['redis', 'postgres'] as const)('Postgres restarts under a worker 
     expect(outlasted.map((a) => a.state)).not.toContain('lost');
     expect(outlasted.slice(0, -1).map((a) => a.error_code)).toContain('DATABASE_UNAVAILABLE');
     expect(alive(patient)).toBe(true);
-    // One line per outage, not a storm of them.
+    // One line per outage, not a storm of them (the callback deliverer polls every second), and
+    // one when it is back, with the passes that failed meanwhile.
     expect(scheduler.output().match(/database unavailable/g)?.length ?? 0).toBeLessThanOrEqual(4);
+    expect(scheduler.output()).not.toMatch(/pass failed/);
+    expect(scheduler.output()).toMatch(/"failed_passes":\d+.*database available again/);
+    // An attempt an outage ended says so with a code.
+    for (const a of [...restarted, ...stopped].filter((x) => x.state === 'infra_error')) expect(a.error_code).not.toBeNull();
   }, 180_000);
 });

@@ -81,6 +81,7 @@ export async function chainThroughOutage(c: Cluster, day: string, outage: () => 
   const attempts = await q(`SELECT a.state, a.error_code FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id
     WHERE ti.run_id = $1 AND ti.task_id = 'a' ORDER BY a.attempt`);
   return {
+    runId,
     state,
     tries: tries.map((t) => [t.task_id as string, t.try_number as number]),
     effects: effects.map((e) => [e.task_id as string, e.n as number]),
