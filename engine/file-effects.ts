@@ -162,3 +162,18 @@ export async function settleUncertain(pool: pg.Pool, effects: readonly RecordedE
     }
   }
 }
+
+/**
+ * Waits (up to `timeoutMs`) until no file of the run's tasks is still on its way into place: a run
+ * ends in the COMMIT of its last task, and that task's renames follow the COMMIT. An effect that
+ * failed (pending with an error, or lost) is not waited for: the run's warnings say it.
+ */
+export async function effectsSettled(pool: pg.Pool, runId: number, timeoutMs = 10_000): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 25))) {
+    const { rows } = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM file_effects e JOIN task_instances ti ON ti.id = e.task_instance_id
+       WHERE ti.run_id = $1 AND e.state = 'pending' AND e.error IS NULL`, [runId]);
+    if (rows[0].n === 0) return true;
+    if (Date.now() > deadline) return false;
+  }
+}

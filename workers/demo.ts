@@ -13,6 +13,7 @@ import { quoteIdent } from '../db/identifiers.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { redactUrl } from '../engine/config.ts';
 import { Engine } from '../engine/engine.ts';
+import { effectsSettled } from '../engine/file-effects.ts';
 import { describeError, TributaryError } from '../engine/errors.ts';
 import { clearTasks, triggerRun } from '../engine/operations.ts';
 import { daysBetween, formatDay, parseDay, previousTick } from '../engine/schedule.ts';
@@ -112,7 +113,10 @@ export async function startDemoRun(engine: Engine, dag: CompiledDag, day: string
 export async function waitForRun(pool: pg.Pool, runId: number, signal?: AbortSignal): Promise<string> {
   for (;;) {
     const { state } = await getRun(pool, runId);
-    if (ENDED.has(state)) return state;
+    if (ENDED.has(state)) {
+      await effectsSettled(pool, runId); // its last task's files follow that task's COMMIT
+      return state;
+    }
     await sleep(250, undefined, { signal });
   }
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { compileDag } from '../../engine/dag.ts';
 import { Engine } from '../../engine/engine.ts';
 import { TributaryError } from '../../engine/errors.ts';
+import { effectsSettled } from '../../engine/file-effects.ts';
 import type { CompiledDag, DagSpec, HandlerOutcome, JobKind, Json, TaskState } from '../../engine/types.ts';
 import { builtinKinds } from '../../jobs/index.ts';
 import { createTestDatabase, redisUrl, uniquePrefix, type TestDatabase } from './db.ts';
@@ -120,7 +121,10 @@ export async function startTestEngine(options: {
       for (;;) {
         const { rows } = await database.pool.query<{ state: string }>('SELECT state FROM dag_runs WHERE id = $1', [runId]);
         const state = rows[0]?.state;
-        if (state === 'success' || state === 'failed') return state;
+        if (state === 'success' || state === 'failed') {
+          await effectsSettled(database.pool, runId); // the last task's report is renamed after its COMMIT
+          return state;
+        }
         if (Date.now() > deadline) throw new Error(`run ${runId} still ${state} after ${timeoutMs} ms: ${JSON.stringify(await handle.taskStates(runId))}`);
         await new Promise((r) => setTimeout(r, 25));
       }
