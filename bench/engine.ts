@@ -84,7 +84,7 @@ async function ours(backend: Backend, databaseUrl: string, redisUrl: string | un
     const started = performance.now();
     const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag(dagId), { day: date });
     for (;;) {
-      const { rows } = await watcher.query('SELECT state FROM dag_runs WHERE id = $1', [runId]);
+      const { rows } = await watcher.query('SELECT state FROM tributary.dag_runs WHERE id = $1', [runId]);
       if (rows[0].state === 'success') return { ms: performance.now() - started, queries: queries.count - sent, pgWaitMs: queries.waitMs - waited };
       if (rows[0].state === 'failed') throw new Error(`${dagId} run failed`);
       await new Promise((r) => setTimeout(r, 2));
