@@ -134,9 +134,11 @@ export interface CoercionRow {
   coerced: string;
 }
 
-/** Inserts one batch of coercion rows; returns the smallest id written (null for an empty batch). */
-export async function insertCoercionRows(client: pg.PoolClient, target: AuditTarget, ctx: AuditContext, rows: CoercionRow[]): Promise<number | null> {
-  if (rows.length === 0) return null;
+/** Inserts one batch of coercion rows; returns the id and line of each row written. */
+export async function insertCoercionRows(
+  client: pg.PoolClient, target: AuditTarget, ctx: AuditContext, rows: CoercionRow[],
+): Promise<Array<{ id: number; line: number }>> {
+  if (rows.length === 0) return [];
   const { text, values } = batchInsert(target.sql, ctx, [
     { name: 'line', type: 'bigint', values: rows.map((r) => r.line) },
     { name: 'column', type: 'text', values: rows.map((r) => r.column) },
@@ -144,6 +146,6 @@ export async function insertCoercionRows(client: pg.PoolClient, target: AuditTar
     { name: 'value', type: 'text', values: rows.map((r) => r.value) },
     { name: 'coerced', type: 'text', values: rows.map((r) => r.coerced) },
   ]);
-  const res = await client.query<{ first: string }>(`WITH written AS (${text} RETURNING id) SELECT min(id) AS first FROM written`, values);
-  return Number(res.rows[0].first);
+  const res = await client.query<{ id: string; line: string }>(`${text} RETURNING id, line`, values);
+  return res.rows.map((r) => ({ id: Number(r.id), line: Number(r.line) }));
 }

@@ -15,10 +15,13 @@ const q = (name: string) => quoteIdent(name, 'column');
 export class CoercionLog {
   private rows: CoercionRow[] = [];
   /**
-   * Smallest id written since the last `dropUnloaded` (the current staging segment): its rows are
-   * `id >= firstId` with this load's run, task, map index and file.
+   * Id and line of each row written since the last `dropUnloaded` (the current staging segment),
+   * in line order: 16 bytes a row. The clean-up deletes by these ids, never by a join with the
+   * audit table, whose statistics may claim it is empty (a vacuum that ran while a killed
+   * attempt's rows filled it): a nested loop over it and the target ran > 9 min at 1M rows (issue 22).
    */
-  private firstId: number | null = null;
+  private ids: number[] = [];
+  private lines: number[] = [];
 
   constructor(private readonly client: pg.PoolClient, private readonly target: AuditTarget, private readonly ctx: AuditContext) {}
 
@@ -34,8 +37,10 @@ export class CoercionLog {
   async flush(): Promise<void> {
     const rows = this.rows;
     this.rows = [];
-    const first = await insertCoercionRows(this.client, this.target, this.ctx, rows);
-    if (first !== null) this.firstId ??= first;
+    for (const w of await insertCoercionRows(this.client, this.target, this.ctx, rows)) {
+      this.ids.push(w.id);
+      this.lines.push(w.line);
+    }
   }
 
   /**
@@ -45,26 +50,34 @@ export class CoercionLog {
    */
   async dropUnloaded(plan: LoadPlan): Promise<Map<string, number>> {
     const removed = new Map<string, number>();
-    const firstId = this.firstId;
-    this.firstId = null; // the next staging segment's rows start after these
-    if (firstId === null || (plan.lastWins.length === 0 && !plan.insertNew)) return removed;
-    const key = plan.options.key.map(q);
-    const loadedBefore = plan.insertNew
-      ? `UNION ALL SELECT st.id FROM staged st JOIN ${plan.targetSql} t ON ${key.map((k) => `t.${k} = st.${k}`).join(' AND ')}`
-      : '';
+    const { ids, lines } = this;
+    this.ids = []; // the next staging segment's rows start after these
+    this.lines = [];
+    if (ids.length === 0 || (plan.lastWins.length === 0 && !plan.insertNew)) return removed;
+    const dropped = await this.linesNotLoaded(plan, lines.filter((l, i) => l !== lines[i - 1]));
+    const gone = ids.filter((_, i) => dropped.has(lines[i]));
+    if (gone.length === 0) return removed;
     const res = await this.client.query<{ column: string; coercion: string }>(
-      `WITH mine AS MATERIALIZED (
-         SELECT id, line FROM ${this.target.sql}
-          WHERE id >= $1 AND run_id = $2 AND task_id = $3 AND map_index = $4 AND file = $5),
-       staged AS MATERIALIZED (
-         SELECT m.id${key.map((k) => `, s.${k}`).join('')} FROM mine m JOIN pg_temp.${q(STAGING_TABLE)} s ON s.${q(LINE_COLUMN)} = m.line),
-       dropped AS (
-         SELECT m.id FROM mine m WHERE NOT EXISTS (SELECT 1 FROM staged st WHERE st.id = m.id)
-         ${loadedBefore})
-       DELETE FROM ${this.target.sql} c USING dropped d WHERE c.id = d.id RETURNING c."column", c.coercion`,
-      [firstId, this.ctx.runId, this.ctx.taskId, this.ctx.mapIndex, this.ctx.file],
-    );
+      `DELETE FROM ${this.target.sql} WHERE id = ANY($1::bigint[]) RETURNING "column", coercion`, [gone]);
     for (const r of res.rows) removed.set(`${r.column}.${r.coercion}`, (removed.get(`${r.column}.${r.coercion}`) ?? 0) + 1);
     return removed;
+  }
+
+  /**
+   * Of `lines` (distinct), those the insert will not load: all but the staged ones that load (under
+   * insert-new, those whose key the target lacks: one primary-key probe each, kept a probe by
+   * OFFSET 0 as in modes.ts). EXCEPT is a set operation, never a nested loop: the statement reads
+   * the staging table once and the target's key index per line, whatever the statistics say.
+   */
+  private async linesNotLoaded(plan: LoadPlan, lines: number[]): Promise<Set<number>> {
+    const line = q(LINE_COLUMN);
+    const key = plan.options.key.map(q);
+    const keyFree = plan.insertNew
+      ? ` AND NOT EXISTS (SELECT 1 FROM ${plan.targetSql} t WHERE ${key.map((k) => `t.${k} = s.${k}`).join(' AND ')} OFFSET 0)`
+      : '';
+    const res = await this.client.query<{ line: string }>(
+      `SELECT u.line FROM unnest($1::bigint[]) AS u(line)
+       EXCEPT SELECT s.${line} FROM pg_temp.${q(STAGING_TABLE)} s WHERE s.${line} = ANY($1::bigint[])${keyFree}`, [lines]);
+    return new Set(res.rows.map((r) => Number(r.line)));
   }
 }

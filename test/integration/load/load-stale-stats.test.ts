@@ -95,7 +95,7 @@ describe.each([
     expect(await coercedLines(`${name}_clean`)).toEqual(wanted);
 
     await staleTables(name, extra);
-    const bound = 2 * clean.ms + 2000;
+    const bound = 2 * clean.ms + 3000;
     const stale = await tryLoad(options(name, extra), { statementTimeoutMs: bound });
     expect(stale.result).toMatchObject({ rows_read: 2 * KEYS, rows_loaded: KEYS, rows_deduplicated: KEYS });
     expect(stale.result.files[0].coercions).toEqual({ 'amount.thousands_separator': KEYS });
