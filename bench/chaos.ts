@@ -120,11 +120,15 @@ async function stoppedWorkerTakeover(c: Cluster, workers: Workers, dir: string):
   const truth = await writeItemsFile(file, ROWS);
   await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined);
   const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, { day: '2025-08-04', params: { file } });
-  await attemptRunning(c, runId, 0);
+  // The worker running the load (its name ends with its pid) stops a second into it; another takes over.
+  let running: { worker: string } | undefined;
+  for (const deadline = Date.now() + 120_000; !running && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+    ({ rows: [running] } = await c.database.pool.query<{ worker: string }>(
+      `SELECT a.worker FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id
+       WHERE ti.run_id = $1 AND ti.task_id = 'load' AND a.state = 'running'`, [runId]));
+  }
+  if (!running) return { seconds: -1, ok: false };
   await new Promise((r) => setTimeout(r, 1000));
-  // The worker running the load (its name ends with its pid) stops; another one is there to take over.
-  const { rows: [running] } = await c.database.pool.query<{ worker: string }>(
-    `SELECT a.worker FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id WHERE ti.run_id = $1 AND a.state = 'running'`, [runId]);
   const stopped = Number(running.worker.split(':').pop());
   const taker = await workers.spawn();
   process.kill(stopped, 'SIGSTOP');
