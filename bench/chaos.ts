@@ -117,7 +117,7 @@ async function lostAttempts(c: Cluster, runIds: number[]): Promise<number> {
 /** A worker SIGSTOPped mid-load while another runs: seconds from the stop until the load's run succeeded. */
 async function stoppedWorkerTakeover(c: Cluster, workers: Workers, dir: string): Promise<{ seconds: number; ok: boolean }> {
   const file = path.join(dir, 'items_stopped.csv');
-  const truth = await writeItemsFile(file, ROWS);
+  const truth = await writeItemsFile(file, ROWS + RUNS); // other rows than any earlier load's file (the ledger skips a file it has)
   await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined);
   const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, { day: '2025-08-04', params: { file } });
   // The worker running the load (its name ends with its pid) stops a second into it; another takes over.
