@@ -3,7 +3,8 @@
  * (default 20) worker kill -9s at seeded points during `CHAOS_RUNS` loads of `CHAOS_ROWS` rows
  * each (default 2 × 1.5M = a 3M-row day), then a Postgres restart (`-m immediate`), a Postgres
  * stop of `CHAOS_PG_STOP_S` (default 90) and a Redis wipe under running work, and a worker
- * SIGSTOPped mid-load (taken over while it stays stopped). Counts come from SQL against the generator's truth. Progress goes to
+ * SIGSTOPped mid-load (taken over while it stays stopped). `retry_s_max`: the slowest last attempt
+ * of a killed load (the retry after its last kill), beside `clean_load_s`, a load nobody killed. Counts come from SQL against the generator's truth. Progress goes to
  * stderr; stdout gets one JSON line.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -69,7 +70,23 @@ async function attemptRunning(c: Cluster, runId: number, after: number): Promise
 async function killsDuringLoads(c: Cluster, workers: Workers, dir: string) {
   const random = seededRandom(SEED);
   let worker = await workers.spawn();
-  const out = { runs: 0, succeeded: 0, lost: 0, duplicated: 0, auditDuplicated: 0, doubleExecutions: 0, kills: 0, recoveries: [] as number[] };
+  const out = {
+    runs: 0, succeeded: 0, lost: 0, duplicated: 0, auditDuplicated: 0, doubleExecutions: 0, kills: 0, recoveries: [] as number[],
+    /** Seconds of each run's last attempt (the retry after its last kill), and of a load nobody killed. */
+    retries: [] as number[], cleanLoadS: 0,
+  };
+  {
+    // A clean load of the same size first: the yardstick of every retry after a kill.
+    const file = path.join(dir, 'items_clean.csv');
+    const truth = await writeItemsFile(file, ROWS + RUNS + 1);
+    await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined);
+    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, { day: '2025-06-30', params: { file } });
+    await waitForRunState(c, runId, 600_000);
+    const account = await accountLoad(c, runId);
+    if (account.rows !== expectedAccount(truth).rows) throw new Error('the clean load did not load its truth');
+    out.cleanLoadS = (account.attempts.at(-1)?.ms ?? 0) / 1000;
+    log(`clean load: ${out.cleanLoadS} s`);
+  }
   for (let run = 0; run < RUNS; run++) {
     const file = path.join(dir, `items_${run}.csv`);
     const truth = await writeItemsFile(file, ROWS + run);
@@ -98,6 +115,7 @@ async function killsDuringLoads(c: Cluster, workers: Workers, dir: string) {
     if ((await waitForRunState(c, runId, 600_000)) === 'success') out.succeeded++;
     const account = await accountLoad(c, runId);
     const want = expectedAccount(truth);
+    if (kills > 0) out.retries.push((account.attempts.at(-1)?.ms ?? 0) / 1000);
     out.lost += Math.max(0, want.rows - account.distinct);
     out.duplicated += account.rows - account.distinct;
     out.auditDuplicated += Math.max(0, account.rejects - want.rejects);
@@ -177,6 +195,7 @@ async function main() {
       recovery_s_p50: quantile(out.recoveries, 0.5), recovery_s_max: Math.max(0, ...out.recoveries),
       job_lock_ms: JOB_LOCK_MS, pg_restart_ok: pgOk, pg_stop_s: PG_STOP_S, pg_stop_ok: pgStopOk,
       lost_attempts_without_death: await lostAttempts(c, outageRuns), stopped_worker_takeover_s: stopped.seconds,
+      clean_load_s: out.cleanLoadS, retry_s_max: Math.max(0, ...out.retries),
       stopped_worker_ok: stopped.ok, redis_restart_ok: redisOk, seed: SEED,
     }));
   } finally {
