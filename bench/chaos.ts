@@ -84,7 +84,7 @@ async function killsDuringLoads(c: Cluster, workers: Workers, dir: string) {
     await waitForRunState(c, runId, 600_000);
     const account = await accountLoad(c, runId);
     if (account.rows !== expectedAccount(truth).rows) throw new Error('the clean load did not load its truth');
-    out.cleanLoadS = (account.attempts.at(-1)?.ms ?? 0) / 1000;
+    out.cleanLoadS = Math.round(account.attempts.at(-1)?.ms ?? 0) / 1000;
     log(`clean load: ${out.cleanLoadS} s`);
   }
   for (let run = 0; run < RUNS; run++) {
@@ -115,7 +115,7 @@ async function killsDuringLoads(c: Cluster, workers: Workers, dir: string) {
     if ((await waitForRunState(c, runId, 600_000)) === 'success') out.succeeded++;
     const account = await accountLoad(c, runId);
     const want = expectedAccount(truth);
-    if (kills > 0) out.retries.push((account.attempts.at(-1)?.ms ?? 0) / 1000);
+    if (kills > 0) out.retries.push(Math.round(account.attempts.at(-1)?.ms ?? 0) / 1000);
     out.lost += Math.max(0, want.rows - account.distinct);
     out.duplicated += account.rows - account.distinct;
     out.auditDuplicated += Math.max(0, account.rejects - want.rejects);
