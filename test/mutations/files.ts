@@ -1,0 +1,112 @@
+/** Mutation list, part: Loads, reports, paths and file effects, and the test harness itself. See test/mutations.ts. */
+import type { Mutation } from '../mutations.ts';
+
+const FILE_EFFECTS_TEST = 'test/integration/engine/file-effects.test.ts';
+const RENAME_KILL_TEST = 'test/reliability/report-rename-kill.test.ts';
+
+export const FILES_MUTATIONS: Mutation[] = [
+  {
+    id: 'load-postgres-warning',
+    file: 'jobs/load/index.ts',
+    find: 'if (lines.length === 0) return [];',
+    replace: 'return [];',
+    tests: ['test/integration/load/load-db-failure.test.ts'],
+    guards: "rows Postgres refused (the table's own CHECK) are named in the run's warnings, not only in the audit table",
+  },
+  {
+    id: 'test-temp-sweep',
+    file: 'test/support/run-temp-dir.ts',
+    find: 'if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;',
+    replace: 'continue;',
+    tests: ['test/unit/run-temp-dir.test.ts'],
+    guards: "a test run's setup removes the temp folders of runs killed before their teardown",
+  },
+  {
+    id: 'paths-roots-check',
+    file: 'jobs/paths.ts',
+    find: 'if (!realRoots.some((root) => isWithin(realPath, root))) {',
+    replace: 'if (false) {',
+    tests: ['test/integration/paths/load-swap-race.test.ts'],
+    guards: 'openConfined refuses a file whose real location (after a swap) is outside the data roots',
+  },
+  {
+    id: 'load-sensor-changed',
+    file: 'jobs/load/source-file.ts',
+    find: '} else if (seen && (stat.size !== seen.bytes || stat.mtimeMs !== seen.mtimeMs)) {',
+    replace: '} else if (false) {',
+    tests: ['test/integration/load/load-files-in-motion.test.ts'],
+    guards: 'a load refuses (FILE_CHANGED) a file that changed since the sensor took it',
+  },
+  {
+    id: 'load-refuse-check-violation',
+    file: 'jobs/load/file-load.ts',
+    find: '!/^(22|23502|23514)/.test(pg.code)',
+    replace: '!/^(22|23502)/.test(pg.code)',
+    tests: ['test/integration/load/load-db-failure.test.ts'],
+    guards: 'a row Postgres refuses for a CHECK constraint (23514) is rejected per row, not failing the load',
+  },
+  {
+    id: 'load-empty-replace',
+    file: 'jobs/load/index.ts',
+    find: 'if (deleted > 0 && loaded === 0 && !plan.options.allowEmpty) {',
+    replace: 'if (false) {',
+    tests: ['test/integration/load/load-empty.test.ts'],
+    guards: 'a replace that would delete rows and load none fails with LOAD_EMPTY unless allowEmpty',
+  },
+  {
+    id: 'trigger-reference-skip',
+    file: 'test/support/trigger-rules.ts',
+    find: "if (upstream.includes('skipped')) return 'skip';",
+    replace: '',
+    tests: ['test/unit/engine/trigger-rules.test.ts'],
+    guards: "the TypeScript reference the SQL is compared with: all_success skips after a skipped upstream",
+  },
+  {
+    id: 'csv-skip-escaped-line-end',
+    file: 'jobs/load/csv-reader.ts',
+    find: 'if (c === 10 && at === QUOTED) this.line++;',
+    replace: '',
+    tests: ['test/unit/load/csv-reader-skip-lines.test.ts'],
+    guards: 'CsvReader: an escaped line end inside a skipped over-long record counts as a line (later line numbers stay physical)',
+  },
+  {
+    id: 'csv-skip-quoted-line-end',
+    file: 'jobs/load/csv-reader.ts',
+    find: 'if (c === 10) this.line++;',
+    replace: '',
+    tests: ['test/unit/load/csv-reader-skip-lines.test.ts'],
+    guards: 'CsvReader: a quoted line end inside a skipped over-long record counts as a line',
+  },
+  {
+    id: 'csv-skip-lines-before-limit',
+    file: 'jobs/load/csv-reader.ts',
+    find: 'this.line += at.lines - 1;',
+    replace: '',
+    tests: ['test/unit/load/csv-reader-skip-lines.test.ts'],
+    guards: 'CsvReader: the lines an over-long record spans before it outgrows the limit count too',
+  },
+  {
+    id: 'report-rename-before-commit',
+    file: 'jobs/report/index.ts',
+    find: 'await ctx.renameAfterCommit({ tempPath: written.tempPath, finalPath: written.path, sha256: written.sha256 });',
+    replace: "await (await import('node:fs/promises')).rename(written.tempPath, written.path);",
+    tests: [FILE_EFFECTS_TEST, RENAME_KILL_TEST],
+    guards: "a report's file replaces the target only after the try's COMMIT (a recorded file effect), never inside the handler",
+  },
+  {
+    id: 'schema-refuse-load-target',
+    file: 'jobs/load/modes.ts',
+    find: "  await refuseEngineSchema(client, schema, table, 'load target');",
+    replace: '',
+    tests: ['test/integration/db/engine-schema.test.ts'],
+    guards: "a load target in the engine's schema is refused (TABLE_RESERVED) before anything is created",
+  },
+  {
+    id: 'coercion-drop-keyed',
+    file: 'jobs/load/coercions.ts',
+    find: 'WHERE id = ANY($1::bigint[]) RETURNING "column", coercion',
+    replace: 'c USING ${this.target.sql} m WHERE m.id = ANY($1::bigint[]) AND c.run_id = m.run_id AND c.task_id = m.task_id AND c.map_index = m.map_index AND c.file = m.file AND c.line = m.line RETURNING c."column", c.coercion',
+    tests: ['test/integration/load/load-stale-stats.test.ts'],
+    guards: "the coercion clean-up deletes by the ids it wrote, never through a join with the audit table, which stale statistics (a vacuum while a killed attempt's rows filled it) turn into a nested loop",
+  },
+];
