@@ -79,7 +79,7 @@ async function applyOlderMissing(client: pg.PoolClient): Promise<void> {
  * indexes, constraints and sequences) unless the engine's schema has it already. The functions
  * the old migrations made in `public` go; engine/sql makes them again in the engine's schema.
  */
-async function moveEngineTables(client: pg.PoolClient, schema: string): Promise<void> {
+async function moveEngineTables(client: pg.PoolClient, schema: string): Promise<string[]> {
   const target = quoteIdent(schema, 'engine schema');
   await client.query(`CREATE SCHEMA IF NOT EXISTS ${target}`);
   const { rows } = await client.query<{ name: string }>(
@@ -94,9 +94,15 @@ async function moveEngineTables(client: pg.PoolClient, schema: string): Promise<
      WHERE n.nspname = 'public' AND p.proname LIKE 'trib\\_%'`,
   );
   for (const { signature } of stale) await client.query(`DROP FUNCTION IF EXISTS public.${signature}`);
+  return rows.map((r) => r.name);
 }
 
-export async function runMigrations(database: Database): Promise<void> {
+export interface MigrationResult {
+  /** Engine tables this call moved out of `public` into the engine's schema (an install from before it). */
+  movedTables: string[];
+}
+
+export async function runMigrations(database: Database): Promise<MigrationResult> {
   const client = await database.pool.connect();
   try {
     // Two roles starting at once must not both apply the same migration.
@@ -106,8 +112,9 @@ export async function runMigrations(database: Database): Promise<void> {
     await client.query(`SET search_path = public, ${quoteIdent(database.schema, 'engine schema')}`);
     await applyOlderMissing(client);
     await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
+    let movedTables: string[] = [];
     const install = (fresh: boolean) => inTransaction(client, async () => {
-      await moveEngineTables(client, database.schema);
+      movedTables = await moveEngineTables(client, database.schema);
       await applyEngineSql(client, database.schema, { fresh });
     });
     // A function whose result type or argument names changed cannot be replaced: all are made anew.
@@ -115,6 +122,7 @@ export async function runMigrations(database: Database): Promise<void> {
       if ((err as TributaryError).details?.cannotReplace === true) return install(true);
       throw err;
     });
+    return { movedTables };
   } finally {
     await client.query('RESET search_path').catch(() => undefined);
     await client.query(UNLOCK).catch(() => undefined);

@@ -61,12 +61,16 @@ export function addRoleCommands(program: Command): void {
       const config = loadConfig();
       const url = requireDatabaseUrl(config);
       const database = connect(url, { max: 2, applicationName: 'tributary-migrate', schema: config.TRIBUTARY_SCHEMA });
+      let moved: string[] = [];
       try {
         if (opts.down) await rollbackMigration(database, opts.down);
-        else await runMigrations(database);
+        else moved = (await runMigrations(database)).movedTables;
       } finally {
         await database.close();
       }
       console.log(opts.down ? `migration ${opts.down} rolled back on ${redactUrl(url)}` : `migrations applied to ${redactUrl(url)}`);
+      if (moved.length > 0) {
+        console.log(`moved ${moved.length} engine tables from public into schema ${config.TRIBUTARY_SCHEMA} (restart every Tributary process of the old version)`);
+      }
     });
 }
