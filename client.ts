@@ -1,12 +1,12 @@
 /**
  * `tributary/client`: the operator's operations for scripts — trigger, list runs, wait for a run,
- * clear and mark tasks — the same functions the `trib` CLI calls (engine/operations.ts,
+ * clear a run or its tasks, mark tasks — the same functions the `trib` CLI calls (engine/operations.ts,
  * dashboard/queries.ts), on the DAGs of DAGS_DIR and the database of DATABASE_URL.
  */
 import { getRun, listRuns, runDetail, type RunDetail, type RunRow } from './dashboard/queries.ts';
 import { loadConfig } from './engine/config.ts';
 import { TributaryError } from './engine/errors.ts';
-import { clearTasks, markTask, triggerRun, type MarkResult, type TriggerResult } from './engine/operations.ts';
+import { clearRun, clearTasks, markTask, triggerRun, type MarkResult, type TriggerResult } from './engine/operations.ts';
 import type { Json } from './engine/types.ts';
 import { commandLogger, createEngine, loadDagsFrom, requireDatabaseUrl } from './cli/runtime.ts';
 import { waitForRun } from './workers/demo.ts';
@@ -14,7 +14,11 @@ import { waitForRun } from './workers/demo.ts';
 export type { MarkResult, RunDetail, RunRow, TriggerResult };
 
 export interface Client {
-  /** Creates the run of `date` (YYYY-MM-DD, default today UTC) with validated params, and starts it. */
+  /**
+   * Triggers a run with validated params: without `date` a new manual run now; with `date`
+   * (YYYY-MM-DD) the run of that day — when it exists with the same params nothing changes
+   * (`created` false), with other params RUN_EXISTS. `started` false: `waitReason` says why it waits.
+   */
   trigger(dag: string, options?: { date?: string; params?: Record<string, Json> }): Promise<TriggerResult>;
   /** The newest runs of a DAG. @default limit 20 */
   runs(dag: string, options?: { limit?: number }): Promise<RunRow[]>;
@@ -22,6 +26,8 @@ export interface Client {
   run(runId: number): Promise<RunDetail>;
   /** Resolves with the run's end state; WAIT_TIMEOUT after `timeoutMs`. @default timeoutMs 3600000 */
   waitForRun(runId: number, options?: { timeoutMs?: number }): Promise<'success' | 'failed'>;
+  /** Clears every task of a run so it runs again whole, with its own params; returns the cleared task ids. */
+  clearRun(runId: number): Promise<string[]>;
   /** Clears a task (and with `downstream` everything after it) so it runs again; returns the cleared task ids. */
   clear(runId: number, taskId: string, options?: { downstream?: boolean }): Promise<string[]>;
   /**
@@ -45,7 +51,7 @@ export async function connect(env: Record<string, string | undefined> = process.
       const dag = engine.dag(dagId);
       if (!registered) await engine.register();
       registered = true;
-      return triggerRun(engine.pool, engine.dispatcher, dag, { day: options.date, params: options.params });
+      return triggerRun(engine.pool, engine.dispatcher, dag, { date: options.date, params: options.params });
     },
     async runs(dagId, options = {}) {
       engine.dag(dagId);
@@ -61,6 +67,7 @@ export async function connect(env: Record<string, string | undefined> = process.
       });
       return state as 'success' | 'failed';
     },
+    clearRun: async (runId) => clearRun(engine.pool, engine.dispatcher, await dagOfRun(runId), runId),
     clear: async (runId, taskId, options = {}) => clearTasks(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, options.downstream ?? false),
     mark: async (runId, taskId, state, options = {}) =>
       markTask(engine.pool, engine.dispatcher, await dagOfRun(runId), runId, taskId, state, options.mapIndex),

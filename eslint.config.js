@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tributary/**', 'db/migrations/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.tributary/**', 'db/migrations/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

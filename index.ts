@@ -1,8 +1,9 @@
 /**
  * The `tributary` package: what a DAG file or a custom job kind imports. `defineDag` and
  * `defineJobKind`, the task context and job-kind types, callback types, each shipped kind's option
- * types (`…Input` is what a DAG file writes; the plain name is the parsed form), and zod as `z`
- * (declare params and custom options with this copy, the one Tributary checks them with).
+ * types (`…Input` is what a DAG file writes; the plain name is the parsed form), `TributaryKinds`
+ * (options by kind: a project adds its own kinds to it with `declare module 'tributary'`), and zod
+ * as `z` (declare params and custom options with this copy, the one Tributary checks them with).
  */
 import type { z as zod } from 'zod';
 import type { extractOptions } from './jobs/extract/options.ts';
@@ -20,6 +21,7 @@ export { TributaryError, type ErrorCode } from './engine/errors.ts';
 export type {
   DagSpec, TaskSpec, ScheduleSpec, MapOver, TriggerRule, ParamSpec, TaskContext, JobKind, HandlerOutcome, Reschedule, Json,
 } from './engine/types.ts';
+export type { KindOptions, TributaryKinds } from './engine/kind-options.ts';
 export type {
   Callback, Callbacks, CallbackEvent, CallbackEventName, CallbackFunction, DeadlineSpec, LogCallback, WebhookCallback,
 } from './engine/callbacks.ts';

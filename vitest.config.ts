@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // `import … from 'tributary'` in a test's project files is this checkout's source (package.json
+  // exports), never a dist/ left by `npm pack`; the rest are Vite's default server conditions.
+  ssr: { resolve: { conditions: ['tributary-source', 'module', 'node', 'development|production'] } },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],

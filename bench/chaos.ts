@@ -80,7 +80,7 @@ async function killsDuringLoads(c: Cluster, workers: Workers, dir: string) {
     const file = path.join(dir, 'items_clean.csv');
     const truth = await writeItemsFile(file, ROWS + RUNS + 1);
     await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined);
-    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, { day: '2025-06-30', params: { file } });
+    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, { date: '2025-06-30', params: { file } });
     await waitForRunState(c, runId, 600_000);
     const account = await accountLoad(c, runId);
     if (account.rows !== expectedAccount(truth).rows) throw new Error('the clean load did not load its truth');
@@ -92,7 +92,7 @@ async function killsDuringLoads(c: Cluster, workers: Workers, dir: string) {
     const truth = await writeItemsFile(file, ROWS + run);
     await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined);
     const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, {
-      day: `2025-07-${String(run + 1).padStart(2, '0')}`, params: { file },
+      date: `2025-07-${String(run + 1).padStart(2, '0')}`, params: { file },
     });
     const kills = Math.floor(KILLS / RUNS) + (run < KILLS % RUNS ? 1 : 0);
     let attempt: number | null = 0;
@@ -137,7 +137,7 @@ async function stoppedWorkerTakeover(c: Cluster, workers: Workers, dir: string):
   const file = path.join(dir, 'items_stopped.csv');
   const truth = await writeItemsFile(file, ROWS + RUNS); // other rows than any earlier load's file (the ledger skips a file it has)
   await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined);
-  const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, { day: '2025-08-04', params: { file } });
+  const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, { date: '2025-08-04', params: { file } });
   // The worker running the load (its name ends with its pid) stops a second into it; another takes over.
   let running: { worker: string } | undefined;
   for (const deadline = Date.now() + 120_000; !running && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {

@@ -82,7 +82,7 @@ async function ours(backend: Backend, databaseUrl: string, redisUrl: string | un
     const sent = queries.count;
     const waited = queries.waitMs;
     const started = performance.now();
-    const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag(dagId), { day: date });
+    const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag(dagId), { date: date });
     for (;;) {
       const { rows } = await watcher.query('SELECT state FROM tributary.dag_runs WHERE id = $1', [runId]);
       if (rows[0].state === 'success') return { ms: performance.now() - started, queries: queries.count - sent, pgWaitMs: queries.waitMs - waited };

@@ -85,7 +85,7 @@ export async function benchCreditPlatform(): Promise<CreditBench> {
     log(`running credit_platform for ${DAY} (${truth.extracts[0].rows} rows)`);
     const started = performance.now();
     const params = { dataDir: path.join(DIR, 'data'), reportDir: path.join(DIR, 'reports') };
-    const { runId } = await triggerRun(engine.pool, engine.dispatcher, dag, { day: DAY, params });
+    const { runId } = await triggerRun(engine.pool, engine.dispatcher, dag, { date: DAY, params });
     const state = await waitForEnd(engine, runId);
     const seconds = (performance.now() - started) / 1000;
     log(`run ${state} in ${seconds.toFixed(3)} s`);

@@ -56,7 +56,7 @@ async function waitForEnd(engine: Engine, runId: number): Promise<string> {
 
 async function runDay(engine: Engine, dagId: string, day: string, params: Record<string, string>): Promise<{ runId: number; seconds: number }> {
   const started = performance.now();
-  const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag(dagId), { day, params });
+  const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag(dagId), { date: day, params });
   if ((await waitForEnd(engine, runId)) !== 'success') throw new Error(`merchant_activity run of ${day} failed`);
   return { runId, seconds: (performance.now() - started) / 1000 };
 }

@@ -1,6 +1,9 @@
-/** Argument parsers for commander: each validates one value or throws ARGUMENT_INVALID naming it. */
+/**
+ * Argument parsers for commander: each validates one value or throws ARGUMENT_INVALID naming it.
+ * Loaded by every command file at startup, so it imports nothing heavy.
+ */
 import { TributaryError } from '../engine/errors.ts';
-import { parseDay } from '../engine/schedule.ts';
+import { parseDay } from '../engine/day.ts';
 import type { Json } from '../engine/types.ts';
 
 /** 'YYYY-MM-DD' that exists in the calendar. */

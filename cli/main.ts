@@ -1,9 +1,12 @@
 /**
  * The `trib` program: `buildProgram()` (commander, every command with --help; also used by tests to
- * check docker-compose against the real commands) and `main(argv)`, which runs it and turns any
- * failure into one stderr line and an exit code (cli/report.ts).
+ * check docker-compose against the real commands) and `main(argv)`, which reads `.env` from the
+ * working directory when there is one (never over a variable already set), runs the program and
+ * turns any failure into one stderr line and an exit code (cli/report.ts).
+ * Startup stays light: command files import only commander, ../args.ts, ../format.ts and types at
+ * their top, and load what an action needs with `await import()` inside it.
  */
-import { createRequire } from 'node:module';
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { addDagCommands } from './commands/dags.ts';
 import { addDbCommands } from './commands/db.ts';
@@ -12,11 +15,8 @@ import { addInitCommand } from './commands/init.ts';
 import { addRoleCommands } from './commands/roles.ts';
 import { addRunCommands } from './commands/runs.ts';
 import { addTaskCommands } from './commands/tasks.ts';
+import { ownPackage } from './own-package.ts';
 import { reportFailure } from './report.ts';
-
-function version(): string {
-  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
-}
 
 /** Commander settings every (sub)command needs: throw instead of exiting, print no error text itself. */
 function quiet(command: Command): void {
@@ -28,9 +28,9 @@ function quiet(command: Command): void {
 export function buildProgram(): Command {
   const program = new Command('trib')
     .description('Tributary: Airflow-style DAGs on BullMQ queues with Postgres as the record')
-    .version(version())
+    .version(ownPackage().version)
     .showSuggestionAfterError(true)
-    .addHelpText('after', '\nConfiguration comes from the environment: DATABASE_URL, REDIS_URL, QUEUE_BACKEND, DASHBOARD_TOKEN, DAGS_DIR, …');
+    .addHelpText('after', '\nConfiguration comes from the environment (and a .env file in the working directory): DATABASE_URL, REDIS_URL, QUEUE_BACKEND, DASHBOARD_TOKEN, DAGS_DIR, …');
   addDagCommands(program);
   addRunCommands(program);
   addTaskCommands(program);
@@ -58,6 +58,8 @@ export async function main(argv: string[]): Promise<void> {
   process.on('unhandledRejection', fail);
   let exitCode = 0;
   try {
+    // process.loadEnvFile keeps a variable the environment already has.
+    if (fs.existsSync('.env')) process.loadEnvFile('.env');
     await buildProgram().parseAsync(argv);
   } catch (err) {
     exitCode = reportFailure(err);

@@ -8,14 +8,13 @@ import type { Engine } from '../engine/engine.ts';
 import { TributaryError } from '../engine/errors.ts';
 import { backfill, clearTasks, markTask, planBackfill, triggerRun, type MarkResult, type TriggerResult } from '../engine/operations.ts';
 import { setPaused } from '../engine/runs.ts';
-import type { CompiledDag, Json } from '../engine/types.ts';
-import { REDACTED } from './html.ts';
+import type { CompiledDag } from '../engine/types.ts';
 
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day YYYY-MM-DD');
 
 export const TriggerBody = z.object({
-  /** Logical day. @default today (UTC) */
-  day: Day.optional(),
+  /** Logical date (a day). @default none: a new manual run now */
+  date: Day.optional(),
   /** Run params, over the DAG's defaults. @default {} */
   params: z.record(z.string(), z.json()).default({}),
 }).strict();
@@ -48,20 +47,8 @@ export function parseBody<S extends z.ZodType>(schema: S, raw: unknown, what: st
   throw new TributaryError('ARGUMENT_INVALID', `${what}: ${issues}`);
 }
 
-/** Params typed in the trigger form: a JSON object; a key still showing the redaction mark keeps the DAG's default. */
-export function formParams(text: string): Record<string, Json> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text.trim() || '{}');
-  } catch (err) {
-    throw new TributaryError('ARGUMENT_INVALID', `params are not valid JSON: ${(err as Error).message}`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TributaryError('ARGUMENT_INVALID', 'params must be a JSON object, like {"key": "value"}');
-  return Object.fromEntries(Object.entries(value as Record<string, Json>).filter(([, v]) => v !== REDACTED));
-}
-
 export function trigger(engine: Engine, dag: CompiledDag, body: z.output<typeof TriggerBody>): Promise<TriggerResult> {
-  return triggerRun(engine.pool, engine.dispatcher, dag, { day: body.day, params: body.params });
+  return triggerRun(engine.pool, engine.dispatcher, dag, { date: body.date, params: body.params });
 }
 
 /** The DAG of a run (RUN_NOT_FOUND when there is none). */

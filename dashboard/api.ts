@@ -1,9 +1,9 @@
 /**
  * JSON API under /api: health, DAGs, runs (cursor-paginated), grid, a run with its files, checks,
  * attempts, logs, refused rows and report files, latest report (or one seller's row of it), a DAG's
- * newest reports (/dags/merchant_activity/reports: W3's five merchant metrics), and the actions (trigger, clear, mark, pause,
- * backfill, bulk clear). Requests are validated by the zod schemas listed in `API_ROUTES` (which
- * also make /api/openapi.json). Errors answer `{ error: CODE, message }` with 400/403/404/500.
+ * newest reports (/dags/merchant_activity/reports: W3's five merchant metrics), and the actions (trigger, clear a run or a
+ * task, mark, pause, backfill, bulk clear). Requests are validated by the zod schemas listed in `API_ROUTES` (which
+ * also make /api/openapi.json). Errors answer `{ error: CODE, message }` with 400/403/404/409/500.
  */
 import { pipeline } from 'node:stream/promises';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.ts';
 import { describeError, TributaryError, type ErrorCode } from '../engine/errors.ts';
+import { clearRun, unpauseDag } from '../engine/operations.ts';
 import { confinePath, openConfined } from '../jobs/paths.ts';
 import {
   BackfillBody, backfillRuns, clear, ClearBody, ClearFailedBody, clearFailed, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
@@ -59,6 +60,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   REPORT_NOT_FOUND: 404,
   REPORT_ROW_NOT_FOUND: 404,
   PATH_OUTSIDE_ROOT: 403,
+  RUN_EXISTS: 409,
 };
 
 /** The HTTP status of an error: by its code; a body express could not parse is a 400. */
@@ -121,10 +123,14 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/health', summary: 'database and queue reachability (200 or 503)' },
   { method: 'get', path: '/dags', summary: 'every DAG with schedule, paused flag and newest run' },
   { method: 'get', path: '/dags/{dagId}/runs', summary: 'runs of a DAG, newest first; next page cursor in header x-next-cursor', query: RunsQuery },
-  { method: 'post', path: '/dags/{dagId}/runs', summary: 'trigger a run', body: TriggerBody },
+  {
+    method: 'post', path: '/dags/{dagId}/runs', body: TriggerBody,
+    summary: 'trigger a run: without `date` a new manual run now (201); with `date` the run of that day — 200 when it exists with the same params '
+      + '(nothing started), 409 RUN_EXISTS with other params. `started` false: `waitReason` says why it waits',
+  },
   { method: 'get', path: '/dags/{dagId}/grid', summary: 'one page of the runs × tasks grid', query: GridQuery },
   { method: 'post', path: '/dags/{dagId}/pause', summary: 'pause a DAG' },
-  { method: 'post', path: '/dags/{dagId}/unpause', summary: 'unpause a DAG (starts runs that waited)' },
+  { method: 'post', path: '/dags/{dagId}/unpause', summary: 'unpause a DAG (starts runs that waited); says how many runs the scheduler\'s next pass creates' },
   { method: 'get', path: '/dags/{dagId}/backfill', summary: 'how many runs a backfill would create', query: BackfillQuery },
   { method: 'post', path: '/dags/{dagId}/backfill', summary: 'create the runs of a date range', body: BackfillBody },
   { method: 'post', path: '/dags/{dagId}/clear-failed', summary: 'clear the failed tasks (and what follows them) of chosen runs', body: ClearFailedBody },
@@ -134,9 +140,10 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'get', path: '/runs/{runId}/files', summary: 'files the run\'s loads read, with row counts' },
   { method: 'get', path: '/runs/{runId}/checks', summary: 'checks of the run\'s current tries' },
   { method: 'get', path: '/runs/{runId}/attempts', summary: 'every attempt of every try' },
-  { method: 'get', path: '/runs/{runId}/logs', summary: 'a task\'s log, newest lines first, paged', query: LogsQuery },
+  { method: 'get', path: '/runs/{runId}/logs', summary: 'a task\'s log: its newest lines (oldest first within a page), older pages by the olderBefore cursor', query: LogsQuery },
   { method: 'get', path: '/runs/{runId}/refused', summary: 'refused rows of a load task, paged, filtered by rule and column', query: RefusedQuery },
   { method: 'get', path: '/runs/{runId}/reports/{reportId}/file', summary: 'a report\'s file (text/csv), served only from inside the data roots' },
+  { method: 'post', path: '/runs/{runId}/clear', summary: 'clear every task of a run so it runs again whole, with its own params' },
   { method: 'post', path: '/runs/{runId}/tasks/{taskId}/clear', summary: 'clear a task (± downstream) so it runs again', body: ClearBody },
   { method: 'post', path: '/runs/{runId}/tasks/{taskId}/mark', summary: 'mark a task (or one mapped child) success or failed; a try it interrupts commits nothing', body: MarkBody },
 ];
@@ -187,12 +194,14 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
       nextBefore: grid.nextBefore,
     };
   });
-  for (const paused of [true, false]) {
-    route('post', `/dags/{dagId}/${paused ? 'pause' : 'unpause'}`, async (req) => {
-      await pause(engine, dagOf(req), paused);
-      return { dagId: dagOf(req).id, paused };
-    });
-  }
+  route('post', '/dags/{dagId}/pause', async (req) => {
+    await pause(engine, dagOf(req), true);
+    return { dagId: dagOf(req).id, paused: true };
+  });
+  route('post', '/dags/{dagId}/unpause', async (req) => {
+    const done = await unpauseDag(engine.pool, engine.dispatcher, dagOf(req));
+    return { dagId: dagOf(req).id, paused: false, ...done };
+  });
   route('get', '/dags/{dagId}/backfill', async (req, _res, { query }: { query: z.output<typeof BackfillQuery> }) => {
     const body = parseBody(BackfillBody, { ...query, confirmed: true }, 'backfill');
     return { from: body.from, to: body.to, runs: planDates(dagOf(req), body, opts.backfillMaxRuns).length };
@@ -237,6 +246,10 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
     });
     res.type('text/csv').attachment(report.fileName).setHeader('Content-Length', opened.stat.size);
     await pipeline(opened.handle.createReadStream(), res); // the stream closes the handle
+  });
+  route('post', '/runs/{runId}/clear', async (req) => {
+    const run = await getRun(engine.pool, runOf(req));
+    return { cleared: await clearRun(engine.pool, engine.dispatcher, engine.dag(run.dagId), run.id) };
   });
   route('post', '/runs/{runId}/tasks/{taskId}/clear', async (req, _res, { body }: { body: z.output<typeof ClearBody> }) =>
     ({ cleared: await clear(engine, runOf(req), req.params.taskId as string, body) }));

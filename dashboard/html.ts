@@ -38,10 +38,12 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
 const SECRET_KEY = /password|passwd|token|secret|key|credential/i;
 export const REDACTED = '••••••';
 
+export const isSecretKey = (name: string): boolean => SECRET_KEY.test(name);
+
 export function redact(value: Json): Json {
   if (Array.isArray(value)) return value.map(redact);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? REDACTED : redact(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : redact(v)]));
   }
   return value;
 }
@@ -68,13 +70,16 @@ export function badge(state: string, text: string = state): Html {
   return html`<span class="badge s-${state.replace(/[^a-z_]/g, '')}">${text}</span>`;
 }
 
-/** A form posting to `action` with the CSRF token; `confirm` asks first (static/ui.js). */
-export function postForm(action: string, csrf: string, body: Html, opts: { confirm?: string; className?: string; id?: string } = {}): Html {
-  return html`<form method="post" action="${action}" class="${opts.className ?? 'inline'}"${opts.id ? html` id="${opts.id}"` : ''}${opts.confirm ? html` data-confirm="${opts.confirm}"` : ''}>
+/**
+ * A form posting to `action` with the CSRF token; `confirm` asks first (static/ui.js); `novalidate`
+ * leaves checking to the server (its messages are shown beside the fields).
+ */
+export function postForm(action: string, csrf: string, body: Html, opts: { confirm?: string; className?: string; id?: string; novalidate?: boolean } = {}): Html {
+  return html`<form method="post" action="${action}" class="${opts.className ?? 'inline'}"${opts.id ? html` id="${opts.id}"` : ''}${opts.confirm ? html` data-confirm="${opts.confirm}"` : ''}${opts.novalidate ? html` novalidate` : ''}>
 <input type="hidden" name="_csrf" value="${csrf}">${body}</form>`;
 }
 
-export function layout(opts: { title: string; csrf: string; crumbs?: Html; flash?: string; body: Html }): string {
+export function layout(opts: { title: string; csrf: string; crumbs?: Html; flash?: string; flashError?: boolean; body: Html }): string {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -88,7 +93,7 @@ ${postForm('/logout', opts.csrf, html`<button type="submit" class="link">Log out
 </nav></header>
 <main>
 ${opts.crumbs ? html`<p class="crumbs">${opts.crumbs}</p>` : ''}
-${opts.flash ? html`<p class="flash" role="status">${opts.flash}</p>` : ''}
+${opts.flash ? html`<p class="flash${opts.flashError ? ' error' : ''}" role="${opts.flashError ? 'alert' : 'status'}">${opts.flash}</p>` : ''}
 ${opts.body}
 </main></body></html>`.text;
 }

@@ -33,7 +33,7 @@ export function openApiDocument(): JsonSchema {
         operationId: `${route.method}${route.path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '')}`,
         parameters: [...pathParams, ...queryParams],
         ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: inputSchema(route.body) } } } } : {}),
-        responses: { 200: { description: 'OK', content: { 'application/json': {} } }, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR },
+        responses: { 200: { description: 'OK', content: { 'application/json': {} } }, 400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR },
       },
     };
   }

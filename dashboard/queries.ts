@@ -7,6 +7,8 @@ import { TributaryError } from '../engine/errors.ts';
 import type { CompiledDag, Json } from '../engine/types.ts';
 import { refusedFiles, runWarnings, type RefusedFile } from './warnings.ts';
 import { waitingOf, type WaitStatus } from '../jobs/sensor/wait-state.ts';
+import type { PausedBy } from '../engine/runs.ts';
+import { runWaitReason } from '../engine/wait-reason.ts';
 
 export interface DagSummary {
   dagId: string;
@@ -15,6 +17,10 @@ export interface DagSummary {
   timezone: string | null;
   catchup: boolean;
   paused: boolean;
+  /** Why it is paused: 'creation' (new, its schedule off; triggers still run), 'operator' (nothing starts), null. */
+  pausedBy: PausedBy;
+  /** False until a process (scheduler, standalone, a trigger) registered it in this database. */
+  registered: boolean;
   tasks: number;
   file: string;
   lastRun: { id: number; logicalDate: Date; state: string } | null;
@@ -23,16 +29,16 @@ export interface DagSummary {
 export async function dagSummaries(pool: pg.Pool, dags: Iterable<CompiledDag>): Promise<DagSummary[]> {
   const list = [...dags].sort((a, b) => a.id.localeCompare(b.id));
   const ids = list.map((d) => d.id);
-  const paused = await pool.query<{ dag_id: string; paused: boolean }>(
-    'SELECT dag_id, paused FROM dags WHERE dag_id = ANY($1::text[])',
+  const paused = await pool.query<{ dag_id: string; paused_by: PausedBy }>(
+    `SELECT dag_id, CASE WHEN paused THEN coalesce(paused_by, 'operator') END AS paused_by FROM dags WHERE dag_id = ANY($1::text[])`,
     [ids],
   );
   const last = await pool.query<{ dag_id: string; id: number; logical_date: Date; state: string }>(
     `SELECT d.dag_id, r.id, r.logical_date, r.state FROM unnest($1::text[]) AS d(dag_id)
-     CROSS JOIN LATERAL (SELECT id, logical_date, state FROM dag_runs WHERE dag_id = d.dag_id ORDER BY logical_date DESC LIMIT 1) AS r`,
+     CROSS JOIN LATERAL (SELECT id, logical_date, state FROM dag_runs WHERE dag_id = d.dag_id ORDER BY id DESC LIMIT 1) AS r`,
     [ids],
   );
-  const pausedBy = new Map(paused.rows.map((r) => [r.dag_id, r.paused]));
+  const pausedBy = new Map(paused.rows.map((r) => [r.dag_id, r.paused_by]));
   const lastBy = new Map(last.rows.map((r) => [r.dag_id, { id: r.id, logicalDate: r.logical_date, state: r.state }]));
   return list.map((dag) => ({
     dagId: dag.id,
@@ -40,7 +46,9 @@ export async function dagSummaries(pool: pg.Pool, dags: Iterable<CompiledDag>): 
     schedule: dag.schedule?.cron ?? null,
     timezone: dag.schedule?.timezone ?? null,
     catchup: dag.catchup,
-    paused: pausedBy.get(dag.id) ?? false,
+    paused: (pausedBy.get(dag.id) ?? null) !== null,
+    pausedBy: pausedBy.get(dag.id) ?? null,
+    registered: pausedBy.has(dag.id),
     tasks: dag.tasks.size,
     file: dag.file,
     lastRun: lastBy.get(dag.id) ?? null,
@@ -104,6 +112,8 @@ export interface RunDetail extends RunRow {
   warnings: number;
   /** Files its loads read that had refused rows. */
   refused: RefusedFile[];
+  /** While the run is queued: why it has not started (engine/wait-reason.ts); else null. */
+  waitReason: string | null;
 }
 
 /** One run with its task instances in the DAG's topological order (mapped children after their parent). */
@@ -126,7 +136,8 @@ export async function runDetail(pool: pg.Pool, runId: number, dags?: ReadonlyMap
   const tasks = rows.map((t) => ({
     ...t, warnings: warnings.filter((w) => w.taskId === t.taskId && w.mapIndex === t.mapIndex).map((w) => w.message),
   }));
-  return { ...run, tasks, warnings: warnings.length, refused: await refusedFiles(pool, runId) };
+  const waitReason = run.state === 'queued' ? await runWaitReason(pool, runId, now) : null;
+  return { ...run, tasks, warnings: warnings.length, refused: await refusedFiles(pool, runId), waitReason };
 }
 
 export interface LogLine {

@@ -1,78 +1,13 @@
 /**
- * Read model of the web UI pages beyond dashboard/queries.ts: the home strips and counts, the DAG
- * grid page, a run's load files, checks (with their last runs), reconciliations, reports and attempts,
- * tail-first logs. Every query is bounded by
+ * Read model of the web UI pages beyond dashboard/queries.ts (the DAG list's: home-queries.ts): the
+ * DAG grid page, a run's load files, checks (with their last runs), reconciliations, reports and
+ * attempts, tail-first logs (with their fields). Every query is bounded by
  * an index (dag_runs (dag_id, logical_date), task_instances (run_id, …), the state index) and a
  * LIMIT: none reads all runs of a DAG.
  */
 import type pg from 'pg';
 import { TributaryError } from '../engine/errors.ts';
 import type { Json } from '../engine/types.ts';
-
-export interface StripRun { id: number; state: string; logicalDate: Date }
-
-export interface DagActivity {
-  /** Newest first, at most 14. */
-  strip: StripRun[];
-  running: number;
-  queued: number;
-  failed24h: number;
-  /** Of the newest run: rows its loads loaded and refused, checks that failed. */
-  lastRowsLoaded: number;
-  lastRowsRefused: number;
-  lastChecksFailed: number;
-}
-
-export const STRIP_RUNS = 14;
-
-/** $1 dag ids, $2 strip length → the newest runs of each DAG (one index range scan per DAG). */
-const STRIP_SQL = `
-SELECT d.dag_id AS "dagId", r.id, r.state, r.logical_date AS "logicalDate"
-FROM unnest($1::text[]) AS d(dag_id)
-CROSS JOIN LATERAL (SELECT id, state, logical_date FROM dag_runs WHERE dag_id = d.dag_id ORDER BY logical_date DESC LIMIT $2) AS r
-ORDER BY d.dag_id, r.logical_date DESC`;
-
-/** $1 dag ids → running/queued runs, and runs that failed in the last 24 h, per DAG (state index). */
-const COUNTS_SQL = `
-SELECT dag_id AS "dagId",
-  count(*) FILTER (WHERE state = 'running')::int AS running,
-  count(*) FILTER (WHERE state = 'queued')::int AS queued,
-  count(*) FILTER (WHERE state = 'failed' AND ended_at > now() - interval '24 hours')::int AS "failed24h"
-FROM dag_runs WHERE dag_id = ANY($1::text[]) AND state IN ('running', 'queued', 'failed')
-  AND (state <> 'failed' OR ended_at > now() - interval '24 hours')
-GROUP BY dag_id`;
-
-/** $1 run ids → per run: rows loaded/refused by its load tasks, checks of its current tries that failed. */
-const LAST_RUN_SQL = `
-SELECT r.id AS "runId",
-  coalesce((SELECT sum((ti.result ->> 'rows_loaded')::bigint) FROM task_instances ti
-            WHERE ti.run_id = r.id AND ti.queue = 'load' AND jsonb_typeof(ti.result -> 'rows_loaded') = 'number'), 0)::bigint AS loaded,
-  coalesce((SELECT sum((ti.result ->> 'rows_rejected')::bigint) FROM task_instances ti
-            WHERE ti.run_id = r.id AND ti.queue = 'load' AND jsonb_typeof(ti.result -> 'rows_rejected') = 'number'), 0)::bigint AS refused,
-  (SELECT count(*) FROM check_results c JOIN task_instances ti
-     ON ti.run_id = c.run_id AND ti.task_id = c.task_id AND ti.map_index = -1 AND ti.try_number = c.try_number
-   WHERE c.run_id = r.id AND c.outcome = 'fail')::int AS "checksFailed"
-FROM unnest($1::bigint[]) AS r(id)`;
-
-export async function dagActivity(pool: pg.Pool, dagIds: string[]): Promise<Map<string, DagActivity>> {
-  const [strips, counts] = await Promise.all([
-    pool.query<StripRun & { dagId: string }>(STRIP_SQL, [dagIds, STRIP_RUNS]),
-    pool.query<{ dagId: string; running: number; queued: number; failed24h: number }>(COUNTS_SQL, [dagIds]),
-  ]);
-  const out = new Map<string, DagActivity>(dagIds.map((id) => [id, {
-    strip: [], running: 0, queued: 0, failed24h: 0, lastRowsLoaded: 0, lastRowsRefused: 0, lastChecksFailed: 0,
-  }]));
-  for (const r of strips.rows) out.get(r.dagId)?.strip.push({ id: Number(r.id), state: r.state, logicalDate: r.logicalDate });
-  for (const c of counts.rows) Object.assign(out.get(c.dagId) ?? {}, { running: c.running, queued: c.queued, failed24h: c.failed24h });
-  const newest = [...out.values()].flatMap((a) => (a.strip[0] ? [a.strip[0].id] : []));
-  const last = await pool.query<{ runId: string; loaded: string; refused: string; checksFailed: number }>(LAST_RUN_SQL, [newest]);
-  const byRun = new Map(last.rows.map((r) => [Number(r.runId), r]));
-  for (const a of out.values()) {
-    const r = a.strip[0] ? byRun.get(a.strip[0].id) : undefined;
-    if (r) Object.assign(a, { lastRowsLoaded: Number(r.loaded), lastRowsRefused: Number(r.refused), lastChecksFailed: r.checksFailed });
-  }
-  return out;
-}
 
 export interface GridCell { state: string; tryNumber: number; mapped: number; states: Record<string, number> }
 export interface GridPage {
@@ -214,8 +149,8 @@ export async function runAttempts(pool: pg.Pool, runId: number): Promise<Attempt
 }
 
 export interface LogPage {
-  /** Oldest first within the page. */
-  lines: Array<{ id: number; mapIndex: number; tryNumber: number; level: string; message: string; at: Date }>;
+  /** Oldest first within the page; `fields`: what the line was logged with (url, reason, …), or null. */
+  lines: Array<{ id: number; mapIndex: number; tryNumber: number; level: string; message: string; fields: Record<string, Json> | null; at: Date }>;
   /** Pass as `before` for the older page; null when this page reaches the first line. */
   olderBefore: number | null;
 }
@@ -225,7 +160,7 @@ export async function logTail(
   pool: pg.Pool, runId: number, taskId: string, opts: { limit: number; before?: number; search?: string },
 ): Promise<LogPage> {
   const { rows } = await pool.query<LogPage['lines'][number]>(
-    `SELECT l.id::float8 AS id, ti.map_index AS "mapIndex", l.try_number AS "tryNumber", l.level, l.message, l.at
+    `SELECT l.id::float8 AS id, ti.map_index AS "mapIndex", l.try_number AS "tryNumber", l.level, l.message, l.fields, l.at
      FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id
      WHERE ti.run_id = $1 AND ti.task_id = $2 AND ($3::bigint IS NULL OR l.id < $3)
        AND ($4::text IS NULL OR strpos(lower(l.message), lower($4)) > 0)

@@ -6,10 +6,13 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
+import type { CompiledDag } from '../engine/types.ts';
 import { describeError, TributaryError } from '../engine/errors.ts';
+import type { TriggerResult } from '../engine/operations.ts';
 import {
-  backfillRuns, BackfillBody, clear, ClearFailedBody, clearFailed, formParams, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
+  backfillRuns, BackfillBody, clear, ClearFailedBody, clearFailed, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
 } from './actions.ts';
+import { formToParams, paramFields, readForm, type FormProblems, type ParamField, type TriggerForm } from './params-form.ts';
 import { html, layout } from './html.ts';
 import { backfillPage, dagPage } from './pages/dag.ts';
 import { homePage } from './pages/home.ts';
@@ -33,6 +36,21 @@ function takeFlash(req: Request, res: Response): string | undefined {
 function done(res: Response, location: string, message: string): void {
   res.cookie(FLASH_COOKIE, message, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: 60_000 });
   res.redirect(303, location);
+}
+
+/** The flash after a trigger: created or not, started or why not. */
+function triggered(r: TriggerResult): string {
+  if (!r.created) return `Run ${r.runId} of ${r.logicalDate.toISOString().slice(0, 10)} already exists (${r.state}); nothing changed.`;
+  if (r.started) return `Run ${r.runId} created and started.`;
+  return `Run ${r.runId} created, not started: ${r.waitReason ?? r.state}.`;
+}
+
+/** A refused trigger's problems by field: validateParams' `details.params`, else the whole message. */
+function problemsOf(err: TributaryError, fields: ParamField[]): FormProblems {
+  const byParam = (err.details?.params ?? {}) as Record<string, string>;
+  const known = new Set(fields.map((f) => f.name));
+  const other = Object.entries(byParam).filter(([name]) => !known.has(name)).map(([name, message]) => `${name}: ${message}`);
+  return { byParam, other: Object.keys(byParam).length === 0 ? [err.message] : other };
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -59,16 +77,27 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
     }));
   }));
 
+  // The form's params are checked by validateParams (in triggerRun): a refusal re-renders the form
+  // with each message beside its field and what was typed kept.
   router.post('/dags/:dagId/trigger', form, page(async (req, res) => {
     const dag = engine.dag(req.params.dagId as string);
-    const typed = text(req.body.params) ?? '{}';
+    const fields = paramFields(dag);
+    const typed: TriggerForm = readForm(req.body as Record<string, unknown>, fields);
+    const refuse = async (problems: FormProblems, message: string) => send(res, await dagPage(engine.pool, dag, {
+      csrf: res.locals.csrf, flash: `Not triggered: ${message}`, flashError: true, trigger: { form: typed, problems },
+    }), 400);
     try {
-      const body = parseBody(TriggerBody, { day: text(req.body.day), params: formParams(typed) }, `trigger of "${dag.id}"`);
+      const { params, problems } = formToParams(fields, typed);
+      if (Object.keys(problems).length > 0) {
+        await refuse({ byParam: problems, other: [] }, 'a param is not valid JSON (see the form).');
+        return;
+      }
+      const body = parseBody(TriggerBody, { date: typed.date || undefined, params }, `trigger of "${dag.id}"`);
       const result = await trigger(engine, dag, body);
-      done(res, `/runs/${result.runId}`, result.created ? `Run ${result.runId} created.` : `Run ${result.runId} of that day already existed.`);
+      done(res, `/runs/${result.runId}`, triggered(result));
     } catch (err) {
-      if (!(err instanceof TributaryError) || err.code !== 'ARGUMENT_INVALID') throw err;
-      send(res, await dagPage(engine.pool, dag, { csrf: res.locals.csrf, flash: err.message, params: typed }), 400);
+      if (!(err instanceof TributaryError) || statusOf(err) >= 500) throw err;
+      await refuse(problemsOf(err, fields), err.message);
     }
   }));
 
@@ -76,21 +105,36 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
     router.post(`/dags/:dagId/${paused ? 'pause' : 'unpause'}`, page(async (req, res) => {
       const dag = engine.dag(req.params.dagId as string);
       await pause(engine, dag, paused);
-      done(res, '/', `${dag.id} ${paused ? 'paused' : 'unpaused'}.`);
+      // From the DAG page, back to it; from the list, to the list.
+      const back = (req.body as { next?: unknown } | undefined)?.next === 'dag' ? `/dags/${encodeURIComponent(dag.id)}` : '/';
+      done(res, back, `${dag.id} ${paused ? 'paused' : 'unpaused'}.`);
     }));
   }
 
+  const backfillPlan = (dag: CompiledDag, from: unknown, to: unknown) => {
+    const body = parseBody(BackfillBody, { from: text(from), to: text(to), confirmed: true }, `backfill of "${dag.id}"`);
+    return { from: body.from, to: body.to, count: planDates(dag, body, opts.backfillMaxRuns).length, maxRuns: opts.backfillMaxRuns };
+  };
+
   router.get('/dags/:dagId/backfill', page(async (req, res) => {
     const dag = engine.dag(req.params.dagId as string);
-    const body = parseBody(BackfillBody, { from: text(req.query.from), to: text(req.query.to), confirmed: true }, `backfill of "${dag.id}"`);
-    send(res, backfillPage(dag, { from: body.from, to: body.to, count: planDates(dag, body, opts.backfillMaxRuns).length }, res.locals.csrf));
+    send(res, backfillPage(dag, backfillPlan(dag, req.query.from, req.query.to), res.locals.csrf));
   }));
 
+  // As the API: more than BACKFILL_MAX_RUNS runs only with the explicit confirmation (`confirmed`).
   router.post('/dags/:dagId/backfill', form, page(async (req, res) => {
     const dag = engine.dag(req.params.dagId as string);
-    const body = parseBody(BackfillBody, { from: text(req.body.from), to: text(req.body.to), confirmed: true }, `backfill of "${dag.id}"`);
-    const { runs, created } = await backfillRuns(engine, dag, body, opts.backfillMaxRuns);
-    done(res, `/dags/${encodeURIComponent(dag.id)}`, `Backfill ${body.from} → ${body.to}: ${created} runs created (${runs - created} existed).`);
+    const confirmed = req.body.confirmed === 'yes';
+    const body = parseBody(BackfillBody, { from: text(req.body.from), to: text(req.body.to), confirmed }, `backfill of "${dag.id}"`);
+    try {
+      const { runs, created } = await backfillRuns(engine, dag, body, opts.backfillMaxRuns);
+      done(res, `/dags/${encodeURIComponent(dag.id)}`, `Backfill ${body.from} → ${body.to}: ${created} runs created (${runs - created} existed).`);
+    } catch (err) {
+      if (!(err instanceof TributaryError) || err.code !== 'BACKFILL_TOO_LARGE' || confirmed) throw err;
+      const plan = backfillPlan(dag, body.from, body.to);
+      send(res, backfillPage(dag, plan, res.locals.csrf,
+        `Not created: ${plan.count} runs is more than BACKFILL_MAX_RUNS=${plan.maxRuns}. Tick the confirmation to create them all (the CLI's trib backfill --yes), or pick a shorter range.`), 400);
+    }
   }));
 
   router.post('/dags/:dagId/clear-failed', form, page(async (req, res) => {
@@ -149,7 +193,9 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
     const status = statusOf(err);
     if (status === 500) log.error({ err }, 'dashboard page failed');
     const code = err instanceof TributaryError ? err.code : 'INTERNAL';
-    send(res, layout({ title: code, csrf: res.locals.csrf, body: html`<h1>${code}</h1><p class="flash error" role="alert">${describeError(err)}</p><p><a href="/">Back to the DAGs</a></p>` }), status);
+    // The heading names the code; the message under it does not repeat it.
+    const message = err instanceof TributaryError ? err.message : describeError(err);
+    send(res, layout({ title: code, csrf: res.locals.csrf, body: html`<h1>${code}</h1><p class="flash error" role="alert">${message}</p><p><a href="/">Back to the DAGs</a></p>` }), status);
   });
   return router;
 }

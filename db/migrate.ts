@@ -23,8 +23,10 @@ export const DOWN_FOLDER = path.join(MIGRATIONS_FOLDER, 'down');
 
 /** drizzle's record of applied migrations: one row per migration, `created_at` = the journal's `when`. */
 const APPLIED_TABLE = '"drizzle"."__drizzle_migrations"';
-const LOCK = 'SELECT pg_advisory_lock(727274)';
-const UNLOCK = 'SELECT pg_advisory_unlock(727274)';
+/** The advisory lock migrations (and db/engine-schema-copy.ts) hold: they never interleave. */
+export const MIGRATION_LOCK_KEY = 727274;
+const LOCK = `SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+const UNLOCK = `SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
 
 interface JournalEntry {
   tag: string;

@@ -17,7 +17,7 @@ export interface DelivererOptions {
   log: Logger;
   /** Where a failed pass is told: one line when the database goes, one when it is back. @default its own */
   outage?: OutageLog;
-  /** Base of the run links in events, e.g. `http://127.0.0.1:8080`. @default no links */
+  /** Base of the run links in events: PUBLIC_URL, else `http://DASHBOARD_HOST:DASHBOARD_PORT` (cli/runtime.ts). @default no links */
   dashboardUrl?: string;
   /** How often pending events and deadlines are looked at. @default 1000 */
   pollMs?: number;

@@ -25,6 +25,12 @@ const schema = z
       .refine((v) => !['public', 'audit', 'bullmq', 'pg_catalog', 'information_schema'].includes(v), 'must be a schema of its own').default('tributary'),
     /** Folder of DAG files. @default 'schedules' */
     DAGS_DIR: z.string().min(1).default('schedules'),
+    /**
+     * A DAG first registered in a database starts paused: its schedule creates no runs until
+     * `trib unpause` (manual triggers and backfills still run). A DAG's own `pausedAtCreation`
+     * wins; an existing DAG keeps its flag. @default true
+     */
+    DAGS_PAUSED_AT_CREATION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     /** `off` serves the dashboard without a token (only behind your own auth). @default 'on' */
     DASHBOARD_AUTH: z.enum(['on', 'off']).default('on'),
     /** Port of the embedded Postgres of `trib standalone`. @default a free port */
@@ -35,6 +41,11 @@ const schema = z
     DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
     /** @default 8080 */
     DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    /**
+     * The dashboard's address as people reach it (behind a proxy, another host): the base of the run
+     * links callbacks send. @default `http://DASHBOARD_HOST:DASHBOARD_PORT`
+     */
+    PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, like https://tributary.example.com' }).optional(),
     /** Worker concurrency per queue, e.g. `load=2,report=1`; others use WORKER_CONCURRENCY. */
     QUEUE_CONCURRENCY: z
       .string()

@@ -11,7 +11,8 @@ import { TributaryError } from './errors.ts';
 import { compileParams, paramRefs } from './params.ts';
 import { callbacksSchema, compileDeadline, deadlineSchema } from './callbacks.ts';
 import { cronError, parseDay, startOfDay, timezoneError } from './schedule.ts';
-import { TRIGGER_RULES, type CompiledDag, type CompiledTask, type DagSpec, type JobKind } from './types.ts';
+import { RUN_FAILS_ON, TRIGGER_RULES, type CompiledDag, type CompiledTask, type DagSpec, type JobKind } from './types.ts';
+import { allowTypeScript } from './typescript.ts';
 
 const ID_PATTERN = /^[a-z][a-z0-9_]*$/;
 const MAX_PRIORITY = 2_097_152; // BullMQ's highest priority value (2^21)
@@ -42,6 +43,8 @@ export const dagSchema = z
     schedule: z.object({ cron: z.string(), timezone: z.string().default('UTC') }).strict().optional(),
     catchup: z.boolean().default(false),
     maxActiveRuns: z.number().int().min(1).default(1),
+    pausedAtCreation: z.boolean().optional(),
+    runFailsOn: z.enum(RUN_FAILS_ON).default('leaves'),
     startDate: z.string().optional(),
     params: z.record(z.string(), z.unknown()).default({}),
     optionDefaults: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
@@ -59,9 +62,12 @@ export const dagSchema = z
 
 type ParsedDag = z.infer<typeof dagSchema>;
 
-/** Typed identity for DAG files: `export default defineDag({ … })`. */
-export function defineDag(spec: DagSpec): DagSpec {
-  return spec;
+/**
+ * Typed identity for DAG files: `export default defineDag({ … })`. Infers each task's kind, so its
+ * `options` are checked against that kind's type (engine/kind-options.ts) in the editor.
+ */
+export function defineDag<const Kinds extends Record<string, string>, Defaulted extends string = never>(spec: DagSpec<Kinds, Defaulted>): DagSpec {
+  return spec as DagSpec;
 }
 
 /** `a.b[0].c` from a zod issue path; `(root)` when empty. */
@@ -86,14 +92,28 @@ export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<strin
     return fail(`expected a DAG definition object (export default defineDag({…})), got ${describeValue(spec)}`);
   }
   const parsed = dagSchema.safeParse(spec);
-  if (!parsed.success) return fail(describeIssues(parsed.error));
+  if (!parsed.success) {
+    throw new TributaryError('DAG_INVALID', parsed.error.issues.map((issue) => `${where}: ${formatIssuePath(issue.path)}: ${issue.message}`).join('\n'));
+  }
   const dag = parsed.data;
 
-  const params = compileParams(dag.params, dag.schedule !== undefined, fail);
-  const tasks = compileTasks(dag, kinds, Object.keys(params.schema.shape), fail);
-  const order = topologicalOrder(tasks, fail);
-  const schedule = dag.schedule && compileSchedule(dag.schedule, fail);
-  const startDate = dag.startDate === undefined ? undefined : compileStartDate(dag.startDate, schedule?.timezone, fail);
+  // Every problem of the file, one line each: independent checks go on after one fails.
+  const problems: string[] = [];
+  const collect: Collect = (check) => {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof TributaryError) || err.code !== 'DAG_INVALID') throw err;
+      problems.push(err.message);
+      return undefined;
+    }
+  };
+  const params = collect(() => compileParams(dag.params, dag.schedule !== undefined, fail));
+  const tasks = compileTasks(dag, kinds, params && Object.keys(params.schema.shape), fail, collect);
+  const order = problems.length === 0 ? collect(() => topologicalOrder(tasks, fail)) : undefined;
+  const schedule = dag.schedule && collect(() => compileSchedule(dag.schedule!, fail));
+  const startDate = dag.startDate === undefined ? undefined : collect(() => compileStartDate(dag.startDate!, schedule?.timezone, fail));
+  if (problems.length > 0 || !params || !order) throw new TributaryError('DAG_INVALID', problems.join('\n'));
   return {
     id: dag.id,
     description: dag.description,
@@ -101,6 +121,8 @@ export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<strin
     ...(schedule && { schedule }),
     catchup: dag.catchup,
     maxActiveRuns: dag.maxActiveRuns,
+    ...(dag.pausedAtCreation !== undefined && { pausedAtCreation: dag.pausedAtCreation }),
+    runFailsOn: dag.runFailsOn,
     ...(startDate && { startDate }),
     params: params.defaults,
     paramSchema: params.schema,
@@ -118,18 +140,23 @@ function describeValue(value: unknown): string {
   return typeof value;
 }
 
+/** Runs one check; a DAG_INVALID it throws is noted (undefined returned), anything else thrown on. */
+type Collect = <T>(check: () => T) => T | undefined;
+
+/** Each task compiled on its own: a bad one is noted by `collect` and left out, the others go on. */
 function compileTasks(
   dag: ParsedDag,
   kinds: ReadonlyMap<string, JobKind>,
-  declaredParams: readonly string[],
+  declaredParams: readonly string[] | undefined,
   fail: (what: string) => never,
+  collect: Collect,
 ): Map<string, CompiledTask> {
   const ids = Object.keys(dag.tasks);
   const tasks = new Map<string, CompiledTask>();
   for (const kind of Object.keys(dag.optionDefaults)) {
-    if (!kinds.has(kind)) fail(`optionDefaults: unknown job kind "${kind}" (known: ${[...kinds.keys()].sort().join(', ') || 'none'})`);
+    if (!kinds.has(kind)) collect(() => fail(`optionDefaults: unknown job kind "${kind}" (known: ${[...kinds.keys()].sort().join(', ') || 'none'})`));
   }
-  for (const id of ids) {
+  for (const id of ids) collect(() => {
     const raw = dag.tasks[id];
     const at = `task "${id}"`;
     if (!ID_PATTERN.test(id)) fail(`${at}: task id must match ${ID_PATTERN.source}`);
@@ -146,8 +173,8 @@ function compileTasks(
       fail(`${at}: mapOver.task "${raw.mapOver.task}" must be one of its upstream tasks`);
     }
     const rawOptions = withDefaults(dag.optionDefaults[raw.kind], raw.options);
-    for (const [name, text] of paramRefs(rawOptions)) {
-      if (!declaredParams.includes(name)) fail(`${at}: ${text} is not a declared param (declared: ${declaredParams.join(', ') || 'none'})`);
+    for (const [name, text] of declaredParams ? paramRefs(rawOptions) : []) { // params broken: noted already
+      if (!declaredParams?.includes(name)) fail(`${at}: ${text} is not a declared param (declared: ${declaredParams?.join(', ') || 'none'})`);
     }
     const options = kind!.options.safeParse(rawOptions);
     if (!options.success) fail(`${at} (kind "${raw.kind}"): invalid ${describeIssues(options.error, ['options'])}`);
@@ -166,9 +193,9 @@ function compileTasks(
       ...(raw.mapOver && { mapOver: { ...raw.mapOver } }),
       callbacks: { onFailure: raw.onFailure, onSuccess: raw.onSuccess, onRetry: raw.onRetry },
     });
-  }
+  });
   for (const task of tasks.values()) {
-    for (const up of task.upstream) tasks.get(up)!.downstream.push(task.id);
+    for (const up of task.upstream) tasks.get(up)?.downstream.push(task.id); // missing: a bad task, noted
   }
   return tasks;
 }
@@ -263,6 +290,7 @@ export function dagFileNames(entries: readonly string[]): string[] {
 export async function importDag(file: string, kinds: ReadonlyMap<string, JobKind>): Promise<CompiledDag> {
   let mod: { default?: unknown };
   try {
+    await allowTypeScript();
     mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];

@@ -50,6 +50,11 @@ export interface EngineOptions {
   dashboardUrl?: string;
   /** How often the scheduler's callback deliverer looks for events and missed deadlines. @default 1000 */
   callbackPollMs?: number;
+  /**
+   * A DAG registered for the first time starts paused (schedule off; manual and backfill runs
+   * still start) unless it says `pausedAtCreation: false` (DAGS_PAUSED_AT_CREATION). @default false
+   */
+  pausedAtCreation?: boolean;
 }
 
 export interface WorkerOptions {
@@ -115,9 +120,9 @@ export class Engine {
     return dag;
   }
 
-  /** Upserts the DAG registry (keeps pause flags). */
+  /** Upserts the DAG registry (keeps pause flags; a new DAG may start paused, see pausedAtCreation). */
   async register(): Promise<void> {
-    await registerDags(this.pool, this.options.dags.values());
+    await registerDags(this.pool, this.options.dags.values(), { pausedAtCreation: this.options.pausedAtCreation ?? false });
   }
 
   async startScheduler(): Promise<void> {
@@ -129,6 +134,11 @@ export class Engine {
       pool: this.pool, dags: this.options.dags, log: this.options.log, outage: this.outage, dashboardUrl: this.options.dashboardUrl, pollMs: this.options.callbackPollMs,
     });
     this.callbacks.start();
+  }
+
+  /** A DAG reloaded into `dags` (engine/dag-reload.ts): the scheduler, if running here, follows its schedule. */
+  async rescheduleDag(previous: CompiledDag | undefined, dag: CompiledDag): Promise<void> {
+    await this.scheduler?.reschedule(previous, dag);
   }
 
   startWorkers(options: WorkerOptions): string[] {

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   ARGUMENT_INVALID: 'permanent',
   // tributary/client waitForRun: the run did not end within its timeout
   WAIT_TIMEOUT: 'permanent',
+  // a trigger for a date whose run exists with other params (`trib run clear` re-runs it with its own)
+  RUN_EXISTS: 'permanent',
   // `trib dags test`: the run it ran did not succeed
   RUN_FAILED: 'permanent',
   // `trib backfill` over more runs than BACKFILL_MAX_RUNS without --yes

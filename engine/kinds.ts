@@ -9,13 +9,17 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TributaryError } from './errors.ts';
 import type { JobKind } from './types.ts';
+import { allowTypeScript } from './typescript.ts';
 
 // Symbol.for: a kind made with another copy of this module (a project's node_modules) is still recognised.
 const JOB_KIND = Symbol.for('tributary.jobKind');
 const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
 
-/** Marks a custom job kind so the loader finds it among a module's exports: `export const upper = defineJobKind({ … })`. */
-export function defineJobKind<Options>(kind: JobKind<Options>): JobKind<Options> {
+/**
+ * Marks a custom job kind so the loader finds it among a module's exports: `export const upper =
+ * defineJobKind({ … })`. Keeps the options' input type, for `interface TributaryKinds` (engine/kind-options.ts).
+ */
+export function defineJobKind<Options, Input>(kind: JobKind<Options, Input>): JobKind<Options, Input> {
   return Object.assign(kind, { [JOB_KIND]: true });
 }
 
@@ -43,6 +47,7 @@ export async function loadProjectKinds(dagsDir: string, shipped: ReadonlyMap<str
     for (const file of await tsFiles(dir)) {
       let mod: Record<string, unknown>;
       try {
+        await allowTypeScript();
         mod = (await import(pathToFileURL(path.resolve(file)).href)) as Record<string, unknown>;
       } catch (err) {
         if (!mustImport) continue;

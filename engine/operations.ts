@@ -8,42 +8,131 @@ import { startQueuedRuns, toPendingJobs, type SqlJob } from './transitions.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { TributaryError } from './errors.ts';
 import { validateParams } from './params.ts';
-import { createRun, type RunType } from './runs.ts';
-import { intervalFor, logicalDateFor, ticksBetween } from './schedule.ts';
-import type { CompiledDag, Json } from './types.ts';
+import { createRun, setPaused, type PausedBy, type RunType } from './runs.ts';
+import { dueLogicalDates, intervalFor, logicalDateFor, nextTick, ticksBetween } from './schedule.ts';
+import type { CompiledDag, Json, RunState } from './types.ts';
+import { runWaitReason } from './wait-reason.ts';
 
-export interface TriggerResult {
+/** A run a trigger or a backfill asked for: its id, whether this call created it, its logical date. */
+export interface RunCreated {
   runId: number;
+  /** False: the run of that logical date existed and is left as it is. */
   created: boolean;
   logicalDate: Date;
 }
 
+export interface TriggerResult extends RunCreated {
+  /** The run's state once the trigger committed. */
+  state: RunState;
+  /** When an existing run ended; null while it has not. */
+  endedAt: Date | null;
+  /** This trigger created the run and started it (a free slot, not paused by an operator). */
+  started: boolean;
+  /** While the run is queued: why (engine/wait-reason.ts), e.g. `paused: dag x was paused by an operator (…)`. */
+  waitReason: string | null;
+}
+
 /**
- * Creates the run of `day` (default today, UTC) and starts it when a slot is free. `params` are
- * validated against the DAG's declared params first (ARGUMENT_INVALID naming the param).
+ * Triggers a run with params validated against the DAG's (ARGUMENT_INVALID naming the param).
+ * Without `date`: a NEW manual run whose logical date is now — the transaction's clock to the ms,
+ * moved on by 1 ms while that instant is taken — and whose data interval ends at that instant (as
+ * Airflow 3's manual runs). With `date` (YYYY-MM-DD): the run of that day's first tick; when it
+ * exists with the same params nothing changes (`created` false), with other params RUN_EXISTS
+ * naming both. A new run starts when its DAG lets it; `waitReason` says why it did not.
  */
 export async function triggerRun(
   pool: pg.Pool,
   dispatcher: Dispatcher,
   dag: CompiledDag,
-  options: { day?: string; params?: Record<string, Json>; runType?: RunType } = {},
+  options: { date?: string; params?: Record<string, Json>; runType?: RunType } = {},
 ): Promise<TriggerResult> {
   const params = validateParams(dag, options.params);
-  const day = options.day ?? new Date().toISOString().slice(0, 10);
-  const logicalDate = logicalDateFor(dag.schedule, day);
-  const { end } = intervalFor(dag.schedule, logicalDate);
-  const { result, jobs } = await withTransaction(pool, async (client) => {
-    const created = await createRun(client, dag, {
-      logicalDate,
-      intervalEnd: end,
-      runType: options.runType ?? 'manual',
-      params,
-    });
-    return { result: created, jobs: await startQueuedRuns(client, dag.id) };
+  const runType = options.runType ?? 'manual';
+  const { made, run, jobs } = await withTransaction(pool, async (client) => {
+    const made = options.date === undefined
+      ? await createRunNow(client, dag, runType, params)
+      : await createRunOfDay(client, dag, options.date, runType, params);
+    const jobs = await startQueuedRuns(client, dag.id);
+    const { rows } = await client.query<{ state: RunState; ended_at: Date | null }>('SELECT state, ended_at FROM dag_runs WHERE id = $1', [made.runId]);
+    return { made, run: rows[0], jobs };
   });
   await dispatcher.enqueue(jobs);
-  return { ...result, logicalDate };
+  return {
+    ...made,
+    state: run.state,
+    endedAt: run.ended_at,
+    started: made.created && run.state !== 'queued',
+    waitReason: run.state === 'queued' ? await runWaitReason(pool, made.runId) : null,
+  };
 }
+
+/** A new run at the transaction's clock (ms), its data interval ending there too: never an existing one. */
+async function createRunNow(client: pg.PoolClient, dag: CompiledDag, runType: RunType, params: Record<string, Json>): Promise<RunCreated> {
+  const { rows } = await client.query<{ now: Date }>("SELECT date_trunc('milliseconds', now()) AS now");
+  for (let at = rows[0].now.getTime(); ; at++) {
+    const logicalDate = new Date(at);
+    const made = await createRun(client, dag, { logicalDate, intervalEnd: logicalDate, runType, params });
+    if (made.created) return { ...made, logicalDate };
+  }
+}
+
+/** The run of `day`'s first tick: created, or the existing one when its params are these (else RUN_EXISTS). */
+async function createRunOfDay(client: pg.PoolClient, dag: CompiledDag, day: string, runType: RunType, params: Record<string, Json>): Promise<RunCreated> {
+  const logicalDate = logicalDateFor(dag.schedule, day);
+  const { end } = intervalFor(dag.schedule, logicalDate);
+  const made = await createRun(client, dag, { logicalDate, intervalEnd: end, runType, params });
+  if (made.created) return { ...made, logicalDate };
+  const wanted = { ...dag.params, ...params };
+  const { rows } = await client.query<{ params: Json; same: boolean }>(
+    'SELECT params, params = $2::jsonb AS same FROM dag_runs WHERE id = $1', [made.runId, JSON.stringify(wanted)],
+  );
+  if (rows[0].same) return { ...made, logicalDate };
+  throw new TributaryError(
+    'RUN_EXISTS',
+    `run ${made.runId} of "${dag.id}" for ${day} already exists with params ${JSON.stringify(rows[0].params)}, not these: ${JSON.stringify(wanted)}. ` +
+      `\`trib run clear ${made.runId}\` runs it again with its own params; a trigger without a date makes a new manual run with these`,
+  );
+}
+
+export interface UnpauseResult {
+  /** The pause this ended: 'creation' (the schedule was off), 'operator', or null (it was not paused). */
+  was: PausedBy;
+  /** The scheduler's next pass of the DAG (its next cron tick) and the runs it will create; null without a schedule. */
+  nextPass: { at: Date; runs: number; first: Date | null } | null;
+  /** One line for people: what the unpause turned on and how many runs follow. */
+  message: string;
+}
+
+/** Passes of the scheduler create at most this many runs each (dueLogicalDates' limit). */
+const PASS_LIMIT = 1000;
+
+/**
+ * Unpauses a DAG: its schedule creates runs from its next tick on, its queued runs start. Says how
+ * many runs the scheduler's next pass creates — with catch-up, one per interval missed since the
+ * schedule's progress (a year paused: 365), so nobody is surprised by them.
+ */
+export async function unpauseDag(pool: pg.Pool, dispatcher: Dispatcher, dag: CompiledDag, now = new Date()): Promise<UnpauseResult> {
+  const was = await setPaused(pool, dag.id, false);
+  await dispatcher.startWaitingRuns();
+  const head = `dag ${dag.id} ${was === null ? 'was not paused' : 'unpaused'}`;
+  if (!dag.schedule) return { was, nextPass: null, message: `${head}: it has no schedule (runs come from triggers and backfills)` };
+  const { cron, timezone } = dag.schedule;
+  const { rows } = await pool.query<{ last: Date | null }>('SELECT last FROM trib_schedule_progress($1)', [dag.id]);
+  const at = nextTick(cron, timezone, now);
+  const due = dueLogicalDates({ cron, timezone, catchup: dag.catchup, startDate: dag.startDate }, rows[0]?.last ?? null, at, PASS_LIMIT);
+  const runs = `${due.length === PASS_LIMIT ? `${PASS_LIMIT} runs (and more on later passes)` : `${due.length} run${due.length === 1 ? '' : 's'}`}`;
+  const why = dag.catchup && due.length > 1
+    ? ` (catchup: one per interval since ${iso(due[0])}; \`trib pause ${dag.id}\` before then stops them)`
+    : dag.catchup ? '' : ' (catchup off: only the latest interval)';
+  return {
+    was,
+    nextPass: { at, runs: due.length, first: due[0] ?? null },
+    message: `${head}: its schedule ${cron} ${timezone} creates runs from now on; the scheduler's next pass (${iso(at)}) creates ${runs}${why}`,
+  };
+}
+
+/** `2026-12-07 06:00 UTC` */
+const iso = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 /** No backfill enumerates more ticks than this, even with --yes: split such a range. */
 const BACKFILL_CEILING = 100_000;
@@ -79,9 +168,9 @@ export async function backfill(
   dag: CompiledDag,
   logicalDates: Date[],
   given?: Record<string, Json>,
-): Promise<TriggerResult[]> {
+): Promise<RunCreated[]> {
   const params = validateParams(dag, given);
-  const results: TriggerResult[] = [];
+  const results: RunCreated[] = [];
   for (let i = 0; i < logicalDates.length; i += BACKFILL_CHUNK) {
     const jobs = await withTransaction(pool, async (client) => {
       for (const logicalDate of logicalDates.slice(i, i + BACKFILL_CHUNK)) {
@@ -126,7 +215,15 @@ export async function clearTasks(
   taskId: string,
   downstream: boolean,
 ): Promise<string[]> {
-  const tasks = affectedTasks(dag, taskId, downstream);
+  return clearTaskIds(pool, dispatcher, dag, runId, affectedTasks(dag, taskId, downstream));
+}
+
+/** Clears every task of the run (Airflow's clear of a DAG run): it runs again whole, with its own params. */
+export async function clearRun(pool: pg.Pool, dispatcher: Dispatcher, dag: CompiledDag, runId: number): Promise<string[]> {
+  return clearTaskIds(pool, dispatcher, dag, runId, dag.order);
+}
+
+async function clearTaskIds(pool: pg.Pool, dispatcher: Dispatcher, dag: CompiledDag, runId: number, tasks: string[]): Promise<string[]> {
   const retries = tasks.map((id) => dag.tasks.get(id)?.retries ?? 0);
   const cleared = await withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ cleared: { found: boolean; jobs?: SqlJob[] } }>(

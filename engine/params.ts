@@ -54,17 +54,26 @@ export function compileParams(raw: Record<string, unknown>, scheduled: boolean, 
   return { defaults, schema: z.object(shape).strict() };
 }
 
-/** A trigger's params over the DAG's defaults, validated: one ARGUMENT_INVALID line naming each bad param. */
+/**
+ * A trigger's params over the DAG's defaults, validated: one ARGUMENT_INVALID line naming each bad
+ * param, and `details.params` (param name → message) for forms that show each beside its field.
+ */
 export function validateParams(dag: { id: string; paramSchema: CompiledParams['schema'] }, given: Record<string, Json> = {}): Record<string, Json> {
   const parsed = dag.paramSchema.safeParse(given);
   if (parsed.success) return parsed.data as Record<string, Json>;
   const declared = Object.keys(dag.paramSchema.shape).join(', ') || 'none';
-  const problems = parsed.error.issues.map((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => `unknown param "${key}" (declared: ${declared})`).join('; ')
-      : `param "${issue.path.map(String).join('.')}": ${issue.message}`,
-  );
-  throw new TributaryError('ARGUMENT_INVALID', `dag "${dag.id}": ${problems.join('; ')}`);
+  /** Param name → what is wrong with it (the trigger form shows each beside its field). */
+  const byParam = new Map<string, string>();
+  const problems = parsed.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) byParam.set(key, `unknown param (declared: ${declared})`);
+      return issue.keys.map((key) => `unknown param "${key}" (declared: ${declared})`);
+    }
+    const [param, ...inside] = issue.path.map(String);
+    if (!byParam.has(param)) byParam.set(param, inside.length > 0 ? `${inside.join('.')}: ${issue.message}` : issue.message);
+    return [`param "${[param, ...inside].join('.')}": ${issue.message}`];
+  });
+  throw new TributaryError('ARGUMENT_INVALID', `dag "${dag.id}": ${problems.join('; ')}`, { details: { params: Object.fromEntries(byParam) } });
 }
 
 /**

@@ -11,18 +11,24 @@ import type { CompiledDag, CompiledTask, Json } from './types.ts';
 export type RunType = 'scheduled' | 'manual' | 'backfill';
 
 /**
- * Upserts the DAG registry (the operator's paused flag is kept) and each DAG's task graph in
- * dag_tasks, which the engine's SQL functions read. One transaction, DAGs in id order, so two
- * processes registering at once never interleave or deadlock.
+ * Upserts the DAG registry and each DAG's task graph in dag_tasks, which the engine's SQL
+ * functions read. A DAG new to the registry starts paused by 'creation' when its own
+ * `pausedAtCreation`, else `options.pausedAtCreation`, says so; an existing row keeps its pause
+ * flag and its reason. One transaction, DAGs in id order, so two processes registering at once
+ * never interleave or deadlock.
  */
-export async function registerDags(pool: pg.Pool, dags: Iterable<CompiledDag>): Promise<void> {
+export async function registerDags(pool: pg.Pool, dags: Iterable<CompiledDag>, options: { pausedAtCreation: boolean } = { pausedAtCreation: false }): Promise<void> {
   await withTransaction(pool, async (client) => {
     for (const dag of [...dags].sort((a, b) => a.id.localeCompare(b.id))) {
+      const paused = dag.pausedAtCreation ?? options.pausedAtCreation;
       await client.query(
-        `INSERT INTO dags (dag_id, file, schedule, timezone, max_active_runs, run_callbacks) VALUES ($1, $2, $3, $4, $5, $6)
+        `INSERT INTO dags (dag_id, file, schedule, timezone, max_active_runs, run_callbacks, run_fails_on, paused, paused_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 THEN 'creation' END)
          ON CONFLICT (dag_id) DO UPDATE SET file = EXCLUDED.file, schedule = EXCLUDED.schedule, timezone = EXCLUDED.timezone,
-           max_active_runs = EXCLUDED.max_active_runs, run_callbacks = EXCLUDED.run_callbacks, updated_at = now()`,
-        [dag.id, dag.file, dag.schedule?.cron ?? null, dag.schedule?.timezone ?? null, dag.maxActiveRuns, runCallbackEvents(dag)],
+           max_active_runs = EXCLUDED.max_active_runs, run_callbacks = EXCLUDED.run_callbacks,
+           run_fails_on = EXCLUDED.run_fails_on, updated_at = now()`,
+        [dag.id, dag.file, dag.schedule?.cron ?? null, dag.schedule?.timezone ?? null, dag.maxActiveRuns, runCallbackEvents(dag),
+          dag.runFailsOn, paused],
       );
       const tasks = dag.order.map((id, ord) => {
         const t = dag.tasks.get(id) as CompiledTask;
@@ -75,6 +81,19 @@ export async function createRun(
   return { runId: rows[0].run_id, created: rows[0].created };
 }
 
-export async function setPaused(client: pg.Pool | pg.PoolClient, dagId: string, paused: boolean): Promise<void> {
-  await client.query('UPDATE dags SET paused = $2, updated_at = now() WHERE dag_id = $1', [dagId, paused]);
+/** Why a DAG is paused (dags.paused_by), null when it is not. */
+export type PausedBy = 'creation' | 'operator' | null;
+
+/**
+ * The operator's pause (paused_by 'operator': nothing starts) or unpause (schedule on). Returns
+ * the pause it replaced (a paused row from before paused_by existed counts as 'operator').
+ */
+export async function setPaused(client: pg.Pool | pg.PoolClient, dagId: string, paused: boolean): Promise<PausedBy> {
+  const { rows } = await client.query<{ was: PausedBy }>(
+    `UPDATE dags d SET paused = $2, paused_by = CASE WHEN $2 THEN 'operator' END, updated_at = now()
+     FROM (SELECT dag_id, CASE WHEN paused THEN coalesce(paused_by, 'operator') END AS was FROM dags WHERE dag_id = $1 FOR UPDATE) old
+     WHERE d.dag_id = old.dag_id RETURNING old.was`,
+    [dagId, paused],
+  );
+  return rows[0]?.was ?? null;
 }

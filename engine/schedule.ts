@@ -4,7 +4,10 @@
  * IANA timezone, DST-correct. Days are 'YYYY-MM-DD' strings in that timezone.
  */
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
+import { parseDay } from './day.ts';
 import { TributaryError } from './errors.ts';
+
+export { parseDay }; // defined in engine/day.ts, where `trib` checks a --date without loading the cron parser
 
 const DAY_MS = 86_400_000;
 const MAX_RANGE_DAYS = 3660;
@@ -95,16 +98,6 @@ export function dueLogicalDates(opts: DueOptions, lastLogicalDate: Date | null, 
     due.push(t);
   }
   return due;
-}
-
-/** Validates 'YYYY-MM-DD' as an existing calendar day; returns its UTC midnight in ms. */
-export function parseDay(day: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
-  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day) {
-    throw new TributaryError('ARGUMENT_INVALID', `date "${day}" is not an existing calendar day in the form YYYY-MM-DD`);
-  }
-  return ms;
 }
 
 const dayFormats = new Map<string, Intl.DateTimeFormat>();

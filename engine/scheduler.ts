@@ -53,6 +53,9 @@ const RETENTION_CRON = '17 3 * * *';
 const DAY_MS = 86_400_000;
 
 export class Scheduler {
+  /** Each scheduled DAG's cron tick. */
+  private readonly ticks = new Map<string, ScheduledTask>();
+  /** The daily retention pass. */
   private readonly tasks: ScheduledTask[] = [];
   private retention?: Promise<void>;
   private readonly outage: OutageLog;
@@ -69,21 +72,8 @@ export class Scheduler {
 
   /** Catch up once, then tick each DAG on its cron; a tick while the DAG's previous pass still runs is skipped. */
   async start(): Promise<void> {
-    for (const dag of this.dags.values()) {
-      if (!dag.schedule) continue;
-      await this.pass(dag, new Date());
-      this.tasks.push(
-        // The tick's own date: a callback a few ms early must still see its tick as due. The
-        // callback returns the pass, so node-cron's noOverlap sees it running until it ends.
-        cron.schedule(dag.schedule.cron, (tick) => this.pass(dag, new Date(Math.max(Date.now(), tick.date.getTime()))), {
-          timezone: dag.schedule.timezone,
-          name: dag.id,
-          noOverlap: true,
-          logger: this.cronLogger(dag.id),
-        }),
-      );
-    }
-    const scheduled = this.tasks.length;
+    for (const dag of this.dags.values()) await this.tick(dag);
+    const scheduled = this.ticks.size;
     const days = this.options.retentionDays ?? 0;
     if (days > 0) {
       this.retention = this.clean(days);
@@ -92,8 +82,35 @@ export class Scheduler {
     this.log.info({ dags: scheduled, retention_days: days }, 'scheduler started');
   }
 
+  /** A catch-up pass of a scheduled DAG, then its cron tick (the DAG as it is in the map at each tick). */
+  private async tick(dag: CompiledDag): Promise<void> {
+    if (!dag.schedule) return;
+    await this.pass(dag, new Date());
+    // The tick's own date: a callback a few ms early must still see its tick as due. The
+    // callback returns the pass, so node-cron's noOverlap sees it running until it ends.
+    this.ticks.set(dag.id, cron.schedule(dag.schedule.cron, (tick) => this.pass(this.dags.get(dag.id) ?? dag, new Date(Math.max(Date.now(), tick.date.getTime()))), {
+      timezone: dag.schedule.timezone,
+      name: dag.id,
+      noOverlap: true,
+      logger: this.cronLogger(dag.id),
+    }));
+  }
+
+  /**
+   * A DAG reloaded from its file (engine/dag-reload.ts), already in the map: a changed schedule
+   * (or a new DAG) restarts its tick, with a catch-up pass; the same schedule keeps it.
+   */
+  async reschedule(previous: CompiledDag | undefined, dag: CompiledDag): Promise<void> {
+    const same = previous?.schedule?.cron === dag.schedule?.cron && previous?.schedule?.timezone === dag.schedule?.timezone;
+    if (previous && same) return;
+    await this.ticks.get(dag.id)?.destroy();
+    this.ticks.delete(dag.id);
+    await this.tick(dag);
+  }
+
   async stop(): Promise<void> {
-    for (const task of this.tasks) await task.destroy();
+    for (const task of [...this.ticks.values(), ...this.tasks]) await task.destroy();
+    this.ticks.clear();
     this.tasks.length = 0;
     await this.retention;
   }

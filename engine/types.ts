@@ -22,6 +22,7 @@ import type pg from 'pg';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { z } from 'zod';
 import type { Callbacks, CompiledCallbacks, CompiledDeadline, DeadlineSpec } from './callbacks.ts';
+import type { KindDefaults, KindOptions } from './kind-options.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -46,6 +47,10 @@ export const TERMINAL_TASK_STATES: readonly TaskState[] = ['success', 'failed', 
 export const RUN_STATES = ['queued', 'running', 'success', 'failed'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
+/** How a run's end state is decided (DagSpec.runFailsOn). */
+export const RUN_FAILS_ON = ['leaves', 'any_failed'] as const;
+export type RunFailsOn = (typeof RUN_FAILS_ON)[number];
+
 /** Where a mapped task gets its list: `result[path]` of the upstream task `task` (or the result itself). */
 export interface MapOver {
   /** The upstream task whose list result is fanned out (must be in `upstream`). */
@@ -54,12 +59,16 @@ export interface MapOver {
   path?: string;
 }
 
-/** A task as written in a DAG file. Options are validated against the kind's schema at load. */
-export interface TaskSpec<Options = unknown> {
+/**
+ * A task as written in a DAG file. Its options are typed by its kind (engine/kind-options.ts:
+ * `TaskSpec<'load'>` takes the load options; with `Defaulted`, its DAG's optionDefaults for the
+ * kind may supply any of them) and validated against the kind's schema at load.
+ */
+export interface TaskSpec<Kind extends string = string, Defaulted extends boolean = false> {
   /** The job kind (and queue): `sensor`, `load`, `validate`, `reconcile`, `report`, `extract`, `noop`. */
-  kind: string;
+  kind: Kind;
   /** The kind's options (see the kind's reference page); checked when the DAG is loaded. */
-  options?: Options;
+  options?: KindOptions<Kind, Defaulted>;
   /** Task ids that must settle before this one starts (see `triggerRule`). @default [] */
   upstream?: string[];
   /** When the task runs, from its upstreams' states: `all_success`, `all_done`, `one_failed`, `none_failed`. @default 'all_success' */
@@ -100,7 +109,11 @@ export interface CompiledParams {
   schema: z.ZodObject;
 }
 
-export interface DagSpec {
+/**
+ * A DAG as written in a DAG file. defineDag infers `Kinds` (task id → kind) and `Defaulted` (the
+ * kinds optionDefaults names), which type each task's options; plain `DagSpec` leaves them unknown.
+ */
+export interface DagSpec<Kinds extends Record<string, string> = Record<string, string>, Defaulted extends string = string> {
   /** Unique DAG id: lower case letters, digits and `_`, starting with a letter. */
   id: string;
   /** One line shown in `trib dags list` and the dashboard. @default '' */
@@ -111,6 +124,18 @@ export interface DagSpec {
   catchup?: boolean;
   /** Runs of this DAG in `queued`/`running` at once. @default 1 */
   maxActiveRuns?: number;
+  /**
+   * Whether the DAG, when first registered in a database, starts paused (its schedule off until
+   * `trib unpause`; manual triggers and backfills still run). `false` schedules it at once. An
+   * existing DAG keeps its flag. @default the engine's setting (DAGS_PAUSED_AT_CREATION, true for `trib`)
+   */
+  pausedAtCreation?: boolean;
+  /**
+   * How a run's end state is decided: `leaves` — by its leaf tasks (Airflow's rule: a failed task
+   * whose downstream report runs `all_done` leaves the run success); `any_failed` — any failed
+   * task fails the run (and fires onFailure). @default 'leaves'
+   */
+  runFailsOn?: RunFailsOn;
   /** Earliest logical date the scheduler may create (catch-up never goes before it). */
   startDate?: string;
   /**
@@ -126,14 +151,14 @@ export interface DagSpec {
    * task's own `rejectLimit` replaces the DAG's), e.g. `{ load: { rejectLimit: { warn: { ratio: 0.01 } } } }`.
    * @default {}
    */
-  optionDefaults?: Record<string, Record<string, unknown>>;
+  optionDefaults?: { [Kind in Defaulted]?: KindDefaults<Kind> };
   /**
    * Folders this DAG's tasks may also read and write files in, beside DATA_ROOTS; literal paths
    * (no templates), relative ones from the working directory. @default []
    */
   dataRoots?: string[];
   /** The tasks by id (same pattern as the DAG id), wired by `upstream`; at least one. */
-  tasks: Record<string, TaskSpec>;
+  tasks: { [Id in keyof Kinds]: TaskSpec<Kinds[Id], Kinds[Id] extends Defaulted ? true : false> };
   /** After a run of this DAG ended failed. Run after COMMIT; a failing callback never changes the run. @default [] */
   onFailure?: Callbacks;
   /** After a run of this DAG ended successfully. @default [] */
@@ -171,6 +196,9 @@ export interface CompiledDag {
   schedule?: { cron: string; timezone: string };
   catchup: boolean;
   maxActiveRuns: number;
+  /** Unset: the engine's pausedAtCreation decides. */
+  pausedAtCreation?: boolean;
+  runFailsOn: RunFailsOn;
   startDate?: Date;
   /** Default run params (declared params that have a default). */
   params: Record<string, Json>;
@@ -252,11 +280,12 @@ export interface Reschedule {
 
 export type HandlerOutcome = Json | Reschedule;
 
-export interface JobKind<Options = unknown> {
+/** A job kind; `Input` is what a DAG file writes as its options (`z.input<typeof kind.options>`). */
+export interface JobKind<Options = unknown, Input = unknown> {
   /** Kind name, also the BullMQ queue name. */
   name: string;
   /** Raw options → defaults → validated; parsed once when the DAG is loaded. */
-  options: z.ZodType<Options>;
+  options: z.ZodType<Options, Input>;
   handler(ctx: TaskContext, options: Options): Promise<HandlerOutcome>;
   /**
    * Optional check against the database before a run starts (e.g. the tables a check names

@@ -100,7 +100,7 @@ export function demoDays(dag: CompiledDag, days: number, now = new Date()): stri
  * is cleared and runs again with the params it was created with; the shipped DAGs are idempotent.
  */
 export async function startDemoRun(engine: Engine, dag: CompiledDag, day: string, params: Record<string, Json>): Promise<number> {
-  const run = await triggerRun(engine.pool, engine.dispatcher, dag, { day, params });
+  const run = await triggerRun(engine.pool, engine.dispatcher, dag, { date: day, params });
   if (!run.created && ENDED.has((await getRun(engine.pool, run.runId)).state)) {
     for (const root of dag.order.filter((id) => dag.tasks.get(id)!.upstream.length === 0)) {
       await clearTasks(engine.pool, engine.dispatcher, dag, run.runId, root, true);

@@ -19,6 +19,7 @@ import { runMigrations } from '../db/migrate.ts';
 import { redactUrl, type Config } from '../engine/config.ts';
 import type { Engine } from '../engine/engine.ts';
 import { startDashboard, type Dashboard } from '../dashboard/server.ts';
+import { watchDags } from '../engine/dag-reload.ts';
 import { demoDays, demoDir, demoPipeline, describeRun, openDemoEngine, startDemoRun, waitForRun } from './demo.ts';
 import { DEMO_PIPELINES } from '../samples/demo/index.ts';
 import type { CompiledDag } from '../engine/types.ts';
@@ -67,6 +68,7 @@ async function writeEnvFile(file: string, config: Config, engine: Engine): Promi
     QUEUE_BACKEND: config.QUEUE_BACKEND,
     REDIS_URL: config.REDIS_URL,
     QUEUE_PREFIX: engine.options.queuePrefix,
+    TRIBUTARY_SCHEMA: engine.options.schema,
     DAGS_DIR: path.resolve(config.DAGS_DIR),
   };
   const lines = Object.entries(vars).filter(([, v]) => v !== undefined).map(([k, v]) => `export ${k}=${shellQuote(v!)}`);
@@ -157,6 +159,10 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
     const demo = demos.find((d) => d.dag.id === options.demoDag);
     await startSchedulerRole(engine, config);
     startWorkerRole({ engine, config, log });
+    // Its lines show at info even when the standalone's log is quieter (LOG_LEVEL unset: warn).
+    const reloader = watchDags({ engines: [engine, demoEngine], dir: config.DAGS_DIR, log: log.child({}, { level: 'info' }) });
+    stack.onStop(async () => reloader.close());
+    const paused = await pausedCount(engine);
     const dashboard: Dashboard = await startDashboard({
       engine, host: config.DASHBOARD_HOST, port: config.DASHBOARD_PORT, token, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
     });
@@ -173,8 +179,9 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
 
     const lines = [
       '',
-      `Tributary is up: ${stack.embedded ? 'embedded Postgres' : 'Postgres from DATABASE_URL'}, queues on ${config.QUEUE_BACKEND}, ` +
-        `${engine.dags.size} DAG(s) from ${config.DAGS_DIR}.`,
+      `Tributary is up: ${stack.embedded ? 'embedded Postgres' : 'Postgres from DATABASE_URL'}, queues on ${config.QUEUE_BACKEND}.`,
+      `${engine.dags.size} DAG(s) from ${config.DAGS_DIR}: ${paused} paused — new DAGs start paused: ` +
+        '`trib unpause <dag>` turns its schedule on, `trib trigger <dag>` runs it now. Edited DAG files are reloaded.',
       '',
       `  Dashboard  ${dashboard.url}/   (queues: ${dashboard.url}/queues; API: ${dashboard.url}/api/dags, ${dashboard.url}/api/openapi.json)`,
       token === null
@@ -211,6 +218,14 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
   console.log('stopping: waiting for running tasks…');
   await stack.stop();
   console.log('stopped');
+}
+
+/** How many of the engine's DAGs are paused in its database (registered already). */
+async function pausedCount(engine: Engine): Promise<number> {
+  const { rows } = await engine.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM dags WHERE paused AND dag_id = ANY($1::text[])', [[...engine.dags.keys()]],
+  );
+  return rows[0].n;
 }
 
 /** Prints the demo run's summary (state, tasks, rows, report path) once it ends. */

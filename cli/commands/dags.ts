@@ -1,9 +1,6 @@
 /** `trib dags list|test|validate`, `trib pause <dag>`, `trib unpause <dag>`. */
 import type { Command } from 'commander';
-import { setPaused } from '../../engine/runs.ts';
-import { dagSummaries } from '../../dashboard/queries.ts';
 import { formatDate, table } from '../format.ts';
-import { withRuntime } from '../runtime.ts';
 import { addDagCheckCommands } from './dags-test.ts';
 
 export function addDagCommands(program: Command): void {
@@ -12,21 +9,22 @@ export function addDagCommands(program: Command): void {
     .command('list')
     .description('list DAGs with schedule, paused flag and last run')
     .option('--json', 'print JSON instead of a table')
-    .action((opts: { json?: boolean }) =>
-      withRuntime(async ({ engine }) => {
+    .action(async (opts: { json?: boolean }) => {
+      const [{ withRuntime }, { dagSummaries }] = await Promise.all([import('../runtime.ts'), import('../../dashboard/queries.ts')]);
+      await withRuntime(async ({ engine }) => {
         const list = await dagSummaries(engine.pool, engine.dags.values());
         if (opts.json) return void console.log(JSON.stringify(list, null, 2));
         if (list.length === 0) return void console.log('no DAGs found');
         const rows = list.map((d) => [
           d.dagId,
           d.schedule ? `${d.schedule} ${d.timezone}` : 'manual',
-          d.paused ? 'yes' : 'no',
+          !d.registered ? 'not registered' : d.pausedBy === 'creation' ? 'paused (new: schedule off)' : d.paused ? 'paused' : 'active',
           String(d.tasks),
           d.lastRun ? `#${d.lastRun.id} ${formatDate(d.lastRun.logicalDate)} ${d.lastRun.state}` : '-',
         ]);
-        console.log(table(['DAG', 'SCHEDULE', 'PAUSED', 'TASKS', 'LAST RUN'], rows));
-      }),
-    );
+        console.log(table(['DAG', 'SCHEDULE', 'STATUS', 'TASKS', 'LAST RUN'], rows));
+      });
+    });
   addDagCheckCommands(dags);
 
   for (const paused of [true, false]) {
@@ -34,15 +32,18 @@ export function addDagCommands(program: Command): void {
     program
       .command(`${name} <dag>`)
       .description(paused ? 'stop creating and starting runs of a DAG' : 'resume a paused DAG')
-      .action((dagId: string) =>
-        withRuntime(async ({ engine }) => {
-          engine.dag(dagId);
+      .action(async (dagId: string) => {
+        const [{ withRuntime }, { setPaused }, { unpauseDag }] = await Promise.all([
+          import('../runtime.ts'), import('../../engine/runs.ts'), import('../../engine/operations.ts'),
+        ]);
+        await withRuntime(async ({ engine }) => {
+          const dag = engine.dag(dagId);
           await engine.register();
-          await setPaused(engine.pool, dagId, paused);
-          // Unpausing starts runs that waited while paused.
-          if (!paused) await engine.dispatcher.startWaitingRuns();
-          console.log(`${dagId} ${paused ? 'paused' : 'unpaused'}`);
-        }),
-      );
+          // Unpausing starts runs that waited while paused and says what the schedule creates next.
+          if (!paused) return void console.log((await unpauseDag(engine.pool, engine.dispatcher, dag)).message);
+          await setPaused(engine.pool, dagId, true);
+          console.log(`dag ${dagId} paused: its schedule creates no runs and no queued run starts until \`trib unpause ${dagId}\``);
+        });
+      });
   }
 }

@@ -1,9 +1,7 @@
 /** `trib db clean --older-than 30d [--dry-run] [--dag X]`: retention by hand (engine/retention.ts). */
 import type { Command } from 'commander';
 import { TributaryError } from '../../engine/errors.ts';
-import { cleanRuns } from '../../engine/retention.ts';
 import { formatDate, table } from '../format.ts';
-import { withRuntime } from '../runtime.ts';
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000 } as const;
 
@@ -21,8 +19,9 @@ export function addDbCommands(program: Command): void {
     .requiredOption('--older-than <age>', 'age of the runs to delete, e.g. 30d or 12h', ageArg)
     .option('--dag <dag>', 'only this DAG\'s runs')
     .option('--dry-run', 'print the rows per table that would be deleted; delete nothing')
-    .action((opts: { olderThan: number; dag?: string; dryRun?: boolean }) =>
-      withRuntime(async ({ engine }) => {
+    .action(async (opts: { olderThan: number; dag?: string; dryRun?: boolean }) => {
+      const [{ withRuntime }, { cleanRuns }] = await Promise.all([import('../runtime.ts'), import('../../engine/retention.ts')]);
+      await withRuntime(async ({ engine }) => {
         const before = new Date(Date.now() - opts.olderThan);
         const { deleted: counts, kept } = await cleanRuns(engine.pool, { before, dagId: opts.dag, dryRun: opts.dryRun === true });
         const total = [...counts.values()].reduce((a, b) => a + b, 0);
@@ -31,6 +30,6 @@ export function addDbCommands(program: Command): void {
         console.log(table(['TABLE', opts.dryRun ? 'ROWS TO DELETE' : 'ROWS DELETED'], [...counts].map(([t, n]) => [t, String(n)])));
         console.log(`${total} row(s) ${opts.dryRun ? 'would be deleted' : 'deleted'}`);
         if (kept > 0) console.log(`${kept} run(s) that ended before the cutoff kept: each is its DAG's latest run of its type`);
-      }),
-    );
+      });
+    });
 }

@@ -1,23 +1,25 @@
 /**
  * `trib init <dir> [--tributary <spec>]`: scaffolds a project outside this repo — package.json
- * depending on tributary, tsconfig, dags/example.ts with its sample CSV, .env.example. Refuses to
- * overwrite any file that exists.
+ * depending on tributary (with typescript and a `typecheck` script), tsconfig, dags/example.ts with
+ * its sample CSV, .env.example. Refuses to overwrite any file that exists.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { TributaryError } from '../../engine/errors.ts';
 import { ENV_EXAMPLE, EXAMPLE_DAG, GITIGNORE, SAMPLE_ORDERS, TSCONFIG, packageJson } from '../init/template.ts';
-
-const ownPackage = () =>
-  createRequire(import.meta.url)('../../package.json') as { version: string; allowScripts: Record<string, boolean> };
+import { ownPackage, packageRoot } from '../own-package.ts';
 
 /** Where this tributary lives; a checkout (not under node_modules) is depended on by path. */
 function defaultSpec(): string {
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  return root.split(path.sep).includes('node_modules') ? `^${ownPackage().version}` : `file:${path.resolve(root)}`;
+  const root = packageRoot();
+  return root.split(path.sep).includes('node_modules') ? `^${ownPackage().version}` : `file:${root}`;
+}
+
+/** What the project type-checks with: the TypeScript and Node types this tributary is built with. */
+function typeCheckDependencies(): Record<string, string> {
+  const own = ownPackage().devDependencies;
+  return { typescript: own.typescript, '@types/node': own['@types/node'] };
 }
 
 /** Tributary's own allowed install scripts, plus embedded Postgres for this machine's platform. */
@@ -30,7 +32,7 @@ function allowScripts(): Record<string, boolean> {
 export async function initProject(dir: string, options: { tributary?: string } = {}): Promise<string[]> {
   const name = path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-') || 'pipelines';
   const files: Record<string, string> = {
-    'package.json': packageJson(name, options.tributary ?? defaultSpec(), allowScripts()),
+    'package.json': packageJson(name, options.tributary ?? defaultSpec(), typeCheckDependencies(), allowScripts()),
     'tsconfig.json': TSCONFIG,
     '.env.example': ENV_EXAMPLE,
     '.gitignore': GITIGNORE,
@@ -54,12 +56,12 @@ export async function initProject(dir: string, options: { tributary?: string } =
 export function addInitCommand(program: Command): void {
   program
     .command('init')
-    .description('scaffold a pipelines project: package.json, tsconfig, dags/example.ts with a sample CSV, .env.example')
+    .description('scaffold a pipelines project: package.json (with typescript), tsconfig, dags/example.ts with a sample CSV, .env.example')
     .argument('<dir>', 'folder to create the project in (new or empty)')
     .option('--tributary <spec>', 'npm spec of the tributary dependency, e.g. a tarball path (default: this installation)')
     .action(async (dir: string, opts: { tributary?: string }) => {
       const written = await initProject(dir, opts);
       console.log(`created ${written.length} files in ${dir}:\n${written.map((f) => `  ${f}`).join('\n')}`);
-      console.log(`next: cd ${dir} && npm install && npm run standalone   (or: DAGS_DIR=dags npx trib standalone)`);
+      console.log(`next: cd ${dir} && npm install && npm run typecheck && npm run standalone   (or: DAGS_DIR=dags npx trib standalone)`);
     });
 }

@@ -1,16 +1,6 @@
 /** The long-running roles — `trib worker|scheduler|dashboard|standalone` — and `trib migrate`. */
 import type { Command } from 'commander';
-import { connect } from '../../db/client.ts';
-import { rollbackMigration, runMigrations } from '../../db/migrate.ts';
-import { loadConfig, redactUrl } from '../../engine/config.ts';
-import { dashboardToken } from '../../dashboard/auth.ts';
-import { startDashboard } from '../../dashboard/server.ts';
-import { runScheduler } from '../../workers/scheduler.ts';
-import { waitForShutdown } from '../../workers/shutdown.ts';
-import { runStandalone } from '../../workers/standalone.ts';
-import { runWorker } from '../../workers/worker.ts';
 import { listArg } from '../args.ts';
-import { commandLogger, createEngine, DEMO_DAG, loadDagsFrom, openRuntime, requireDatabaseUrl } from '../runtime.ts';
 
 export function addRoleCommands(program: Command): void {
   program
@@ -18,6 +8,7 @@ export function addRoleCommands(program: Command): void {
     .description('consume job queues until SIGTERM/SIGINT (running tasks finish first)')
     .option('--queues <list>', 'comma-separated queues, e.g. load,report (default: every job kind)', listArg)
     .action(async (opts: { queues?: string[] }) => {
+      const [{ openRuntime }, { runWorker }] = await Promise.all([import('../runtime.ts'), import('../../workers/worker.ts')]);
       const rt = await openRuntime({ role: true });
       await runWorker({ ...rt, queues: opts.queues });
     });
@@ -25,12 +16,18 @@ export function addRoleCommands(program: Command): void {
   program
     .command('scheduler')
     .description('create runs on each DAG\'s cron (with catch-up) and sweep stuck tasks, until SIGTERM/SIGINT')
-    .action(async () => runScheduler(await openRuntime({ role: true })));
+    .action(async () => {
+      const [{ openRuntime }, { runScheduler }] = await Promise.all([import('../runtime.ts'), import('../../workers/scheduler.ts')]);
+      await runScheduler(await openRuntime({ role: true }));
+    });
 
   program
     .command('dashboard')
     .description('serve bull-board at /queues, the JSON API at /api and /metrics (needs DASHBOARD_TOKEN)')
     .action(async () => {
+      const [{ openRuntime }, { dashboardToken }, { startDashboard }, { waitForShutdown }] = await Promise.all([
+        import('../runtime.ts'), import('../../dashboard/auth.ts'), import('../../dashboard/server.ts'), import('../../workers/shutdown.ts'),
+      ]);
       const rt = await openRuntime({ role: true });
       const token = dashboardToken(rt.config);
       const dashboard = await startDashboard({
@@ -47,6 +44,9 @@ export function addRoleCommands(program: Command): void {
     .command('standalone')
     .description('everything in one process on embedded Postgres (no Redis needed); triggers the demo DAG')
     .action(async () => {
+      const [{ loadConfig }, { commandLogger, createEngine, DEMO_DAG, loadDagsFrom }, { runStandalone }] = await Promise.all([
+        import('../../engine/config.ts'), import('../runtime.ts'), import('../../workers/standalone.ts'),
+      ]);
       const config = loadConfig();
       const log = commandLogger(config, false);
       const dags = await loadDagsFrom(config);
@@ -58,6 +58,9 @@ export function addRoleCommands(program: Command): void {
     .description('apply the database migrations (idempotent), or roll one back with --down')
     .option('--down <tag>', 'roll back one applied migration with db/migrations/down/<tag>.sql, e.g. 0006_multi_currency')
     .action(async (opts: { down?: string }) => {
+      const [{ connect }, { rollbackMigration, runMigrations }, { loadConfig, redactUrl }, { requireDatabaseUrl }] = await Promise.all([
+        import('../../db/client.ts'), import('../../db/migrate.ts'), import('../../engine/config.ts'), import('../runtime.ts'),
+      ]);
       const config = loadConfig();
       const url = requireDatabaseUrl(config);
       const database = connect(url, { max: 2, applicationName: 'tributary-migrate', schema: config.TRIBUTARY_SCHEMA });

@@ -1,30 +1,29 @@
-/** `trib trigger`, `trib backfill`, `trib runs <dag>`, `trib run show <run-id>`. */
+/** `trib trigger`, `trib backfill`, `trib runs <dag>`, `trib run show|clear <run-id>`. */
 import type { Command } from 'commander';
-import { backfill, planBackfill, triggerRun } from '../../engine/operations.ts';
-import type { Json } from '../../engine/types.ts';
-import { listRuns, runDetail, type RunDetail } from '../../dashboard/queries.ts';
-import { attemptState, runAttempts, type AttemptRow } from '../../dashboard/ui-queries.ts';
+import type { TriggerResult } from '../../engine/operations.ts';
+import type { CompiledDag, Json } from '../../engine/types.ts';
+import type { RunDetail } from '../../dashboard/queries.ts';
+import type { AttemptRow } from '../../dashboard/ui-queries.ts';
 import { dayArg, paramsArg, positiveIntArg, runIdArg } from '../args.ts';
 import { formatDate, formatDuration, oneLine, printable, shortJson, table } from '../format.ts';
-import { withRuntime } from '../runtime.ts';
 
 const span = (start: Date | null, end: Date | null) => (start && end ? formatDuration(end.getTime() - start.getTime()) : '-');
+const runtime = () => import('../runtime.ts');
 
 export function addRunCommands(program: Command): void {
   program
     .command('trigger <dag>')
-    .description('create the run of a day (default today, UTC) and start it')
-    .option('--date <YYYY-MM-DD>', 'logical day of the run', dayArg)
+    .description('start a run: without --date a new manual run now (logical date = now), with --date the run of that day')
+    .option('--date <YYYY-MM-DD>', 'the run of this logical day; one that exists is left as it is, and said so', dayArg)
     .option('--params <json>', 'run params as a JSON object (override the DAG defaults key by key)', paramsArg)
-    .action((dagId: string, opts: { date?: string; params?: Record<string, Json> }) =>
-      withRuntime(async ({ engine }) => {
+    .action(async (dagId: string, opts: { date?: string; params?: Record<string, Json> }) => {
+      const [{ withRuntime }, { triggerRun }] = await Promise.all([runtime(), import('../../engine/operations.ts')]);
+      await withRuntime(async ({ engine }) => {
         const dag = engine.dag(dagId);
         await engine.register();
-        const run = await triggerRun(engine.pool, engine.dispatcher, dag, { day: opts.date, params: opts.params });
-        const what = run.created ? 'created' : 'already exists';
-        console.log(`run ${run.runId} of ${dag.id} for ${formatDate(run.logicalDate)}: ${what}`);
-      }),
-    );
+        console.log(printable(triggerLine(dag, await triggerRun(engine.pool, engine.dispatcher, dag, { date: opts.date, params: opts.params }))));
+      });
+    });
 
   program
     .command('backfill <dag>')
@@ -33,8 +32,9 @@ export function addRunCommands(program: Command): void {
     .requiredOption('--to <YYYY-MM-DD>', 'last day', dayArg)
     .option('--params <json>', 'run params as a JSON object', paramsArg)
     .option('--yes', 'create more runs than BACKFILL_MAX_RUNS')
-    .action((dagId: string, opts: { from: string; to: string; params?: Record<string, Json>; yes?: boolean }) =>
-      withRuntime(async ({ engine, config }) => {
+    .action(async (dagId: string, opts: { from: string; to: string; params?: Record<string, Json>; yes?: boolean }) => {
+      const [{ withRuntime }, { backfill, planBackfill }] = await Promise.all([runtime(), import('../../engine/operations.ts')]);
+      await withRuntime(async ({ engine, config }) => {
         const dag = engine.dag(dagId);
         const dates = planBackfill(dag, opts.from, opts.to, { maxRuns: config.BACKFILL_MAX_RUNS, confirmed: opts.yes === true });
         console.log(`backfill of ${dag.id} from ${opts.from} to ${opts.to}: ${dates.length} run(s)`);
@@ -43,16 +43,17 @@ export function addRunCommands(program: Command): void {
         const created = runs.filter((r) => r.created).length;
         for (const r of runs) console.log(`run ${r.runId} ${formatDate(r.logicalDate)} ${r.created ? 'created' : 'exists'}`);
         console.log(`${created} run(s) created, ${runs.length - created} already existed`);
-      }),
-    );
+      });
+    });
 
   program
     .command('runs <dag>')
     .description('list the newest runs of a DAG')
     .option('--limit <n>', 'how many runs', positiveIntArg('--limit'), 20)
     .option('--json', 'print JSON instead of a table')
-    .action((dagId: string, opts: { limit: number; json?: boolean }) =>
-      withRuntime(async ({ engine }) => {
+    .action(async (dagId: string, opts: { limit: number; json?: boolean }) => {
+      const [{ withRuntime }, { listRuns }] = await Promise.all([runtime(), import('../../dashboard/queries.ts')]);
+      await withRuntime(async ({ engine }) => {
         engine.dag(dagId);
         const runs = await listRuns(engine.pool, dagId, opts.limit);
         if (opts.json) return void console.log(JSON.stringify(runs, null, 2));
@@ -61,22 +62,60 @@ export function addRunCommands(program: Command): void {
           String(r.id), formatDate(r.logicalDate), withWarnings(r.state, r.warnings), r.runType, formatDate(r.startedAt), span(r.startedAt, r.endedAt),
         ]);
         console.log(table(['RUN', 'LOGICAL DATE', 'STATE', 'TYPE', 'STARTED', 'DURATION'], rows));
-      }),
-    );
+      });
+    });
 
-  const run = program.command('run').description('inspect one run');
+  const run = program.command('run').description('inspect or re-run one run');
   run
     .command('show')
-    .description('a run and its tasks: states, tries, durations, results')
+    .description('a run and its tasks: states, tries, durations, results; why it waits while queued')
     .argument('<run-id>', 'run id (see `trib runs <dag>`)', runIdArg)
     .option('--json', 'print JSON instead of a table')
-    .action((runId: number, opts: { json?: boolean }) =>
-      withRuntime(async ({ engine }) => {
+    .action(async (runId: number, opts: { json?: boolean }) => {
+      const [{ withRuntime }, { runDetail }, { attemptState, runAttempts }] = await Promise.all([
+        runtime(), import('../../dashboard/queries.ts'), import('../../dashboard/ui-queries.ts'),
+      ]);
+      await withRuntime(async ({ engine }) => {
         const detail = await runDetail(engine.pool, runId, engine.dags);
         const attempts = await runAttempts(engine.pool, runId);
-        console.log(opts.json ? JSON.stringify({ ...detail, attempts }, null, 2) : [renderRun(detail), renderAttempts(attempts)].join('\n'));
-      }),
-    );
+        console.log(opts.json ? JSON.stringify({ ...detail, attempts }, null, 2) : [renderRun(detail), renderAttempts(attempts, (a) => attemptState(a, formatDate))].join('\n'));
+      });
+    });
+  run
+    .command('clear')
+    .description('clear every task of a run so it runs again whole, with its own params (like clearing a DAG run in Airflow)')
+    .argument('<run-id>', 'run id', runIdArg)
+    .action(async (runId: number) => {
+      const [{ withRuntime }, { getRun }, { clearRun }] = await Promise.all([
+        runtime(), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'),
+      ]);
+      await withRuntime(async ({ engine }) => {
+        const dag = engine.dag((await getRun(engine.pool, runId)).dagId);
+        await engine.register();
+        const cleared = await clearRun(engine.pool, engine.dispatcher, dag, runId);
+        const now = await getRun(engine.pool, runId);
+        console.log(`run ${runId} of ${dag.id} cleared (${cleared.length} task${cleared.length === 1 ? '' : 's'}: ${cleared.join(', ')}): ${now.state}`);
+      });
+    });
+}
+
+/**
+ * What a trigger did, in one line: `created, started`; `created, waiting: <why>`; or, for a run of
+ * that date that existed with the same params, that nothing started and how to run it again.
+ */
+export function triggerLine(dag: CompiledDag, run: TriggerResult): string {
+  const head = `run ${run.runId} of ${dag.id} for ${formatDate(run.logicalDate)}`;
+  if (run.created) return `${head}: created, ${run.started ? 'started' : `waiting: ${run.waitReason ?? run.state}`}`;
+  const state = run.state === 'queued' ? `queued: ${run.waitReason ?? 'waiting'}`
+    : run.endedAt ? `${run.state}, ended ${clock(run.endedAt)}` : run.state;
+  const again = run.endedAt ? `; \`trib run clear ${run.runId}\` runs it again` : '';
+  return `${head} already exists (${state}): nothing started${again}`;
+}
+
+/** `10:02 UTC` today (UTC), else `2025-05-13 10:02 UTC`. */
+function clock(at: Date, now = new Date()): string {
+  const iso = at.toISOString();
+  return `${iso.slice(0, 10) === now.toISOString().slice(0, 10) ? '' : `${iso.slice(0, 10)} `}${iso.slice(11, 16)} UTC`;
 }
 
 /** The stored error with its code once: messages are stored as `CODE: …` already (describeError). */
@@ -96,11 +135,11 @@ function renderWarnings(run: RunDetail): string[] {
   return [...(lines.length > 0 ? ['', 'warnings:', ...lines.map(printable)] : []), ...(refused.length > 0 ? ['', 'rows refused at load:', ...refused.map(printable)] : [])];
 }
 
-/** Every delivery of every try, as the run page lists them: worker, start, end, state, code. */
-function renderAttempts(attempts: AttemptRow[]): string {
+/** Every delivery of every try, as the run page lists them: worker, start, end, state (`stateOf`), code. */
+function renderAttempts(attempts: AttemptRow[], stateOf: (a: AttemptRow) => string): string {
   if (attempts.length === 0) return '';
   const rows = attempts.map((a) => [
-    a.mapIndex < 0 ? a.taskId : `${a.taskId}[${a.mapIndex}]`, `${a.tryNumber}.${a.attempt}`, attemptState(a, formatDate),
+    a.mapIndex < 0 ? a.taskId : `${a.taskId}[${a.mapIndex}]`, `${a.tryNumber}.${a.attempt}`, stateOf(a),
     a.worker, formatDate(a.startedAt), formatDate(a.endedAt), a.error ? oneLine(errorLine(a.errorCode, a.error), 70) : '',
   ]);
   return ['', 'attempts:', table(['TASK', 'TRY.ATTEMPT', 'STATE', 'WORKER', 'STARTED', 'ENDED', 'ERROR'], rows)].join('\n');
@@ -111,6 +150,7 @@ export function renderRun(run: RunDetail): string {
     `run ${run.id} of ${run.dagId} — ${withWarnings(run.state, run.warnings)}`,
     `logical date ${formatDate(run.logicalDate)}  type ${run.runType}  started ${formatDate(run.startedAt)}  took ${span(run.startedAt, run.endedAt)}`,
     `params ${shortJson(run.params, 200)}`,
+    ...(run.waitReason ? [printable(`queued: ${run.waitReason}`)] : []),
     '',
   ];
   const rows = run.tasks.map((t) => [

@@ -1,13 +1,8 @@
 /** `trib task clear|mark`, `trib logs <run-id> <task>`, `trib run-task <dag> <task> --date D`. */
 import { Argument, type Command } from 'commander';
-import { clearTasks, markTask } from '../../engine/operations.ts';
-import { createLogger } from '../../engine/logger.ts';
 import type { Json } from '../../engine/types.ts';
-import { getRun, taskLogs } from '../../dashboard/queries.ts';
 import { dayArg, jsonArg, nonNegativeIntArg, runIdArg } from '../args.ts';
 import { formatDate, formatDuration } from '../format.ts';
-import { runTaskNow } from '../run-task.ts';
-import { withRuntime } from '../runtime.ts';
 
 /** Bindings every line of a try carries; `trib logs` shows them once in its own columns instead. */
 const CONTEXT_FIELDS = new Set(['pid', 'hostname', 'dag_id', 'run_id', 'task_id', 'map_index', 'try']);
@@ -20,13 +15,16 @@ export function addTaskCommands(program: Command): void {
     .argument('<run-id>', 'run id', runIdArg)
     .argument('<task>', 'task id')
     .option('--downstream', 'also clear every task downstream of it')
-    .action((runId: number, taskId: string, opts: { downstream?: boolean }) =>
-      withRuntime(async ({ engine }) => {
+    .action(async (runId: number, taskId: string, opts: { downstream?: boolean }) => {
+      const [{ withRuntime }, { getRun }, { clearTasks }] = await Promise.all([
+        import('../runtime.ts'), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'),
+      ]);
+      await withRuntime(async ({ engine }) => {
         const run = await getRun(engine.pool, runId);
         const cleared = await clearTasks(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, opts.downstream ?? false);
         console.log(`cleared in run ${runId}: ${cleared.join(', ')}`);
-      }),
-    );
+      });
+    });
   task
     .command('mark')
     .description('set a task to success or failed by hand; the run moves on from there')
@@ -34,16 +32,19 @@ export function addTaskCommands(program: Command): void {
     .argument('<task>', 'task id')
     .addArgument(new Argument('<state>', 'new state').choices(['success', 'failed']))
     .option('--map-index <n>', 'only this child of a mapped task (without it: the task and all its children)', nonNegativeIntArg('--map-index'))
-    .action((runId: number, taskId: string, state: 'success' | 'failed', opts: { mapIndex?: number }) =>
-      withRuntime(async ({ engine }) => {
+    .action(async (runId: number, taskId: string, state: 'success' | 'failed', opts: { mapIndex?: number }) => {
+      const [{ withRuntime }, { getRun }, { markTask }] = await Promise.all([
+        import('../runtime.ts'), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'),
+      ]);
+      await withRuntime(async ({ engine }) => {
         const run = await getRun(engine.pool, runId);
         const r = await markTask(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, state, opts.mapIndex);
         const what = opts.mapIndex === undefined ? taskId : `${taskId}[${opts.mapIndex}]`;
         const count = r.marked > 1 ? ` (${r.marked} instances)` : '';
         const cut = r.interrupted > 0 ? `; interrupted its unfinished tries (${r.interrupted}): nothing they write commits` : '';
         console.log(`run ${runId}: ${what} marked ${state}${count}${cut}`);
-      }),
-    );
+      });
+    });
 
   program
     .command('logs')
@@ -51,8 +52,9 @@ export function addTaskCommands(program: Command): void {
     .argument('<run-id>', 'run id', runIdArg)
     .argument('<task>', 'task id')
     .option('--json', 'print JSON lines')
-    .action((runId: number, taskId: string, opts: { json?: boolean }) =>
-      withRuntime(async ({ engine }) => {
+    .action(async (runId: number, taskId: string, opts: { json?: boolean }) => {
+      const [{ withRuntime }, { taskLogs }] = await Promise.all([import('../runtime.ts'), import('../../dashboard/queries.ts')]);
+      await withRuntime(async ({ engine }) => {
         const lines = await taskLogs(engine.pool, runId, taskId);
         if (lines.length === 0) return void console.log(`no log lines for ${taskId} in run ${runId} yet`);
         for (const l of lines) {
@@ -64,8 +66,8 @@ export function addTaskCommands(program: Command): void {
             console.log(`${formatDate(l.at)} ${l.level.toUpperCase().padEnd(5)} try ${l.tryNumber}${where}  ${l.message}${fields}`);
           }
         }
-      }),
-    );
+      });
+    });
 
   program
     .command('run-task')
@@ -74,8 +76,11 @@ export function addTaskCommands(program: Command): void {
     .argument('<task>', 'task id')
     .requiredOption('--date <YYYY-MM-DD>', 'logical day of the run to use (created if missing)', dayArg)
     .option('--map-item <json>', 'the list item for a mapped task', jsonArg('--map-item'))
-    .action((dagId: string, taskId: string, opts: { date: string; mapItem?: Json }) =>
-      withRuntime(async ({ engine, config }) => {
+    .action(async (dagId: string, taskId: string, opts: { date: string; mapItem?: Json }) => {
+      const [{ withRuntime }, { createLogger }, { runTaskNow }] = await Promise.all([
+        import('../runtime.ts'), import('../../engine/logger.ts'), import('../run-task.ts'),
+      ]);
+      await withRuntime(async ({ engine, config }) => {
         const dag = engine.dag(dagId);
         const log = createLogger(config.LOG_LEVEL);
         const r = await runTaskNow(engine, dag, taskId, opts.date, { mapItem: opts.mapItem, log });
@@ -85,6 +90,6 @@ export function addTaskCommands(program: Command): void {
         );
         if (r.created) console.log(`note: run ${r.runId} was created for this; like any queued run, a running scheduler will start it`);
         console.log(JSON.stringify(r.outcome, null, 2));
-      }),
-    );
+      });
+    });
 }

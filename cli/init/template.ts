@@ -96,20 +96,25 @@ export const TSCONFIG = `${JSON.stringify(
   2,
 )}\n`;
 
-export const ENV_EXAMPLE = `# Copy to .env (or export these) for \`trib scheduler\` / \`trib worker\`; \`npx trib standalone\` needs none of them.
+export const ENV_EXAMPLE = `# \`trib\` reads .env from the folder it runs in; a variable already set in the environment wins.
+# Copy this file to .env for \`trib scheduler\` / \`trib worker\`; \`npx trib standalone\` needs none of them.
 DAGS_DIR=dags
 # DATABASE_URL=postgres://tributary:secret@localhost:5432/tributary
 # REDIS_URL=redis://localhost:6379
 # DASHBOARD_TOKEN=change-me-to-16-or-more-characters
 `;
 
-export const GITIGNORE = 'node_modules\n.tributary\nreports\n';
+export const GITIGNORE = 'node_modules\n.tributary\nreports\n.env\n';
 
 /**
- * `allowScripts`: npm runs no install scripts it was not told to, and embedded Postgres needs its
- * postinstall (executable binaries) for `trib standalone`.
+ * `devDependencies`: typescript (and Node's types) for `npm run typecheck` — DAG options are typed
+ * by their kind, so a misspelt option is a compile error. `allowScripts`: npm runs no install
+ * scripts it was not told to, and embedded Postgres needs its postinstall (executable binaries)
+ * for `trib standalone`.
  */
-export function packageJson(name: string, tributary: string, allowScripts: Record<string, boolean>): string {
+export function packageJson(
+  name: string, tributary: string, devDependencies: Record<string, string>, allowScripts: Record<string, boolean>,
+): string {
   return `${JSON.stringify(
     {
       name,
@@ -119,8 +124,10 @@ export function packageJson(name: string, tributary: string, allowScripts: Recor
         standalone: 'DAGS_DIR=dags trib standalone',
         scheduler: 'DAGS_DIR=dags trib scheduler',
         worker: 'DAGS_DIR=dags trib worker',
+        typecheck: 'tsc --noEmit',
       },
       dependencies: { tributary },
+      devDependencies,
       allowScripts,
     },
     null,

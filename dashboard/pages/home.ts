@@ -1,13 +1,13 @@
 /**
- * Home: every DAG with schedule, next run, paused toggle, the strip of its last 14 runs (click →
- * run), its newest run's rows loaded/refused and failed checks, running/failed counts. Filters:
- * failed in the last 24 h, paused, name.
+ * Home: every DAG with schedule, next run, paused toggle, the strip of its 14 most recently created
+ * runs (click → run), its last run (the newest created) with rows loaded/refused and failed checks
+ * by severity (error / warn), running/failed counts. Filters: failed in the last 24 h, paused, name.
  */
 import type pg from 'pg';
 import type { CompiledDag } from '../../engine/types.ts';
 import { nextTick } from '../../engine/schedule.ts';
 import { dagSummaries } from '../queries.ts';
-import { dagActivity } from '../ui-queries.ts';
+import { dagActivity } from '../home-queries.ts';
 import { badge, day, html, layout, postForm, when } from '../html.ts';
 
 export interface HomeFilter {
@@ -38,12 +38,16 @@ export async function homePage(pool: pg.Pool, dags: Iterable<CompiledDag>, filte
 <td>${s.schedule ? html`<code>${s.schedule}</code> <span class="muted">${s.timezone}</span>` : html`<span class="muted">manual</span>`}</td>
 <td>${next ? when(next) : '–'}</td>
 <td>${postForm(`/dags/${encodeURIComponent(s.dagId)}/${s.paused ? 'unpause' : 'pause'}`, csrf,
-      html`${s.paused ? badge('skipped', 'paused') : badge('success', 'active')}
+      html`${s.pausedBy === 'creation' ? html`<span title="a new DAG: its schedule is off until unpaused; manual runs run">${badge('skipped', 'paused (new)')}</span>`
+        : s.paused ? badge('skipped', 'paused') : badge('success', 'active')}
 <button type="submit" class="link" aria-label="${s.paused ? 'unpause' : 'pause'} ${s.dagId}">${s.paused ? 'resume' : 'pause'}</button>`)}</td>
 <td><div class="strip" aria-label="last ${a.strip.length} runs">${[...a.strip].reverse().map((r) =>
       html`<a class="s-${r.state}" href="/runs/${r.id}" title="${day(r.logicalDate)} ${r.state}" aria-label="run ${day(r.logicalDate)} ${r.state}"></a>`)}</div></td>
-<td class="num">${a.strip[0] ? html`${badge(a.strip[0].state)}<br>` : ''}${a.lastRowsLoaded.toLocaleString('en')} / <span class="${a.lastRowsRefused ? 'warn' : ''}">${a.lastRowsRefused.toLocaleString('en')}</span></td>
-<td class="num">${a.lastChecksFailed}</td>
+<td class="last-run">${a.strip[0] ? html`<a href="/runs/${a.strip[0].id}" data-run="${a.strip[0].id}">#${a.strip[0].id}</a> ${badge(a.strip[0].state)}<br>
+<span class="muted" title="created ${when(a.strip[0].createdAt)}">${day(a.strip[0].logicalDate)}</span>` : html`<span class="muted">none</span>`}</td>
+<td class="num">${a.lastRowsLoaded.toLocaleString('en')} / <span class="${a.lastRowsRefused ? 'warn' : ''}">${a.lastRowsRefused.toLocaleString('en')}</span></td>
+<td class="num checks"><span class="${a.lastChecksError ? 'bad' : ''}" data-severity="error" title="checks failing at error">${a.lastChecksError} error</span><br>
+<span class="${a.lastChecksWarn ? 'warn' : ''}" data-severity="warn" title="checks failing at warn">${a.lastChecksWarn} warn</span></td>
 <td class="num">${a.running + a.queued}</td>
 <td class="num">${a.failed24h ? html`<strong class="warn">${a.failed24h}</strong>` : '0'}</td>
 </tr>`;
@@ -56,8 +60,8 @@ export async function homePage(pool: pg.Pool, dags: Iterable<CompiledDag>, filte
 <button type="submit">Filter</button>
 </form>
 <div class="scroll"><table id="dags">
-<thead><tr><th>DAG</th><th>Schedule</th><th>Next run</th><th>State</th><th>Last 14 runs</th>
-<th class="num">Last run: rows loaded / refused</th><th class="num">Failed checks</th><th class="num">Active runs</th><th class="num">Failed 24 h</th></tr></thead>
+<thead><tr><th>DAG</th><th>Schedule</th><th>Next run</th><th>State</th><th>Last 14 runs</th><th>Last run</th>
+<th class="num">Rows loaded / refused</th><th class="num">Failed checks</th><th class="num">Active runs</th><th class="num">Failed 24 h</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 ${shown.length === 0 ? html`<p class="muted">No DAG matches.</p>` : ''}`;
   return layout({ title: 'DAGs', csrf, flash, body });

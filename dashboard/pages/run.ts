@@ -1,9 +1,10 @@
 /**
- * Run page: header (logical date, data interval, params redacted, state, duration, run type),
- * each task with state, tries, duration, warnings, error and its actions (clear ± downstream,
+ * Run page: header (logical date, data interval, params redacted, state, duration, run type and,
+ * while queued, why it waits), each task with state, tries, duration, warnings, error and its actions (clear ± downstream,
  * mark success/failed), every attempt, load files with their row counts (→ refused-rows browser),
  * checks with outcome, failing count, sample keys and a sparkline of their last 30 runs,
- * reconciliations with samples, report rows with a download link, and one task's log, tail first.
+ * reconciliations with samples, report rows with a download link, and one task's log: its newest
+ * LOG_LINES lines shown oldest first (older pages behind a link), each with its fields.
  */
 import type pg from 'pg';
 import type { CompiledDag, Json } from '../../engine/types.ts';
@@ -12,9 +13,11 @@ import {
   attemptState, checkHistory, loadFiles, logTail, runAttempts, runChecks, runReconciles, runReports, SPARK_RUNS,
   type CheckHistoryPoint, type CheckRow, type LoadFile, type ReconcileRow, type RunReport,
 } from '../ui-queries.ts';
-import { badge, duration, html, layout, postForm, redact, when, type Html } from '../html.ts';
+import { badge, duration, html, isSecretKey, layout, postForm, redact, REDACTED, when, type Html } from '../html.ts';
 
 export const LOG_LINES = 200;
+/** A log field's value is cut after this many characters. */
+const LOG_FIELD_CHARS = 300;
 
 export interface LogView { taskId: string; before?: number; search?: string }
 
@@ -23,10 +26,17 @@ function taskActions(run: RunDetail, taskId: string, csrf: string): Html {
   return html`${postForm(`${base}/clear`, csrf, html`<button type="submit" aria-label="clear ${taskId}">clear</button>`, { confirm: `Clear ${taskId} so it runs again?` })}
 ${postForm(`${base}/clear`, csrf, html`<input type="hidden" name="downstream" value="1"><button type="submit" aria-label="clear ${taskId} and downstream">+ downstream</button>`,
     { confirm: `Clear ${taskId} and every task after it?` })}
-${postForm(`${base}/mark`, csrf, html`<input type="hidden" name="state" value="success"><button type="submit" aria-label="mark ${taskId} success">✓</button>`,
+${postForm(`${base}/mark`, csrf, html`<input type="hidden" name="state" value="success"><button type="submit" aria-label="mark ${taskId} success" title="mark ${taskId} success">✓ mark success</button>`,
     { confirm: `Mark ${taskId} success?` })}
-${postForm(`${base}/mark`, csrf, html`<input type="hidden" name="state" value="failed"><button type="submit" class="danger" aria-label="mark ${taskId} failed">✗</button>`,
+${postForm(`${base}/mark`, csrf, html`<input type="hidden" name="state" value="failed"><button type="submit" class="danger" aria-label="mark ${taskId} failed" title="mark ${taskId} failed">✗ mark failed</button>`,
     { confirm: `Mark ${taskId} failed?` })}`;
+}
+
+/** A stored error with its code once: the stored text starts with `CODE: ` already (describeError). */
+export function errorText(code: string | null, error: string | null): Html {
+  if (!code) return html`${error ?? ''}`;
+  const rest = error?.startsWith(`${code}: `) ? error.slice(code.length + 2) : error ?? '';
+  return html`<strong>${code}</strong> ${rest}`;
 }
 
 function filesTable(run: RunDetail, files: LoadFile[]): Html {
@@ -99,24 +109,45 @@ function reportSection(run: RunDetail, reports: RunReport[]): Html {
   return html`${reports.map((r) => {
     const shown = r.rows.length < r.rowCount ? ` (first ${r.rows.length} of ${r.rowCount.toLocaleString('en')} rows)` : ` (${r.rowCount.toLocaleString('en')} rows)`;
     const cell = (v: Json | undefined) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-    return html`<h2>Report of ${r.taskId}</h2>
-<p><code>${r.fileName}</code> <span class="muted">${shown}</span> <a href="/api/runs/${run.id}/reports/${r.id}/file" download="${r.fileName}">download</a></p>
+    return html`<h2>Report <code>${r.fileName}</code> <span class="muted">(task ${r.taskId})</span></h2>
+<p><span class="muted">${shown}</span> <a href="/api/runs/${run.id}/reports/${r.id}/file" download="${r.fileName}">download</a></p>
 <div class="scroll"><table class="report" data-report="${r.id}"><thead><tr>${r.columns.map((c) => html`<th>${c}</th>`)}</tr></thead><tbody>
 ${r.rows.map((row) => html`<tr>${r.columns.map((c) => html`<td>${cell(row[c])}</td>`)}</tr>`)}</tbody></table></div>`;
   })}`;
 }
 
 async function logSection(pool: pg.Pool, run: RunDetail, view: LogView | undefined): Promise<Html> {
-  if (!view) return html`<p class="muted">Pick a task's <em>log</em> link to read its log (newest lines first).</p>`;
+  if (!view) return html`<p class="muted">Pick a task's <em>log</em> link to read its log (its newest ${LOG_LINES} lines, oldest first).</p>`;
   const page = await logTail(pool, run.id, view.taskId, { limit: LOG_LINES, before: view.before, search: view.search });
   const base = `/runs/${run.id}?log=${encodeURIComponent(view.taskId)}${view.search ? `&q=${encodeURIComponent(view.search)}` : ''}`;
-  return html`<h2 id="log">Log of ${view.taskId}</h2>
+  return html`<h2 id="log">Log of ${view.taskId} <span class="muted">(${view.before ? 'older' : 'newest'} ${page.lines.length} lines, oldest first)</span></h2>
 <form method="get" action="/runs/${run.id}#log" class="bar" role="search"><input type="hidden" name="log" value="${view.taskId}">
 <label>Search <input name="q" value="${view.search ?? ''}"></label><button type="submit">Search</button></form>
 <p class="pager">${page.olderBefore !== null ? html`<a href="${base}&before=${page.olderBefore}#log">← older lines</a>` : html`<span class="muted">first line reached</span>`}
 ${view.before ? html`<a href="${base}#log">newest lines</a>` : ''}</p>
-<pre>${page.lines.length === 0 ? 'no log lines' : page.lines.map((l) =>
-    `${when(l.at)} try ${l.tryNumber}${l.mapIndex >= 0 ? ` [${l.mapIndex}]` : ''} ${l.level.padEnd(5)} ${l.message}\n`).join('')}</pre>`;
+<pre class="log">${page.lines.length === 0 ? 'no log lines' : page.lines.map((l) =>
+    html`<span class="line" data-line="${l.id}">${when(l.at)} try ${l.tryNumber}${attemptOf(l.fields)}${l.mapIndex >= 0 ? ` [${l.mapIndex}]` : ''} ${l.level.padEnd(5)} ${l.message}${logFields(l.fields)}</span>\n`)}</pre>`;
+}
+
+/**
+ * Fields every stored line carries from its task logger (engine/executor.ts) or pino, which the
+ * page already says (the run, the task, the try and map index in the line's prefix): not repeated.
+ */
+const CONTEXT_FIELDS = new Set(['dag_id', 'run_id', 'task_id', 'map_index', 'try', 'attempt', 'pid', 'hostname']);
+
+/** `.2` after the try number of a line logged by a try's second attempt (a worker was lost). */
+const attemptOf = (fields: Record<string, Json> | null) => (typeof fields?.attempt === 'number' && fields.attempt > 1 ? `.${fields.attempt}` : '');
+
+/** A log line's own fields, compact after its message: ` url=… reason=…` (secret-looking values redacted, long ones cut). */
+export function logFields(fields: Record<string, Json> | null): Html {
+  const entries = Object.entries(fields ?? {}).filter(([k]) => !CONTEXT_FIELDS.has(k));
+  if (entries.length === 0) return html``;
+  const shown = entries.map(([k, v]) => {
+    const value = isSecretKey(k) ? REDACTED : redact(v);
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    return html` <span class="field"><span class="k">${k}</span>=${text.length > LOG_FIELD_CHARS ? `${text.slice(0, LOG_FIELD_CHARS)}…` : text}</span>`;
+  });
+  return html`<span class="fields">${shown}</span>`;
 }
 
 export async function runPage(pool: pg.Pool, runId: number, dags: ReadonlyMap<string, CompiledDag>, opts: { csrf: string; flash?: string; log?: LogView }): Promise<string> {
@@ -134,15 +165,16 @@ ${run.tasks.map((t) => html`<tr id="${t.mapIndex < 0 ? `task-${t.taskId}` : ''}"
 <td>${t.taskId}${t.mapIndex >= 0 ? html` <span class="muted">[${t.mapIndex}]</span>` : ''}<br><a href="/runs/${run.id}?log=${encodeURIComponent(t.taskId)}#log">log</a></td>
 <td>${badge(t.state)}${t.waiting ? html`<br><span class="muted">${t.waiting.text}</span>` : ''}</td>
 <td class="num">${t.tryNumber}/${t.maxTries}</td><td class="num">${duration(t.durationMs)}</td>
-<td>${t.errorCode ? html`<strong>${t.errorCode}</strong> ` : ''}${t.error ?? ''}
+<td>${errorText(t.errorCode, t.error)}
 ${t.warnings.map((w) => html`<div class="warn">⚠ ${w}</div>`)}</td>
 <td>${t.mapIndex < 0 ? taskActions(run, t.taskId, opts.csrf) : ''}</td></tr>`)}
 </tbody></table></div>`;
   const attemptsTable = attempts.length === 0 ? html`` : html`<details><summary>Attempts (${attempts.length})</summary><div class="scroll"><table id="attempts">
 <thead><tr><th>Task</th><th class="num">Try.attempt</th><th>State</th><th>Worker</th><th>Started</th><th>Ended</th><th>Error</th></tr></thead><tbody>
 ${attempts.map((a) => html`<tr><td>${a.taskId}${a.mapIndex >= 0 ? `[${a.mapIndex}]` : ''}</td><td class="num">${a.tryNumber}.${a.attempt}</td><td>${attemptState(a, when)}</td>
-<td>${a.worker}</td><td>${when(a.startedAt)}</td><td>${when(a.endedAt)}</td><td>${a.errorCode ?? ''} ${a.error ?? ''}</td></tr>`)}</tbody></table></div></details>`;
+<td>${a.worker}</td><td>${when(a.startedAt)}</td><td>${when(a.endedAt)}</td><td>${errorText(a.errorCode, a.error)}</td></tr>`)}</tbody></table></div></details>`;
   const body = html`<h1>${run.dagId} · ${when(run.logicalDate)} ${badge(run.state)}</h1>
+${run.state === 'queued' && run.waitReason ? html`<p class="flash waiting" id="wait-reason" role="status"><strong>Queued, not started:</strong> ${run.waitReason}</p>` : ''}
 <dl class="meta"><dt>Run</dt><dd>#${run.id} (${run.runType})</dd>
 <dt>Data interval</dt><dd>${when(run.logicalDate)} → ${when(interval.rows[0]?.end)}</dd>
 <dt>Started / ended</dt><dd>${when(run.startedAt)} → ${when(run.endedAt)} (${duration(runMs)})</dd>

@@ -12,12 +12,20 @@ export const dags = pgTable('dags', {
   dagId: text('dag_id').primaryKey(),
   file: text('file').notNull(),
   paused: boolean('paused').notNull().default(false),
+  /**
+   * Why it is paused: 'creation' (registered paused: the scheduler creates no runs, manual and
+   * backfill runs still start) or 'operator' (`trib pause`, the UI, the API: nothing starts).
+   * NULL when not paused (or paused before this column existed: treated as 'operator').
+   */
+  pausedBy: text('paused_by'),
   schedule: text('schedule'),
   timezone: text('timezone'),
   /** The DAG's maxActiveRuns, read by the hand-off that starts a queued run when one ends. */
   maxActiveRuns: integer('max_active_runs').notNull().default(1),
   /** Run events ('success', 'failure') the DAG has callbacks for: the run's end records them. */
   runCallbacks: text('run_callbacks').array().notNull().default(sql`'{}'::text[]`),
+  /** The DAG's runFailsOn, read when a run ends: 'leaves' (Airflow's leaf rule) or 'any_failed'. */
+  runFailsOn: text('run_fails_on').notNull().default('leaves'),
   /**
    * The schedule's progress: the newest logical date the scheduler has created (or found) a run
    * for, advanced in the transaction that creates it. The next interval is the first tick after
@@ -71,6 +79,8 @@ export const dagRuns = pgTable(
   (t) => [
     uniqueIndex('dag_runs_dag_logical_date').on(t.dagId, t.logicalDate),
     index('dag_runs_state').on(t.state),
+    // A DAG's runs newest created first (ids follow creation): the DAG list's last run and strip.
+    index('dag_runs_dag_id').on(t.dagId, t.id),
   ],
 );
 

@@ -3,8 +3,9 @@
  * the run's row lock (taken here unless `locked`): moves every task the change can affect — the
  * `from` tasks' downstream (all tasks when NULL), then theirs, as long as something moved. A task
  * is queued, expanded (mapped), skipped or marked upstream_failed by its trigger rule; a mapped
- * parent whose children are all over closes. When every task is over the run ends (Airflow's leaf
- * rule), its callback event is recorded, and the DAG's next queued run starts (the hand-off).
+ * parent whose children are all over closes. When every task is over the run ends — by Airflow's
+ * leaf rule, or, for a DAG whose run_fails_on is 'any_failed', failed as soon as any task failed —
+ * its callback event is recorded, and the DAG's next queued run starts (the hand-off).
  * Idempotent: calling it again with nothing changed does nothing.
  */
 CREATE OR REPLACE FUNCTION trib_advance(p_run bigint, p_from text[] DEFAULT NULL, p_locked boolean DEFAULT false) RETURNS jsonb
@@ -102,6 +103,13 @@ BEGIN
   v_outcome := trib_run_outcome(ARRAY(
     SELECT ti.state FROM task_instances ti JOIN dag_tasks dt ON dt.dag_id = v_run.dag_id AND dt.task_id = ti.task_id
     WHERE ti.run_id = p_run AND ti.map_index = -1 AND cardinality(dt.downstream) = 0));
+  IF v_outcome = 'success' AND EXISTS (
+    SELECT 1 FROM dags d WHERE d.dag_id = v_run.dag_id AND d.run_fails_on = 'any_failed'
+  ) AND EXISTS (
+    SELECT 1 FROM task_instances ti WHERE ti.run_id = p_run AND ti.map_index = -1 AND ti.state IN ('failed', 'upstream_failed')
+  ) THEN
+    v_outcome := 'failed';
+  END IF;
   UPDATE dag_runs SET state = v_outcome, ended_at = clock_timestamp() WHERE id = p_run AND state = 'running'
   RETURNING ended_at INTO v_ended;
   -- The event commits with the run's end (an outbox row); its callbacks run after COMMIT.

@@ -29,7 +29,7 @@ describe('credit_platform DAG end to end (redis)', () => {
   const params = () => ({ dataDir: path.join(dir, 'data'), reportDir: path.join(dir, 'reports') });
 
   const runDay = async (day: string): Promise<number> => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('credit_platform')!, { day, params: params() });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('credit_platform')!, { date: day, params: params() });
     expect(await t.waitForRun(runId, 60_000)).toBe('success');
     return runId;
   };

@@ -64,7 +64,7 @@ afterAll(async () => {
 });
 
 async function runDay(dagId: string, day: string, params: Record<string, Json>) {
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get(dagId)!, { day, params });
+  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get(dagId)!, { date: day, params });
   return { runId, state: await t.waitForRun(runId) };
 }
 

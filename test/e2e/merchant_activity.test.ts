@@ -32,7 +32,7 @@ beforeAll(async () => {
   truth = await generateMerchantActivity({ dir: params.dataDir, seed: 11, size: 400, days: DAYS.length, startDate: DAYS[0] });
   t = await startTestEngine({ backend: 'postgres', dags: [merchantActivity] });
   for (const day of DAYS) {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('merchant_activity')!, { day, params: params as Record<string, Json> });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('merchant_activity')!, { date: day, params: params as Record<string, Json> });
     const state = await t.waitForRun(runId, 60_000);
     if (state !== 'success') throw new Error(`run of ${day} ${state}: ${JSON.stringify(await t.taskStates(runId))}`);
     runs.set(day, runId);

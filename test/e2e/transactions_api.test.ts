@@ -41,7 +41,7 @@ const dag = () => t.dags.get('transactions_api')!;
 const query = async <R extends object>(sql: string, values: unknown[] = []) => (await t.database.pool.query<R>(sql, values)).rows;
 
 async function runDay(day: string) {
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag(), { day, params: params() });
+  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag(), { date: day, params: params() });
   return { runId, state: await t.waitForRun(runId, 60_000) };
 }
 

@@ -44,7 +44,7 @@ beforeAll(async () => {
       await fs.writeFile(path.join(w1.params.dataDir, f.file.replace('20250513', yyyymmdd)), await fs.readFile(path.join(W1_FIXTURES, f.file), 'utf8') + bad);
     }
     const day = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6)}`;
-    const { runId } = await triggerRun(w1.t.engine.pool, w1.t.engine.dispatcher, dag, { day, params: w1.params });
+    const { runId } = await triggerRun(w1.t.engine.pool, w1.t.engine.dispatcher, dag, { date: day, params: w1.params });
     expect(await w1.t.waitForRun(runId)).toBe('success');
     runIds.push(runId);
   }

@@ -102,16 +102,21 @@ describe('web UI in Chromium', () => {
     for (const f of w1.truth.files) await fs.copyFile(path.join(W1_FIXTURES, f.file), path.join(w1.params.dataDir, f.file.replace('20250513', '20250515')));
     await page.goto(`${dashboard.url}/dags/customer_ratings`);
     await shot('dag');
-    await page.fill('form.trigger input[name=day]', '2025-05-15');
+    await page.fill('form.trigger input[name=date]', '2025-05-15');
+    await page.locator('form.trigger details.raw-params summary').click();
     await page.fill('form.trigger textarea[name=params]', 'not json');
-    await page.click('form.trigger button');
+    await page.click('form.trigger button[type=submit]');
     expect(await page.locator('.flash').textContent()).toMatch(/params are not valid JSON/);
-    await page.fill('form.trigger input[name=day]', '2025-05-15');
-    await page.fill('form.trigger textarea[name=params]', JSON.stringify(w1.params));
-    await page.click('form.trigger button');
+    expect(await page.locator('form.trigger details.raw-params .field-error').textContent()).toMatch(/params are not valid JSON/);
+    // The date typed stays; the fields take the params.
+    expect(await page.inputValue('form.trigger input[name=date]')).toBe('2025-05-15');
+    await page.fill('form.trigger textarea[name=params]', '');
+    await page.fill('form.trigger input[name="param.dataDir"]', w1.params.dataDir);
+    await page.fill('form.trigger input[name="param.reportDir"]', w1.params.reportDir);
+    await page.click('form.trigger button[type=submit]');
     const runId = Number(/\/runs\/(\d+)$/.exec(page.url())?.[1]);
     expect(await sql('SELECT logical_date::date::text AS d FROM dag_runs WHERE id = $1', [runId])).toEqual([{ d: '2025-05-15' }]);
-    expect(await page.locator('.flash').textContent()).toBe(`Run ${runId} created.`);
+    expect(await page.locator('.flash').textContent()).toBe(`Run ${runId} created and started.`);
     expect(await w1.t.waitForRun(runId)).toBe('success');
     await page.goto(`${dashboard.url}/dags/customer_ratings`);
     expect(await page.locator('#grid thead th.run').count()).toBe(2);

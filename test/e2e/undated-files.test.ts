@@ -45,7 +45,7 @@ async function undate(dir: string): Promise<string[]> {
 }
 
 async function run(dagId: string, params: Record<string, Json>): Promise<number> {
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get(dagId)!, { day: DAY, params });
+  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get(dagId)!, { date: DAY, params });
   expect(await t.waitForRun(runId, 60_000), dagId).toBe('success');
   return runId;
 }

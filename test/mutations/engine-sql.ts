@@ -285,4 +285,28 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
     tests: ['test/reliability/pg-restart.test.ts'],
     guards: 'an attempt a database restart ended is recorded as an outage, not a lost worker',
   },
+  {
+    id: 'sql-start-queued-creation-pause',
+    file: 'engine/sql/start-queued-runs.sql',
+    find: "  IF NOT FOUND OR (v_dag.paused AND v_dag.paused_by IS DISTINCT FROM 'creation') THEN RETURN v_jobs; END IF;",
+    replace: '  IF NOT FOUND OR v_dag.paused THEN RETURN v_jobs; END IF;',
+    tests: ['test/integration/engine/trigger-pause.test.ts'],
+    guards: 'a manual trigger of a DAG paused at creation (its schedule off) starts at once',
+  },
+  {
+    id: 'sql-start-queued-creation-scheduled',
+    file: 'engine/sql/start-queued-runs.sql',
+    find: "        AND (NOT v_dag.paused OR q.run_type IN ('manual', 'backfill'))",
+    replace: '        AND true',
+    tests: ['test/integration/engine/trigger-pause.test.ts'],
+    guards: 'a DAG paused at creation starts its manual and backfill runs only, never a scheduled one',
+  },
+  {
+    id: 'sql-run-fails-on-any-failed',
+    file: 'engine/sql/advance.sql',
+    find: "    SELECT 1 FROM dags d WHERE d.dag_id = v_run.dag_id AND d.run_fails_on = 'any_failed'",
+    replace: "    SELECT 1 FROM dags d WHERE d.dag_id = v_run.dag_id AND false",
+    tests: ['test/integration/engine/trigger-pause.test.ts'],
+    guards: "runFailsOn 'any_failed': any failed task fails the run (and records onFailure), whatever its leaves",
+  },
 ];

@@ -29,7 +29,7 @@ describe('kill -9 during a handed-over try (redis)', () => {
   it('the lost try is re-delivered after its lease and every effect commits once', async () => {
     const env = { CHAOS_COUNTER_FILE: counter };
     const first = await c.spawnWorker(env);
-    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('handover')!, { day: '2025-07-01' });
+    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('handover')!, { date: '2025-07-01' });
     await waitForTaskRunning(c, runId, 'long');
     const jobId = `r${runId}-long-m-1-t1`;
     // Handed over: running on the worker that ended `first`, with no job on the queue.

@@ -48,7 +48,7 @@ describe('clear and mark racing task ends', () => {
       await Promise.all(Array.from({ length: Math.min(8, ROUNDS - i) }, async (_, k) => {
         const n = i + k;
         const day = new Date(Date.UTC(2024, 0, 1) + n * 86_400_000).toISOString().slice(0, 10);
-        const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day });
+        const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: day });
         runs.push(runId);
         await new Promise((r) => setTimeout(r, (n * 7) % 40));
         const op = n % 3 === 0 ? clearTasks(t.engine.pool, t.engine.dispatcher, dag, runId, 'x', true)

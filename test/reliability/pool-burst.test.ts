@@ -45,7 +45,7 @@ describe('burst of failures on a small pool', () => {
   });
 
   it('ends the run with every failure recorded once, no pool hang', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('burst')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('burst')!, { date: '2025-05-13' });
     // The only leaf runs on all_done: by Airflow's leaf rule the run succeeds, its 50 failures on the record.
     expect(await t.waitForRun(runId, 60_000)).toBe('success');
     const children = await t.database.pool.query<{ state: string; error_code: string; n: number }>(

@@ -26,7 +26,7 @@ describe('Redis wiped mid-run', () => {
 
   it('runs every body once, keeps the retry delay, and finishes', async () => {
     const worker = await c.spawnWorker({ CONCURRENCY: '2', CHAOS_COUNTER_FILE: counter });
-    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('redis_wipe')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('redis_wipe')!, { date: '2025-05-13' });
     const row = async (task: string) => (await c.database.pool.query<{ state: string; not_before: Date | null }>(
       'SELECT state, not_before FROM task_instances WHERE run_id = $1 AND task_id = $2', [runId, task])).rows[0];
     await waitFor(async () => (await row('long')).state === 'running' && (await row('retried')).state === 'up_for_retry', 30_000, 'long running, retried waiting');

@@ -38,7 +38,7 @@ describe('kill -9 between a report\'s COMMIT and its rename (redis)', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FILE_EFFECT_LOCK, final]);
       const worker = await c.spawnWorker();
-      ({ runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_report')!, { day: '2025-08-01', params: { dir } }));
+      ({ runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_report')!, { date: '2025-08-01', params: { dir } }));
       expect(await waitForRunState(c, runId, 30_000)).toBe('success');
       await waitFor(async () => (await q(
         `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::bigint::oid AND NOT granted`, [FILE_EFFECT_LOCK])).length === 1,

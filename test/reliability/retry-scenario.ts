@@ -37,7 +37,7 @@ export async function loadDay(
   const exists = (await c.database.pool.query('SELECT to_regclass($1) IS NOT NULL AS ok', [TABLES[1]])).rows[0].ok as boolean;
   if (exists) await c.database.pool.query(`TRUNCATE ${TABLES.join(', ')}`);
   const dag = c.engine.dags.get('chaos_load')!;
-  const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, dag, { day: dayString(day), params: { file } });
+  const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, dag, { date: dayString(day), params: { file } });
   await waitForTaskRunning(c, runId, 'load', 60_000);
   await during(runId);
   const state = await waitForRunState(c, runId, timeoutMs);

@@ -70,7 +70,7 @@ export function expectedAccount(truth: ItemsTruth) {
  * effect rows per task (each must be 1) and the attempts of the first task.
  */
 export async function chainThroughOutage(c: Cluster, day: string, outage: () => Promise<void>, timeoutMs = 90_000) {
-  const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chain')!, { day });
+  const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chain')!, { date: day });
   await waitForTaskRunning(c, runId, 'a');
   await new Promise((r) => setTimeout(r, 500));
   await outage();

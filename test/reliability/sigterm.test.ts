@@ -17,7 +17,7 @@ describe('graceful stop of a worker', () => {
 
   it('finishes the running try, exits 0, and another worker completes the run', async () => {
     const first = await c.spawnWorker();
-    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chain')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chain')!, { date: '2025-05-13' });
     await waitFor(async () => (await c.database.pool.query(
       `SELECT 1 FROM task_instances WHERE run_id = $1 AND task_id = 'a' AND state = 'running'`, [runId])).rowCount === 1, 30_000, 'task a to run');
     const exited = new Promise<number | null>((r) => first.once('exit', (code) => r(code)));

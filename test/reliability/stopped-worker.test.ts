@@ -34,7 +34,7 @@ describe('a worker stopped mid-load (redis)', () => {
     const truth = await writeItemsFile(file, ROWS);
     const stopped = await c.spawnWorker();
     const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('chaos_load')!, {
-      day: '2025-07-01', params: { file },
+      date: '2025-07-01', params: { file },
     });
     await waitForTaskRunning(c, runId, 'load');
     await sleep(300); // inside the load's transaction: rows copied, locks held

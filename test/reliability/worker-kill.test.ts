@@ -37,7 +37,7 @@ describe('worker kill -9 during a load (redis)', () => {
     const truth = await writeItemsFile(file, ROWS + day);
     await c.database.pool.query('TRUNCATE chaos_items').catch(() => undefined); // created by the first load
     const dag = c.engine.dags.get('chaos_load')!;
-    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, dag, { day: `2025-06-${String(day).padStart(2, '0')}`, params: { file } });
+    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, dag, { date: `2025-06-${String(day).padStart(2, '0')}`, params: { file } });
     await waitForTaskRunning(c, runId, 'load');
     await during(runId);
     expect(await waitForRunState(c, runId, 90_000)).toBe('success');

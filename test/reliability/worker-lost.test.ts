@@ -28,7 +28,7 @@ describe('a task that kills its worker every time (redis)', () => {
       if (supervising) void c.spawnWorker().then(supervise);
     });
     supervise(await c.spawnWorker());
-    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('suicide')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(c.engine.pool, c.engine.dispatcher, c.engine.dags.get('suicide')!, { date: '2025-05-13' });
     await waitFor(async () => ['success', 'failed'].includes(
       (await c.database.pool.query('SELECT state FROM dag_runs WHERE id = $1', [runId])).rows[0].state), 90_000, 'the run to end');
     supervising = false;

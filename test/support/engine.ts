@@ -85,6 +85,8 @@ export async function startTestEngine(options: {
   infraRetryMax?: number;
   /** The engine's schema (TRIBUTARY_SCHEMA). @default 'tributary' */
   schema?: string;
+  /** New DAGs start paused (DAGS_PAUSED_AT_CREATION). @default the engine's (false) */
+  pausedAtCreation?: boolean;
 }): Promise<TestEngine> {
   const database = await createTestDatabase({ schema: options.schema });
   await database.pool.query(
@@ -106,6 +108,7 @@ export async function startTestEngine(options: {
     handoverMax: options.handoverMax,
     infraRetryMax: options.infraRetryMax,
     schema: options.schema,
+    pausedAtCreation: options.pausedAtCreation,
   });
   await engine.register();
   if (options.workers !== false) {

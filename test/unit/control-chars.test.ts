@@ -79,15 +79,16 @@ describe('trib run show prints no value on a line of its own', () => {
       warnings: [`file ${forged}: 1 of 2 rows refused`],
     }],
     refused: [{ taskId: 'load', mapIndex: -1, path: `/data/${forged}`, rowsRead: 2, rowsRefused: 1 }],
+    waitReason: `waiting for 1 file matching ${forged}`,
   };
 
-  it('escapes control characters and line separators in params, errors, warnings and paths', () => {
+  it('escapes control characters and line separators in params, the wait reason, errors, warnings and paths', () => {
     const out = renderRun(run);
     expect(out.replaceAll('\n', '')).not.toMatch(/[\p{Cc}\u2028\u2029]/u);
     const lines = out.split('\n');
     expect(lines.filter((l) => l.startsWith('run '))).toEqual(['run 7 of forge — failed (1 warning)']);
     expect(lines).toContain('params {"note":"ok\\nrun 9 of other — success\\r\\u0085\\u2028\\u001b[31m"}');
-    expect(lines.filter((l) => l.includes('run 9 of other'))).toHaveLength(4); // params, error, warning, refused path
+    expect(lines.filter((l) => l.includes('run 9 of other'))).toHaveLength(5); // params, wait reason, error, warning, refused path
   });
 
   it('printable: one visible escape per character, idempotent, nothing else changed', () => {

@@ -59,7 +59,7 @@ describe('trib', () => {
 
   it('dags list shows the DAG folder', async () => {
     const out = ok(await trib(['dags', 'list'], env));
-    expect(out).toMatch(/cli_demo\s+0 6 \* \* \* UTC\s+no\s+2/);
+    expect(out).toMatch(/cli_demo\s+0 6 \* \* \* UTC\s+not registered\s+2/);
   });
 
   it('trigger creates a run that run show displays, a worker runs it, logs shows its lines', async () => {
@@ -98,7 +98,7 @@ describe('trib', () => {
       (await database.pool.query<{ paused: boolean }>(`SELECT paused FROM dags WHERE dag_id = 'cli_demo'`)).rows[0]?.paused;
     expect(ok(await trib(['pause', 'cli_demo'], env))).toMatch(/cli_demo paused/);
     expect(await paused()).toBe(true);
-    expect(ok(await trib(['dags', 'list'], env))).toMatch(/cli_demo\s+0 6 \* \* \* UTC\s+yes/);
+    expect(ok(await trib(['dags', 'list'], env))).toMatch(/cli_demo\s+0 6 \* \* \* UTC\s+paused\s/);
     ok(await trib(['unpause', 'cli_demo'], env));
     expect(await paused()).toBe(false);
   });

@@ -88,6 +88,13 @@ describe('trib dags test', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^run \d+ of good for 2025-05-13.*: success$/);
+    const runId = lines[0].split(' ')[1];
+    expect(lines).toContain(`test schema tributary_test, queues ${env.QUEUE_PREFIX}_test (no other process sees them): TRIBUTARY_SCHEMA=tributary_test trib run show ${runId}`);
+    // The run is in the test schema only; the engine schema has none.
+    const { rows: runs } = await database.pool.query<{ schema: string; n: number }>(
+      `SELECT 'tributary' AS schema, count(*)::int AS n FROM tributary.dag_runs UNION ALL SELECT 'test', count(*)::int FROM tributary_test.dag_runs WHERE id = $1`, [Number(runId)],
+    );
+    expect(runs).toEqual([{ schema: 'tributary', n: 0 }, { schema: 'test', n: 1 }]);
     expect(lines.find((l) => l.startsWith('load '))).toMatch(/^load\s+success\s+.*\s4 read, 3 loaded, 1 rejected\s/);
     expect(lines.find((l) => l.startsWith('report '))).toMatch(/^report\s+success\s+.*\s3 written\s/);
     const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM people');
@@ -105,12 +112,13 @@ describe('trib dags test', () => {
     expect(r.stdout.split('\n').find((l) => l.startsWith('after '))).toMatch(/^after\s+upstream_failed\b/);
   });
 
-  it('refuses a paused DAG instead of waiting for a run that never starts: exit 2', async () => {
+  it('runs a DAG paused in the engine schema: the test has its own registry', async () => {
     expect((await trib(['pause', 'good'], env)).code).toBe(0);
-    const r = await trib(['dags', 'test', 'good', '--date', '2025-05-22', '--params', JSON.stringify({ dataDir })], env);
+    const r = await trib(['dags', 'test', 'good', '--date', '2025-05-22', '--params', JSON.stringify({ dataDir })], env, 90_000);
     expect((await trib(['unpause', 'good'], env)).code).toBe(0);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe('trib: ARGUMENT_INVALID: dag "good" is paused, so its run would never start: `trib unpause good` first\n');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^run \d+ of good for 2025-05-22.*: success$/);
   });
 });
 
@@ -154,6 +162,25 @@ describe('trib dags validate', () => {
       `${f('upstream.ts')}: dag "upstream": task "a": unknown upstream "nope"`,
     ]);
     expect(r.stderr).toBe(`trib: DAG_INVALID: 5 problem(s) in 6 DAG file(s)\n`);
+  });
+
+  it('prints every problem of one file, not only its first', async () => {
+    const many = `export default { id: 'many', schedule: { cron: 'not a cron' }, tasks: {
+  a: { kind: 'noop', upstream: ['nope'] },
+  b: { kind: 'nokind' },
+  c: { kind: 'load', options: { source: { file: 'x.csv' }, target: 'x', columns: [{ name: 'id', type: 'integer' }], mode: 'merge' } },
+} };\n`;
+    const dir = await folder('many', { 'many.ts': many });
+    const r = await trib(['dags', 'validate'], { ...env, DAGS_DIR: dir });
+    expect(r.code).toBe(2);
+    const at = `${path.join(dir, 'many.ts')}: dag "many": `;
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe(`${at}task "a": unknown upstream "nope"`);
+    expect(lines[1]).toMatch(new RegExp(`^${at.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}task "b": unknown job kind "nokind" \\(known: `));
+    expect(lines[2]).toMatch(/task "c" \(kind "load"\): invalid options\.mode: /);
+    expect(lines[3]).toMatch(/: dag "many": schedule: /);
+    expect(r.stderr).toBe('trib: DAG_INVALID: 4 problem(s) in 1 DAG file(s)\n');
   });
 
   it("knows the project's custom kinds (kinds/ beside the DAG folder)", async () => {

@@ -105,7 +105,7 @@ it('demo rows stay in the demo database: a real run afterwards on the same serve
   try {
     engine.startWorkers({ concurrency: () => 2 });
     const params = { dataDir, reportDir: path.join(dataDir, 'reports') };
-    const { runId } = await triggerRun(engine.pool, engine.dispatcher, dag, { day: '2025-05-13', params });
+    const { runId } = await triggerRun(engine.pool, engine.dispatcher, dag, { date: '2025-05-13', params });
     for (let state = ''; state !== 'success'; ) {
       state = (await good.database.pool.query<{ state: string }>('SELECT state FROM dag_runs WHERE id = $1', [runId])).rows[0].state;
       expect(state).not.toBe('failed');

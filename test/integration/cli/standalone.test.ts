@@ -2,7 +2,8 @@
  * `trib standalone` end to end: embedded Postgres under TRIBUTARY_HOME, BullMQ on the Postgres
  * backend, dashboards on free ports; the W1 demo run must succeed (seen through the demo dashboard's
  * API) and write the report its generated data's truth expects, its rows in the demo database and
- * none in the user's; SIGINT must stop everything with exit 0.
+ * none in the user's; its start message counts the paused DAGs; a DAG file added while it runs is
+ * loaded; a command without DATABASE_URL finds its database; SIGINT must stop everything with exit 0.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { W1Truth } from '../../../samples/w1-customer-ratings.ts';
-import { cliEnv, REPO, spawnTrib } from '../../support/cli.ts';
+import { cliEnv, REPO, spawnTrib, trib as tribCommand } from '../../support/cli.ts';
 
 let home: string;
 let dagsDir: string;
@@ -41,6 +42,22 @@ it('starts everything, runs W1 on generated data, writes its report, and stops c
     expect(token.length).toBeGreaterThanOrEqual(16);
     expect(runId).toBeGreaterThan(0);
     expect(trib.out()).toMatch(/Database\s+postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+/);
+    expect(trib.out().split('\n')).toContain(
+      `1 DAG(s) from ${dagsDir}: 1 paused — new DAGs start paused: \`trib unpause <dag>\` turns its schedule on, ` +
+        '`trib trigger <dag>` runs it now. Edited DAG files are reloaded.',
+    );
+
+    // A DAG file added while it runs is loaded (its log says so), and a command with no
+    // DATABASE_URL finds the standalone's database through its env file.
+    await fs.writeFile(path.join(dagsDir, 'extra.ts'), `export default { id: 'extra', tasks: { a: { kind: 'noop' } } };\n`);
+    for (const deadline = Date.now() + 15_000; !trib.err().includes(`reloaded dag extra from ${path.join(dagsDir, 'extra.ts')}`); ) {
+      if (Date.now() > deadline) throw new Error(`no reload line: ${trib.err().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const list = await tribCommand(['dags', 'list'], cliEnv({ TRIBUTARY_HOME: home }));
+    expect(list.stderr).toBe(`using the running standalone's database (pid ${trib.child.pid})\n`);
+    expect(list.stdout).toMatch(/^customer_ratings\s/m);
+    expect(list.stdout).toMatch(/^extra\s+manual\s/m);
 
     const headers = { authorization: `Bearer ${token}` };
     expect((await fetch(`${url}/api/health`)).status).toBe(401);

@@ -99,7 +99,7 @@ describe('dashboard', () => {
   });
 
   it('serves a run as JSON and 404s an unknown one', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('dash_demo')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('dash_demo')!, { date: '2025-05-13' });
     const res = await get(`/api/runs/${runId}`, bearer);
     expect(res.status).toBe(200);
     const run = (await res.json()) as { dagId: string; state: string; tasks: { taskId: string; state: string }[] };
@@ -120,7 +120,7 @@ describe('dashboard', () => {
     expect((await get('/api/dags/dash_demo/reports/nope/latest', bearer)).status).toBe(404);
     const kind = t.kinds.get('report')!;
     for (const day of ['2025-05-14', '2025-05-15']) {
-      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('dash_demo')!, { day });
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('dash_demo')!, { date: day });
       await runTask(t.engine.pool, (ctx) => kind.handler(ctx, kind.options.parse(REPORT)), {
         dagId: 'dash_demo', runId: String(runId), taskId: 'summary', logicalDate: new Date(`${day}T00:00:00Z`),
       });

@@ -71,7 +71,7 @@ beforeAll(async () => {
   t = await startTestEngine({ backend: 'redis', dags: [w1WithChecks()] });
   dashboard = await startDashboard({ engine: t.engine, port: 0, token: TOKEN, log: pino({ level: 'silent' }) });
   before = await scrape();
-  ({ runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('customer_ratings')!, { day: '2025-05-13', params }));
+  ({ runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('customer_ratings')!, { date: '2025-05-13', params }));
   const state = await t.waitForRun(runId);
   if (state !== 'success') throw new Error(`run ${runId} ended ${state}: ${JSON.stringify(await t.taskStates(runId))}`);
   // The run ends in Postgres before the last worker acknowledges its job to BullMQ: let it.

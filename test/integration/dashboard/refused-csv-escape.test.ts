@@ -53,7 +53,7 @@ let runId: number;
 beforeAll(async () => {
   t = await startTestEngine({ backend: 'redis', dags: [dag], workers: false });
   dashboard = await startDashboard({ engine: t.engine, port: 0, token: TOKEN, log: pino({ level: 'silent' }), backfillMaxRuns: 20 });
-  ({ runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('amounts')!, { day: '2025-05-13' }));
+  ({ runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('amounts')!, { date: '2025-05-13' }));
   const audit = auditOf(t.dags.get('amounts')!, 'load');
   const client = await t.database.pool.connect();
   try {

@@ -187,7 +187,7 @@ describe('JSON API on the W1 run', () => {
 
   it('triggers, marks, clears and bulk-clears through the engine', async () => {
     for (const f of w1.truth.files) await fs.copyFile(path.join(W1_FIXTURES, f.file), path.join(w1.params.dataDir, f.file.replace('20250513', '20250514')));
-    const trig = await post<{ runId: number; created: boolean }>('/api/dags/customer_ratings/runs', { day: '2025-05-14', params: w1.params });
+    const trig = await post<{ runId: number; created: boolean }>('/api/dags/customer_ratings/runs', { date: '2025-05-14', params: w1.params });
     expect(trig.status).toBe(201);
     expect(await w1.t.waitForRun(trig.body.runId)).toBe('success');
     // Params a trigger refuses (undeclared) can still sit in runs created before they were declared.
@@ -220,6 +220,34 @@ describe('JSON API on the W1 run', () => {
     ]);
   });
 
+  it('a trigger names its date `date`: an existing run with the same params is 200 (nothing started), other params 409 RUN_EXISTS; a run is cleared whole', async () => {
+    type Trig = { runId: number; created: boolean; started: boolean; state: string; waitReason: string | null };
+    // The 2025-05-14 run of the test before, with the params it was triggered with again.
+    await sql(`UPDATE dag_runs SET params = params - 'apiToken' - 'note' WHERE dag_id = 'customer_ratings' AND logical_date::date = '2025-05-14'`);
+    const again = await post<Trig>('/api/dags/customer_ratings/runs', { date: '2025-05-14', params: w1.params });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ created: false, started: false, state: 'success', waitReason: null });
+    const other = await post<{ error: string; message: string }>('/api/dags/customer_ratings/runs', { date: '2025-05-14', params: { ...w1.params, filePattern: 'x_*.csv' } });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toBe('RUN_EXISTS');
+    const [stored] = await sql<{ params: object }>('SELECT params FROM dag_runs WHERE id = $1', [again.body.runId]);
+    expect(other.body.message).toContain(`already exists with params ${JSON.stringify(stored.params)}, not these: `);
+    expect(other.body.message).toContain('"filePattern":"x_*.csv"');
+    expect((await post('/api/dags/customer_ratings/runs', { day: '2025-05-14' })).status).toBe(400); // the old name is refused, not ignored
+
+    const cleared = await post<{ cleared: string[] }>(`/api/runs/${again.body.runId}/clear`);
+    expect(cleared.body.cleared).toEqual(['files', 'load', 'report']);
+    expect(await w1.t.waitForRun(again.body.runId)).toBe('success');
+
+    // Paused by an operator: a trigger without a date is a new run that waits, and says why (here and on /api/runs/:id).
+    expect((await post('/api/dags/customer_ratings/pause')).status).toBe(200);
+    const held = await post<Trig>('/api/dags/customer_ratings/runs', { params: w1.params });
+    const reason = 'dag customer_ratings was paused by an operator (trib unpause customer_ratings)';
+    expect(held).toMatchObject({ status: 201, body: { created: true, started: false, state: 'queued', waitReason: reason } });
+    expect((await api<{ waitReason: string | null }>(`/api/runs/${held.body.runId}`)).body.waitReason).toBe(reason);
+    await sql('DELETE FROM dag_runs WHERE id = $1', [held.body.runId]);
+  });
+
   it('previews a backfill, creates it, and pages the runs by cursor', async () => {
     await post('/api/dags/credit_platform/pause');
     const preview = await api<{ runs: number }>('/api/dags/credit_platform/backfill?from=2025-04-01&to=2025-04-05');
@@ -244,7 +272,7 @@ describe('JSON API on the W1 run', () => {
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
     const trig = body.paths['/api/dags/{dagId}/runs'].post;
-    expect(Object.keys(trig.requestBody!.content['application/json'].schema.properties).sort()).toEqual(['day', 'params']);
+    expect(Object.keys(trig.requestBody!.content['application/json'].schema.properties).sort()).toEqual(['date', 'params']);
     expect(body.paths['/api/runs/{runId}/refused'].get.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(
       ['path:runId', 'query:task', 'query:rule', 'query:column', 'query:after', 'query:limit']);
     // Every documented GET without required query parameters answers (no 404 for a documented path).

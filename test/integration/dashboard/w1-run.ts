@@ -46,7 +46,7 @@ export async function startW1Run(): Promise<W1Run> {
     const truth = JSON.parse(await fs.readFile(path.join(W1_FIXTURES, 'truth.json'), 'utf8')) as W1Truth;
     for (const f of truth.files) await fs.copyFile(path.join(W1_FIXTURES, f.file), path.join(params.dataDir, f.file));
     t = await startTestEngine({ backend: 'redis', dags: [w1WithTwoAgencies(), creditPlatform, merchantActivity, transactionsApi] });
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('customer_ratings')!, { day: '2025-05-13', params });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('customer_ratings')!, { date: '2025-05-13', params });
     const state = await t.waitForRun(runId);
     if (state !== 'success') throw new Error(`W1 run ${runId} ended ${state}: ${JSON.stringify(await t.taskStates(runId))}`);
     return { t, runId, truth, params, close };

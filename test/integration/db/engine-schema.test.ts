@@ -122,7 +122,7 @@ describe('the engine schema', () => {
     const dag = defineDag({ id: 'elsewhere', tasks: { a: { kind: 'effect' }, b: { kind: 'effect', upstream: ['a'] } } });
     const t = await startTestEngine({ backend: 'postgres', dags: [dag], schema: 'trib_alt' });
     try {
-      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('elsewhere')!, { day: '2025-05-01' });
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('elsewhere')!, { date: '2025-05-01' });
       expect(await t.waitForRun(runId)).toBe('success');
       const { rows } = await t.database.pool.query(
         `SELECT n.nspname AS schema, count(*)::int AS tables FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -65,7 +65,7 @@ describe('multi-currency migration on a loaded credit platform', () => {
     t = await startTestEngine({ backend: 'redis', dags: [creditPlatform, withoutCurrency] });
     await rollbackMigration(t.database, TAG); // the database as it was before the migration
     expect(await currencyColumns()).toEqual([]);
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag(withoutCurrency.id), { day: DAY, params: params() });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag(withoutCurrency.id), { date: DAY, params: params() });
     expect(await t.waitForRun(runId, 60_000)).toBe('success');
     runBefore = runId;
     counts = await tableRowCounts(t.database.pool);
@@ -99,7 +99,7 @@ describe('multi-currency migration on a loaded credit platform', () => {
   });
 
   it('seller health converts a non-USD amount with the latest rate effective on its date', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag('credit_platform'), { day: DAY, params: params() });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag('credit_platform'), { date: DAY, params: params() });
     expect(await t.waitForRun(runId, 60_000)).toBe('success');
     const [credit] = await query<{ credit_id: number; seller_id: number; amount: string; issued: string }>(
       `SELECT credit_id, seller_id, amount::text, issue_date::date::text AS issued FROM credit_platform.credits

@@ -119,8 +119,8 @@ describe('callbacks and deadlines', () => {
   }
 
   it('fires each event once, after COMMIT, with two schedulers delivering', async () => {
-    const fail = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('cb_fail')!, { day: YESTERDAY });
-    const ok = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('cb_ok')!, { day: YESTERDAY });
+    const fail = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('cb_fail')!, { date: YESTERDAY });
+    const ok = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('cb_ok')!, { date: YESTERDAY });
     expect(await t.waitForRun(fail.runId)).toBe('failed');
     expect(await t.waitForRun(ok.runId)).toBe('success');
     // Expected by the DAGs: retry of try 1, broken's failure, the run's failure, its deadline, cb_ok's success.

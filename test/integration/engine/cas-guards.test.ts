@@ -34,7 +34,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A new run of `single`: its one task's instance id (try 1, queued). */
 async function queuedTask(): Promise<{ runId: number; id: number }> {
   day++;
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('single'), { day: `2025-03-${String(day).padStart(2, '0')}` });
+  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('single'), { date: `2025-03-${String(day).padStart(2, '0')}` });
   const { rows } = await t.database.pool.query<{ id: number }>("SELECT id FROM task_instances WHERE run_id = $1 AND task_id = 'work'", [runId]);
   return { runId, id: Number(rows[0].id) };
 }

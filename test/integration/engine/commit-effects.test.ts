@@ -46,7 +46,7 @@ describe('effects of lost and won claims', () => {
 
   async function markWhileRunning(dagId: string, day: string) {
     const dag = t.dags.get(dagId)!;
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: day });
     for (;;) {
       const { rows } = await t.database.pool.query(`SELECT state FROM task_instances WHERE run_id = $1`, [runId]);
       if (rows[0].state === 'running') break;
@@ -74,7 +74,7 @@ describe('effects of lost and won claims', () => {
   });
 
   it('a keepWrites failure that won commits its writes and runs the commit side', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('keep')!, { day: '2025-05-14' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('keep')!, { date: '2025-05-14' });
     expect(await t.waitForRun(runId)).toBe('failed');
     expect(await effects(runId)).toBe(1);
     const task = await t.database.pool.query(`SELECT error_code FROM task_instances WHERE run_id = $1`, [runId]);

@@ -68,7 +68,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
     ).rows;
 
   it('runs a diamond once per task, upstreams first', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('diamond')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('diamond')!, { date: '2025-05-13' });
     expect(await t.waitForRun(runId)).toBe('success');
     const order = (await effects(runId)).map((e) => e.task_id);
     expect(order.sort()).toEqual(['a', 'b', 'c', 'd']);
@@ -87,7 +87,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
   });
 
   it('retries with backoff until success and keeps every try', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('retrying')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('retrying')!, { date: '2025-05-13' });
     expect(await t.waitForRun(runId)).toBe('success');
     const { rows } = await t.database.pool.query(
       `SELECT tt.try_number, tt.state FROM task_tries tt JOIN task_instances ti ON ti.id = tt.task_instance_id
@@ -102,7 +102,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
   });
 
   it('a permanent failure is not retried; downstream follows trigger rules and the run fails', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('failing')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('failing')!, { date: '2025-05-13' });
     expect(await t.waitForRun(runId)).toBe('failed');
     expect(await t.taskStates(runId)).toEqual({
       boom: 'failed',
@@ -122,7 +122,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
 
   it('mark leaves downstream alone (like Airflow); clear with downstream re-runs them with new tries', async () => {
     const dag = t.dags.get('failing')!;
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-14' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-14' });
     expect(await t.waitForRun(runId)).toBe('failed');
     await markTask(t.engine.pool, t.engine.dispatcher, dag, runId, 'boom', 'success');
     expect(await t.waitForRun(runId)).toBe('failed');
@@ -140,7 +140,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
   });
 
   it('maps over an upstream list: one instance per item, results gathered in order', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('fanout')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('fanout')!, { date: '2025-05-13' });
     expect(await t.waitForRun(runId)).toBe('success');
     const states = await t.taskStates(runId);
     expect(Object.keys(states).filter((k) => k.startsWith('each[')).length).toBe(5);
@@ -154,7 +154,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
   });
 
   it('a try over its timeout fails with TASK_TIMEOUT; a sensor re-schedules itself until satisfied; logs are kept', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('timing')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('timing')!, { date: '2025-05-13' });
     expect(await t.waitForRun(runId)).toBe('failed');
     const { rows } = await t.database.pool.query(
       `SELECT task_id, state, error_code, result, pokes FROM task_instances WHERE run_id = $1 ORDER BY task_id`,
@@ -173,7 +173,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
   });
 
   it('a job delivered twice changes nothing the second time', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('diamond')!, { day: '2025-05-20' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('diamond')!, { date: '2025-05-20' });
     expect(await t.waitForRun(runId)).toBe('success');
     const { rows } = await t.database.pool.query<{ id: number; try_number: number }>(
       `SELECT id, try_number FROM task_instances WHERE run_id = $1 AND task_id = 'd'`,
@@ -186,7 +186,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
 
   it('two deliveries racing on the same try commit one effect', async () => {
     const dag = t.dags.get('diamond')!;
-    const run = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-21' });
+    const run = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-21' });
     expect(await t.waitForRun(run.runId)).toBe('success');
     // Re-open task b's finished try as if its job were re-delivered while still running.
     const { rows } = await t.database.pool.query<{ id: number; try_number: number }>(
@@ -203,7 +203,7 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
   it('the sweeper re-enqueues a queued task whose job was lost', async () => {
     const paused = await startTestEngine({ backend, dags: [diamond], workers: false });
     try {
-      const { runId } = await triggerRun(paused.engine.pool, paused.engine.dispatcher, paused.dags.get('diamond')!, { day: '2025-06-01' });
+      const { runId } = await triggerRun(paused.engine.pool, paused.engine.dispatcher, paused.dags.get('diamond')!, { date: '2025-06-01' });
       // Lose the job: drain the queue as if Redis had been wiped.
       await paused.engine.backend.queue('effect').obliterate({ force: true });
       paused.engine.startWorkers({ concurrency: () => 2, lockDurationMs: 5_000 });

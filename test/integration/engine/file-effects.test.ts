@@ -86,7 +86,7 @@ describe('durable file effects (redis)', () => {
     return dir;
   };
   async function start(dagId: string, day: string, dir: string): Promise<number> {
-    return (await triggerRun(engine.pool, engine.dispatcher, engine.dags.get(dagId)!, { day, params: { dir } })).runId;
+    return (await triggerRun(engine.pool, engine.dispatcher, engine.dags.get(dagId)!, { date: day, params: { dir } })).runId;
   }
   const runState = async (runId: number) =>
     (await database.pool.query<{ state: string }>('SELECT state FROM dag_runs WHERE id = $1', [runId])).rows[0].state;

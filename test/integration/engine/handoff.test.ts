@@ -26,7 +26,7 @@ describe.each(BACKENDS)('run hand-off (%s)', (backend) => {
     const dag = t.dags.get('serial')!;
     const days = ['2025-05-13', '2025-05-11', '2025-05-12'];
     const runs = [];
-    for (const day of days) runs.push((await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day })).runId);
+    for (const day of days) runs.push((await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: day })).runId);
     for (const runId of runs) expect(await t.waitForRun(runId, 20_000)).toBe('success');
     const { rows } = await t.database.pool.query<{ day: string; started: Date; ended: Date }>(
       `SELECT to_char(logical_date AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, started_at AS started, ended_at AS ended

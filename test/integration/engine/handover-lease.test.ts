@@ -62,7 +62,7 @@ for (const backend of BACKENDS) {
       const counter = path.join(dir, `${backend}.txt`);
       t = await startTestEngine({ backend, dags: [slowHook], kinds: [countedKind(counter)], lockDurationMs: LEASE_MS, concurrency: 2 });
       t.engine.startSweeper(200, 100);
-      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('slow_hook'), { day: '2025-08-01' });
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('slow_hook'), { date: '2025-08-01' });
       expect(await t.waitForRun(runId, 20_000)).toBe('success');
       const attempts = await t.database.pool.query<{ task_id: string; attempt: number; state: string }>(
         `SELECT ti.task_id, a.attempt, a.state FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id
@@ -100,7 +100,7 @@ describe('lease set', () => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('holds one entry per attempt: ending one attempt of an instance keeps renewing the other', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('slow_hook'), { day: '2025-08-02' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('slow_hook'), { date: '2025-08-02' });
     // Two instances each run by two attempts in this process (after an outage: the old one still
     // ending, the one that took the try over); `first` ends its old attempt first, `second` its new one.
     const { rows } = await t.database.pool.query<{ id: number; task_id: string }>(

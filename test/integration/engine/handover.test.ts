@@ -50,7 +50,7 @@ for (const backend of BACKENDS) {
     }
 
     it('runs up to HANDOVER_MAX tries in a row without a queue job, in order, each once', async () => {
-      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('chain5'), { day: '2025-03-01' });
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('chain5'), { date: '2025-03-01' });
       expect(await t.waitForRun(runId)).toBe('success');
       // t0 came from the queue and handed over t1 and t2; t3 went through the queue and handed over t4.
       const effect = 'effect';
@@ -72,7 +72,7 @@ for (const backend of BACKENDS) {
     });
 
     it('never hands over a task with a priority or on another queue', async () => {
-      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('mixed'), { day: '2025-03-01' });
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('mixed'), { date: '2025-03-01' });
       expect(await t.waitForRun(runId)).toBe('success');
       expect(await queued(runId, { a: 'effect', urgent: 'effect', other: 'noop', last: 'effect' })).toEqual(['a', 'urgent', 'other', 'last']);
     });

@@ -61,7 +61,7 @@ describe(`infrastructure retries at the limit (infraRetryMax ${LIMIT})`, () => {
   });
 
   it(`${LIMIT} infrastructure failures are retried; one more fails the try`, async () => {
-    const trigger = async (dagId: string) => (await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag(dagId), { day: '2025-07-01' })).runId;
+    const trigger = async (dagId: string) => (await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag(dagId), { date: '2025-07-01' })).runId;
     const [atLimit, pastLimit] = await Promise.all([trigger('at_limit'), trigger('past_limit')]);
     const [atState, pastState] = await Promise.all([t.waitForRun(atLimit, 20_000), t.waitForRun(pastLimit, 20_000)]);
 
@@ -90,7 +90,7 @@ describe('infrastructure retries with infraRetryMax 0', () => {
   });
 
   it('the first infrastructure failure fails the try', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('at_limit'), { day: '2025-07-02' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('at_limit'), { date: '2025-07-02' });
     expect(await t.waitForRun(runId, 20_000)).toBe('failed');
     expect(await outcome(t, runId)).toEqual({
       instance: { state: 'failed', try_number: 1, infra_retries: 0, error_code: 'DATABASE_UNAVAILABLE' },

@@ -42,7 +42,7 @@ afterAll(async () => {
 
 describe('a mapped task with a failed child', () => {
   it('fails (its downstream follows its trigger rules) and fails the run', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('mapped_failure'), { day: '2025-06-01' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('mapped_failure'), { date: '2025-06-01' });
     expect(await t.waitForRun(runId, 20_000)).toBe('failed');
     expect(await t.taskStates(runId)).toEqual({
       list: 'success',

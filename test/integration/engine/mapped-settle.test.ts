@@ -52,7 +52,7 @@ async function claim(client: pg.PoolClient, runId: number, taskId: string, mapIn
 /** A run whose `list` has succeeded: its two children are queued. */
 async function runWithChildren(): Promise<number> {
   day++;
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('fan'), { day: `2025-02-${String(day).padStart(2, '0')}` });
+  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('fan'), { date: `2025-02-${String(day).padStart(2, '0')}` });
   const client = await t.engine.pool.connect();
   try {
     const list = await claim(client, runId, 'list');

@@ -132,7 +132,7 @@ describe('mark and clear close what they interrupt', () => {
 
   it('mark success of a running try: try and attempt end interrupted; the worker\'s end commits nothing', async () => {
     const dag = t.dags.get('mark_ok')!;
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-13' });
     await gate('mark_ok:-1:1').reached;
     expect(await attempts(runId, 'work')).toEqual([expect.objectContaining({ state: 'running', ended: false })]);
 
@@ -153,7 +153,7 @@ describe('mark and clear close what they interrupt', () => {
 
   it('a marked try whose body then fails: its retry loses the compare-and-set too', async () => {
     const dag = t.dags.get('mark_fail')!;
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-13' });
     await gate('mark_fail:-1:1').reached;
     expect(await markTask(t.engine.pool, t.engine.dispatcher, dag, runId, 'work', 'success')).toEqual({ marked: 1, interrupted: 1 });
     gate('mark_fail:-1:1').open();
@@ -167,7 +167,7 @@ describe('mark and clear close what they interrupt', () => {
 
   it('mark of a sensor waiting between pokes (queued, with a try): its try ends interrupted; the next poke claims nothing', async () => {
     const dag = t.dags.get('waiting')!;
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-13' });
     const nextPoke = `r${runId}-wait-m-1-t1-p1`;
     await until('waiting for its next poke', async () => (await t.engine.backend.queue('waiter').getJob(nextPoke)) !== undefined);
     expect(await instance(runId, 'wait')).toMatchObject({ state: 'queued', try_number: 1 });
@@ -186,7 +186,7 @@ describe('mark and clear close what they interrupt', () => {
 
   it('clear of a running try: it ends interrupted, the next try runs, the old worker commits nothing', async () => {
     const dag = t.dags.get('clear_run')!;
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-13' });
     await gate('clear_run:-1:1').reached;
 
     expect(await clearTasks(t.engine.pool, t.engine.dispatcher, dag, runId, 'work', false)).toEqual(['work']);
@@ -214,7 +214,7 @@ describe('mark and clear close what they interrupt', () => {
 
   it('mark with a map index marks that child only; the parent closes from its children; without one, all', async () => {
     const dag = t.dags.get('mapped')!;
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-13' });
     await Promise.all([0, 1, 2].map((i) => gate(`mapped:${i}:1`).reached));
 
     const missing = await markTask(t.engine.pool, t.engine.dispatcher, dag, runId, 'each', 'failed', 7).catch((e: TributaryError) => e);
@@ -244,7 +244,7 @@ describe('mark and clear close what they interrupt', () => {
     const token = 'mark-clear-test-token-0123';
     const dashboard = await startDashboard({ engine: t.engine, port: 0, token, log: pino({ level: 'silent' }), backfillMaxRuns: 20 });
     try {
-      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('mapped_api')!, { day: '2025-05-13' });
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('mapped_api')!, { date: '2025-05-13' });
       await Promise.all([0, 1, 2].map((i) => gate(`mapped_api:${i}:1`).reached));
       const post = async (body: unknown) => {
         const res = await fetch(`${dashboard.url}/api/runs/${runId}/tasks/each/mark`, {
@@ -267,7 +267,7 @@ describe('mark and clear close what they interrupt', () => {
 
   it('clearing upstream of a mapped task interrupts its running children; the re-expanded ones run', async () => {
     const dag = t.dags.get('mapped_clear')!;
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-13' });
     await Promise.all([0, 1, 2].map((i) => gate(`mapped_clear:${i}:1`).reached));
 
     expect(await clearTasks(t.engine.pool, t.engine.dispatcher, dag, runId, 'list', true)).toEqual(['list', 'each']);

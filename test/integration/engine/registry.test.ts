@@ -58,7 +58,7 @@ describe('dag_tasks', () => {
   });
 
   it('never ends a run whose DAG has no registered graph', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('graph'), { day: '2025-04-01' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('graph'), { date: '2025-04-01' });
     await t.database.pool.query("UPDATE task_instances SET state = 'success' WHERE run_id = $1", [runId]);
     await t.database.pool.query("DELETE FROM dag_tasks WHERE dag_id = 'graph'");
     try {

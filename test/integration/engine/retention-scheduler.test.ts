@@ -99,7 +99,7 @@ describe('retention and the scheduler', () => {
     expect(await pass('types', '2025-05-04T12:00:00Z')).toBe(4); // scheduled May 1–4
     const dag = t.dags.get('types')!;
     await backfill(t.engine.pool, t.engine.dispatcher, dag, ['2025-04-20', '2025-04-21', '2025-04-22'].map((d) => new Date(`${d}T06:00:00Z`)));
-    for (const day of ['2025-03-01', '2025-03-02']) await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day });
+    for (const day of ['2025-03-01', '2025-03-02']) await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: day });
     await endAndAge('types');
     const cutoff = new Date(Date.now() - 30 * DAY);
     const dry = await cleanRuns(t.engine.pool, { before: cutoff, dagId: 'types', dryRun: true });

@@ -76,7 +76,7 @@ async function firstTryFailed(runId: number): Promise<string | null> {
   }
 }
 
-const trigger = async (dagId: string) => (await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get(dagId)!, { day: '2025-05-13' })).runId;
+const trigger = async (dagId: string) => (await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get(dagId)!, { date: '2025-05-13' })).runId;
 
 describe('which failures use the task\'s retries', () => {
   it('a unique violation and a missing file are retried: fixed before the retry, try 2 succeeds', async () => {

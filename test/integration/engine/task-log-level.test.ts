@@ -45,7 +45,7 @@ describe('task log level', () => {
   });
 
   it('a debug line of the handler is stored with the try and printed by the process', async () => {
-    const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag('chatty_dag'), { day: '2025-05-13' });
+    const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag('chatty_dag'), { date: '2025-05-13' });
     const deadline = Date.now() + 30_000;
     let state = '';
     while (state !== 'success' && Date.now() < deadline) {

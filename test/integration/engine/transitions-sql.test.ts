@@ -54,7 +54,7 @@ const instance = async (id: number) => (await query<{
 /** A new run of `dagId`: its id, and the instance id of `taskId` (map index -1). */
 async function newRun(dagId: string, taskId: string): Promise<{ runId: number; id: number }> {
   day++;
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag(dagId), { day: `2025-04-${String(day).padStart(2, '0')}` });
+  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag(dagId), { date: `2025-04-${String(day).padStart(2, '0')}` });
   const rows = await query<{ id: string }>('SELECT id FROM task_instances WHERE run_id = $1 AND task_id = $2 AND map_index = -1', [runId, taskId]);
   return { runId, id: Number(rows[0].id) };
 }

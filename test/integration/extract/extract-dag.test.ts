@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineDag } from '../../../engine/dag.ts';
+import type { TributaryKinds } from '../../../engine/kind-options.ts';
 import { triggerRun } from '../../../engine/operations.ts';
 import { startFakeTransactionsApi, type FakeApi } from '../../../samples/w4-fake-api.ts';
 import shipped from '../../../schedules/transactions_api.ts';
@@ -15,7 +16,7 @@ import { storedRows } from './w4-expected.ts';
 const TIMEOUT_MS = 300;
 
 function extractDag() {
-  const options = shipped.tasks.extract.options as Record<string, unknown>;
+  const options = shipped.tasks.extract.options as TributaryKinds['extract'];
   return defineDag({
     id: 'w4_extract',
     params: { apiUrl: 'set per run' },
@@ -47,7 +48,7 @@ interface TaskRow { state: string; result: { retries: number; requests: number; 
 /** Triggers the next day's run, waits for it, returns the run state and its extract task row. */
 async function run(): Promise<{ state: string; task: TaskRow; runId: number }> {
   const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('w4_extract')!, {
-    day: `2025-05-${day++}`, params: { apiUrl: `${api.url}/transactions` },
+    date: `2025-05-${day++}`, params: { apiUrl: `${api.url}/transactions` },
   });
   const state = await t.waitForRun(runId);
   const { rows } = await t.database.pool.query<TaskRow>(`SELECT id, state, result, error_code FROM task_instances WHERE run_id = $1 AND task_id = 'extract'`, [runId]);

@@ -98,7 +98,7 @@ describe('a waiting sensor', () => {
     await fs.writeFile(path.join(dirs.agencies, 'acme_20250513.csv'), 'a\n');
     await fs.writeFile(path.join(dirs.agencies, 'globex_20250514.csv'), 'another day\n');
     const before = Date.now();
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('agencies')!, { day: DAY });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('agencies')!, { date: DAY });
     await until('six pokes', async () => ((await sensorRow(runId)).pokes >= 6 ? true : undefined));
     const after = Date.now();
 
@@ -150,7 +150,7 @@ describe('stableForMs', () => {
       written += Buffer.byteLength(text);
     };
     await append('id\n');
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('growing')!, { day: DAY });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('growing')!, { date: DAY });
     for (let i = 0; i < 16; i++) {
       await sleep(150);
       await append(`${i}\n`);
@@ -166,7 +166,7 @@ describe('stableForMs', () => {
   it('with stableForMs 3000 and pokes every second, a file that landed at once is taken after 3 s, not after 1 s', { timeout: 30_000 }, async () => {
     await fs.writeFile(path.join(dirs.once, 'landed.csv'), 'id\n1\n');
     const triggered = Date.now();
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('once')!, { day: DAY });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('once')!, { date: DAY });
     expect(await t.waitForRun(runId)).toBe('success');
     const row = await sensorRow(runId);
     expect(row.ended_at!.getTime() - triggered).toBeGreaterThanOrEqual(3000);
@@ -176,7 +176,7 @@ describe('stableForMs', () => {
 
 it('trib run show prints a failed task\'s error code once', { timeout: 30_000 }, async () => {
   await fs.writeFile(path.join(dirs.empty, 'empty.csv'), '');
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('empty_file')!, { day: DAY });
+  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('empty_file')!, { date: DAY });
   expect(await t.waitForRun(runId)).toBe('failed');
   const stored = (await t.database.pool.query<{ error_code: string; error: string }>(
     `SELECT error_code, error FROM task_instances WHERE run_id = $1 AND task_id = 'load'`, [runId],

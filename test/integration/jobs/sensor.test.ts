@@ -47,7 +47,7 @@ describe('sensor job', () => {
   it('waits for the late file, then maps over every file with its partition', async () => {
     await fs.writeFile(path.join(dir, 'acme_20250513.csv'), 'a\n');
     await fs.writeFile(path.join(dir, 'acme_20250514.csv'), 'other day\n');
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('strict')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('strict')!, { date: '2025-05-13' });
     await new Promise((r) => setTimeout(r, 300));
     const waiting = await t.database.pool.query(`SELECT state, pokes FROM task_instances WHERE run_id = $1 AND task_id = 'wait'`, [runId]);
     expect(['queued', 'running']).toContain(waiting.rows[0].state);
@@ -65,7 +65,7 @@ describe('sensor job', () => {
   });
 
   it('at the deadline fails with SENSOR_TIMEOUT when configured to fail', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('strict')!, { day: '2025-05-15' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('strict')!, { date: '2025-05-15' });
     expect(await t.waitForRun(runId)).toBe('failed');
     const { rows } = await t.database.pool.query(`SELECT state, error_code FROM task_instances WHERE run_id = $1 ORDER BY task_id`, [runId]);
     expect(rows).toEqual([
@@ -75,7 +75,7 @@ describe('sensor job', () => {
   });
 
   it('at the deadline continues with what arrived when configured to continue', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('lenient')!, { day: '2025-05-14' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('lenient')!, { date: '2025-05-14' });
     expect(await t.waitForRun(runId)).toBe('success');
     const { rows } = await t.database.pool.query(`SELECT result FROM task_instances WHERE run_id = $1 AND task_id = 'wait'`, [runId]);
     expect(rows[0].result.timedOut).toBe(true);

@@ -57,7 +57,7 @@ describe.each(BACKENDS)('load job through the engine (%s)', (backend) => {
   });
 
   it('loads each agency file into its partition and audits the refused rows', async () => {
-    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('ratings')!, { day: '2025-05-13' });
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('ratings')!, { date: '2025-05-13' });
     expect(await t.waitForRun(runId)).toBe('success');
     const counts = await t.database.pool.query(
       'SELECT agency, count(*)::int AS n, sum(customer_rating)::int AS s FROM customer_ratings GROUP BY agency ORDER BY agency',

@@ -90,9 +90,9 @@ describe('reject limit warnings (redis)', () => {
     env = cliEnv({ DATABASE_URL: t.database.url, QUEUE_BACKEND: 'redis', REDIS_URL: redisUrl(), QUEUE_PREFIX: uniquePrefix('trw'), DAGS_DIR: dagsDir });
 
     const dag = t.dags.get('warned')!;
-    warnedRun = (await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-13' })).runId;
+    warnedRun = (await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-13' })).runId;
     expect(await t.waitForRun(warnedRun)).toBe('success');
-    failedRun = (await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { day: '2025-05-14', params: { file: 'quarter.csv' } })).runId;
+    failedRun = (await triggerRun(t.engine.pool, t.engine.dispatcher, dag, { date: '2025-05-14', params: { file: 'quarter.csv' } })).runId;
     // Its leaves (load_own, summary) succeed, so the run does (Airflow's rule): the warning shows what failed.
     expect(await t.waitForRun(failedRun)).toBe('success');
   });

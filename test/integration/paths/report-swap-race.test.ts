@@ -108,7 +108,7 @@ describe('report folders swapped during reports (redis)', () => {
     const runIds: number[] = [];
     for (const [i, dir] of dirs.entries()) {
       const day = new Date(Date.UTC(2025, 0, 1 + i)).toISOString().slice(0, 10);
-      runIds.push((await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('swapped')!, { day, params: { dir } })).runId);
+      runIds.push((await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('swapped')!, { date: day, params: { dir } })).runId);
     }
     for (const runId of runIds) await t.waitForRun(runId, 60_000);
     flipper.kill('SIGTERM');

@@ -42,7 +42,7 @@ let day = 0;
 export async function runWith(t: TestEngine, dagId: string, params: Record<string, Json>): Promise<{ runId: number; state: string }> {
   day += 1;
   const date = new Date(Date.UTC(2025, 0, day)).toISOString().slice(0, 10);
-  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get(dagId)!, { day: date, params });
+  const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get(dagId)!, { date: date, params });
   return { runId, state: await t.waitForRun(runId) };
 }
 

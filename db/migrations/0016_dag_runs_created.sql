@@ -1,0 +1,1 @@
+CREATE INDEX "dag_runs_dag_id" ON "dag_runs" USING btree ("dag_id","id");
