@@ -8,7 +8,8 @@ import { loadConfig } from './engine/config.ts';
 import { TributaryError } from './engine/errors.ts';
 import { clearRun, clearTasks, markTask, triggerRun, type MarkResult, type TriggerResult } from './engine/operations.ts';
 import type { Json } from './engine/types.ts';
-import { commandLogger, createEngine, loadDagsFrom, requireDatabaseUrl } from './cli/runtime.ts';
+import { requireDatabaseUrl } from './cli/find-database.ts';
+import { commandLogger, createEngine, loadDagsFrom } from './cli/runtime.ts';
 import { waitForRun } from './workers/demo.ts';
 
 export type { MarkResult, RunDetail, RunRow, TriggerResult };

@@ -1,6 +1,7 @@
 /**
  * The `tributary` package: what a DAG file or a custom job kind imports. `defineDag` and
- * `defineJobKind`, the task context and job-kind types, callback types, each shipped kind's option
+ * `defineJobKind`, `renderTemplate` (the `{yyyymmdd}` / `{params.x}` templates, for a kind's own
+ * options), the task context and job-kind types, callback types, each shipped kind's option
  * types (`…Input` is what a DAG file writes; the plain name is the parsed form), `TributaryKinds`
  * (options by kind: a project adds its own kinds to it with `declare module 'tributary'`), and zod
  * as `z` (declare params and custom options with this copy, the one Tributary checks them with).
@@ -18,6 +19,7 @@ export { z } from 'zod';
 export { defineDag } from './engine/dag.ts';
 export { defineJobKind } from './engine/kinds.ts';
 export { TributaryError, type ErrorCode } from './engine/errors.ts';
+export { renderTemplate, type TemplateScope } from './jobs/templates.ts';
 export type {
   DagSpec, TaskSpec, ScheduleSpec, MapOver, TriggerRule, ParamSpec, TaskContext, JobKind, HandlerOutcome, Reschedule, Json,
 } from './engine/types.ts';

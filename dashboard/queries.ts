@@ -81,6 +81,14 @@ export async function listRuns(pool: pg.Pool, dagId: string, limit: number, befo
   return rows.map((r) => ({ ...r, warnings: warnings.filter((w) => w.runId === Number(r.id)).length }));
 }
 
+/** DAG_NOT_FOUND unless some process registered `dagId` in this database (its `dags` row). */
+export async function requireRegisteredDag(pool: pg.Pool, dagId: string): Promise<void> {
+  const { rows } = await pool.query('SELECT 1 FROM dags WHERE dag_id = $1', [dagId]);
+  if (rows.length === 0) {
+    throw new TributaryError('DAG_NOT_FOUND', `dag "${dagId}" is not registered in this database: no trib process has loaded it here yet (\`trib dags list\` shows the DAG files)`);
+  }
+}
+
 export async function getRun(pool: pg.Pool, runId: number): Promise<RunRow> {
   const { rows } = await pool.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM dag_runs WHERE id = $1`, [runId]);
   if (!rows[0]) throw new TributaryError('RUN_NOT_FOUND', `run ${runId} does not exist`);

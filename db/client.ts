@@ -1,11 +1,6 @@
 /** The Postgres pool and Drizzle handle every role shares. */
-import pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
-
-// Return bigint (int8) columns as JS numbers: our ids and counts stay far below 2^53.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
-// Keep numeric as string (exact money), dates as plain 'YYYY-MM-DD' strings (no timezone shifts).
-pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+import pg from './pg.ts';
 
 /** The engine's schema when none is configured (TRIBUTARY_SCHEMA). */
 export const DEFAULT_ENGINE_SCHEMA = 'tributary';

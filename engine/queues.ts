@@ -3,10 +3,17 @@
  * backend (schema = the queue prefix) on the database of record, so the embedded default
  * needs no Redis. Everything above this file sees only BullMQ's Queue and Worker.
  */
-import {
-  Queue, Worker, createPostgresBackend, type IQueueBackend, type Job, type WorkerOptions,
-} from 'bullmq';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { IQueueBackend, Job, Queue, Worker, WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/**
+ * BullMQ and ioredis load on the first queue or worker made, not at import: a command that only
+ * reads Postgres (`trib runs`, `trib run show`) never pays their ~300 ms start. Both ship CommonJS.
+ */
+const load = createRequire(import.meta.url);
+const bullmq = () => load('bullmq') as typeof import('bullmq');
+const ioredis = () => load('ioredis') as typeof import('ioredis');
 
 /** What a task job carries: just the address of the try; everything else is in Postgres. */
 export interface TaskJobData {
@@ -44,7 +51,7 @@ export function createQueueBackend(options: BackendOptions): QueueBackend {
   let redis: Redis | undefined;
   const redisConnection = () => {
     if (!options.redisUrl) throw new Error('REDIS_URL is required for the redis queue backend');
-    redis ??= new Redis(options.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true });
+    redis ??= new (ioredis().Redis)(options.redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true });
     return redis;
   };
   const pgConnection = (max: number) => {
@@ -57,10 +64,11 @@ export function createQueueBackend(options: BackendOptions): QueueBackend {
     queue(name) {
       let queue = queues.get(name);
       if (!queue) {
+        const { Queue: QueueClass, createPostgresBackend } = bullmq();
         queue =
           options.kind === 'redis'
-            ? (new Queue(name, { connection: redisConnection(), prefix: options.prefix }) as unknown as TaskQueue)
-            : (new Queue(name, { connection: pgConnection(4) }, createPostgresBackend) as unknown as TaskQueue);
+            ? (new QueueClass(name, { connection: redisConnection(), prefix: options.prefix }) as unknown as TaskQueue)
+            : (new QueueClass(name, { connection: pgConnection(4) }, createPostgresBackend) as unknown as TaskQueue);
         queue.on('error', () => undefined); // connection hiccups surface on the next call instead
         queues.set(name, queue);
       }
@@ -73,10 +81,11 @@ export function createQueueBackend(options: BackendOptions): QueueBackend {
         stalledInterval: Math.max(1000, Math.floor(settings.lockDuration / 2)),
         maxStalledCount: 3,
       };
+      const { Worker: WorkerClass, createPostgresBackend } = bullmq();
       const worker =
         options.kind === 'redis'
-          ? (new Worker(name, processor, { ...common, connection: redisConnection(), prefix: options.prefix }) as unknown as TaskWorker)
-          : (new Worker(name, processor, { ...common, connection: pgConnection(settings.concurrency + 2) }, createPostgresBackend) as unknown as TaskWorker);
+          ? (new WorkerClass(name, processor, { ...common, connection: redisConnection(), prefix: options.prefix }) as unknown as TaskWorker)
+          : (new WorkerClass(name, processor, { ...common, connection: pgConnection(settings.concurrency + 2) }, createPostgresBackend) as unknown as TaskWorker);
       worker.on('error', () => undefined);
       workers.push(worker);
       return worker;

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { TributaryError } from '../../engine/errors.ts';
-import { ENV_EXAMPLE, EXAMPLE_DAG, GITIGNORE, SAMPLE_ORDERS, TSCONFIG, packageJson } from '../init/template.ts';
+import { ENV, ENV_EXAMPLE, EXAMPLE_DAG, GITIGNORE, SAMPLE_ORDERS, TSCONFIG, packageJson } from '../init/template.ts';
 import { ownPackage, packageRoot } from '../own-package.ts';
 
 /** Where this tributary lives; a checkout (not under node_modules) is depended on by path. */
@@ -34,6 +34,7 @@ export async function initProject(dir: string, options: { tributary?: string } =
   const files: Record<string, string> = {
     'package.json': packageJson(name, options.tributary ?? defaultSpec(), typeCheckDependencies(), allowScripts()),
     'tsconfig.json': TSCONFIG,
+    '.env': ENV,
     '.env.example': ENV_EXAMPLE,
     '.gitignore': GITIGNORE,
     'dags/example.ts': EXAMPLE_DAG,
@@ -62,6 +63,6 @@ export function addInitCommand(program: Command): void {
     .action(async (dir: string, opts: { tributary?: string }) => {
       const written = await initProject(dir, opts);
       console.log(`created ${written.length} files in ${dir}:\n${written.map((f) => `  ${f}`).join('\n')}`);
-      console.log(`next: cd ${dir} && npm install && npm run typecheck && npm run standalone   (or: DAGS_DIR=dags npx trib standalone)`);
+      console.log(`next: cd ${dir} && npm install && npx trib dags test example --date 2025-05-13   (then: npx trib standalone)`);
     });
 }

@@ -58,11 +58,11 @@ export function addRoleCommands(program: Command): void {
     .description('apply the database migrations (idempotent), or roll one back with --down')
     .option('--down <tag>', 'roll back one applied migration with db/migrations/down/<tag>.sql, e.g. 0006_multi_currency')
     .action(async (opts: { down?: string }) => {
-      const [{ connect }, { rollbackMigration, runMigrations }, { loadConfig, redactUrl }, { requireDatabaseUrl }] = await Promise.all([
-        import('../../db/client.ts'), import('../../db/migrate.ts'), import('../../engine/config.ts'), import('../runtime.ts'),
+      const [{ connect }, { rollbackMigration, runMigrations }, { loadConfig, redactUrl }, { findDatabase }] = await Promise.all([
+        import('../../db/client.ts'), import('../../db/migrate.ts'), import('../../engine/config.ts'), import('../find-database.ts'),
       ]);
-      const config = loadConfig();
-      const url = requireDatabaseUrl(config);
+      const found = await findDatabase(loadConfig(), { embedded: true });
+      const { config, databaseUrl: url } = found;
       const database = connect(url, { max: 2, applicationName: 'tributary-migrate', schema: config.TRIBUTARY_SCHEMA });
       let moved: string[] = [];
       try {
@@ -70,6 +70,7 @@ export function addRoleCommands(program: Command): void {
         else moved = (await runMigrations(database)).movedTables;
       } finally {
         await database.close();
+        await found.stop();
       }
       console.log(opts.down ? `migration ${opts.down} rolled back on ${redactUrl(url)}` : `migrations applied to ${redactUrl(url)}`);
       if (moved.length > 0) {

@@ -52,10 +52,13 @@ export function addRunCommands(program: Command): void {
     .option('--limit <n>', 'how many runs', positiveIntArg('--limit'), 20)
     .option('--json', 'print JSON instead of a table')
     .action(async (dagId: string, opts: { limit: number; json?: boolean }) => {
-      const [{ withRuntime }, { listRuns }] = await Promise.all([runtime(), import('../../dashboard/queries.ts')]);
-      await withRuntime(async ({ engine }) => {
-        engine.dag(dagId);
-        const runs = await listRuns(engine.pool, dagId, opts.limit);
+      // Reads the record only: no DAG files loaded, no engine (a quick command).
+      const [{ withRecord }, { listRuns, requireRegisteredDag }] = await Promise.all([
+        import('../find-database.ts'), import('../../dashboard/queries.ts'),
+      ]);
+      await withRecord(async (pool) => {
+        await requireRegisteredDag(pool, dagId);
+        const runs = await listRuns(pool, dagId, opts.limit);
         if (opts.json) return void console.log(JSON.stringify(runs, null, 2));
         if (runs.length === 0) return void console.log(`no runs of ${dagId} yet`);
         const rows = runs.map((r) => [

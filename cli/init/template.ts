@@ -97,11 +97,17 @@ export const TSCONFIG = `${JSON.stringify(
 )}\n`;
 
 export const ENV_EXAMPLE = `# \`trib\` reads .env from the folder it runs in; a variable already set in the environment wins.
-# Copy this file to .env for \`trib scheduler\` / \`trib worker\`; \`npx trib standalone\` needs none of them.
+# \`trib init\` wrote a .env with DAGS_DIR; on a fresh clone copy this file to .env. With no DATABASE_URL,
+# \`trib\` uses a running \`trib standalone\`'s database, or starts the embedded Postgres in .tributary/.
 DAGS_DIR=dags
 # DATABASE_URL=postgres://tributary:secret@localhost:5432/tributary
 # REDIS_URL=redis://localhost:6379
 # DASHBOARD_TOKEN=change-me-to-16-or-more-characters
+`;
+
+/** The project's own settings, read by every \`trib\` command run in it (kept out of git: secrets go here too). */
+export const ENV = `# Read by \`trib\` in this folder; a variable already set in the environment wins. See .env.example.
+DAGS_DIR=dags
 `;
 
 export const GITIGNORE = 'node_modules\n.tributary\nreports\n.env\n';

@@ -22,7 +22,7 @@ describe('schedulers racing on catch-up', () => {
 
   it(`creates exactly the missed hours, each once, whatever dies (seed ${SEED})`, async () => {
     const start = new Date(Math.floor(Date.now() / HOUR) * HOUR - DAYS * 24 * HOUR);
-    const dag = `export default defineDag({ id: 'hourly', schedule: { cron: '0 * * * *' }, catchup: true, maxActiveRuns: 1,
+    const dag = `export default defineDag({ id: 'hourly', schedule: { cron: '0 * * * *' }, catchup: true, pausedAtCreation: false, maxActiveRuns: 1,
       startDate: '${start.toISOString()}', tasks: { t: { kind: 'noop' } } });`;
     // One scheduler is killed at a seeded moment of its start-up (often inside its catch-up
     // transaction), while another catches up beside it.

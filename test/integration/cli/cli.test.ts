@@ -135,6 +135,7 @@ describe('trib', () => {
 
   const errorCases: Array<[string, string[], Record<string, string>, RegExp, number]> = [
     ['unknown DAG', ['trigger', 'nope'], {}, /^trib: DAG_NOT_FOUND: unknown dag "nope" \(known: cli_demo\)$/, 2],
+    ['runs of an unregistered DAG', ['runs', 'nope'], {}, /^trib: DAG_NOT_FOUND: dag "nope" is not registered in this database/, 2],
     ['impossible date', ['trigger', 'cli_demo', '--date', '2025-02-30'], {}, /^trib: ARGUMENT_INVALID: date "2025-02-30"/, 2],
     ['bad JSON params', ['trigger', 'cli_demo', '--params', '{bad'], {}, /^trib: ARGUMENT_INVALID: --params is not valid JSON/, 2],
     ['params not an object', ['trigger', 'cli_demo', '--params', '[1]'], {}, /^trib: ARGUMENT_INVALID: --params must be a JSON object/, 2],

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runningStandalone } from '../../../cli/runtime.ts';
+import { runningStandalone } from '../../../cli/find-database.ts';
 import { cliEnv, spawnTrib, trib } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 

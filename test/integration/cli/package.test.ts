@@ -16,6 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, REPO } from '../../support/cli.ts';
 import { createTestDatabase, redisUrl, uniquePrefix, type TestDatabase } from '../../support/db.ts';
 import { installPackedProject, type InstalledProject } from '../../support/package.ts';
+import { docBlocks } from '../../support/doc-blocks.ts';
+import { onProjectDatabase, runDocBlocks } from './docs-flow.ts';
+import { parse } from 'csv-parse/sync';
 
 const exec = promisify(execFile);
 
@@ -129,6 +132,8 @@ describe('the installed trib', () => {
   });
 
   it('reads .env from the working directory, never over a variable already set', async () => {
+    const written = await fs.readFile(path.join(pkg.dir, '.env'), 'utf8'); // trib init's
+    expect(written).toMatch(/^DAGS_DIR=dags$/m);
     await fs.writeFile(path.join(pkg.dir, '.env'), '# a comment\nDAGS_DIR=nowhere\n');
     try {
       const fromFile = await inProject(pkg.trib, ['dags', 'validate']);
@@ -138,7 +143,7 @@ describe('the installed trib', () => {
       expect(set.stderr).toBe('');
       expect(set.stdout).toBe('ok: 2 DAG(s) in 2 file(s): example, hello\n');
     } finally {
-      await fs.rm(path.join(pkg.dir, '.env'));
+      await fs.writeFile(path.join(pkg.dir, '.env'), written);
     }
   });
 
@@ -179,4 +184,83 @@ describe('the installed trib', () => {
     expect(listed.code, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual([[runId, 'success']]);
   }, 120_000);
+});
+
+describe('the docs, verbatim, in a fresh `trib init` project with no environment', () => {
+  let shop: string;
+  const page = (name: string) => fs.readFile(path.join(REPO, 'docs', name), 'utf8');
+
+  beforeAll(async () => {
+    const init = docBlocks(await page('guide.md')).find((b) => b.kind === 'init');
+    // The guide's init block, with the tarball instead of a checkout (`--tributary`, as the guide says).
+    expect(init && init.kind === 'init' ? init.lines : []).toEqual(['npx trib init shop', 'cd shop && npm install']);
+    await exec(pkg.trib, ['init', 'shop', '--tributary', `file:${pkg.tarball}`], { cwd: root, env: cliEnv({}) });
+    shop = path.join(root, 'shop');
+    await exec('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: shop, timeout: 400_000 });
+    await fs.chmod(root, 0o755); // as root, the embedded Postgres runs as `postgres` and must reach .tributary/pg
+  }, 600_000);
+
+  it('docs/guide.md: its blocks run as written, and the numbers it states hold', async () => {
+    const guide = await page('guide.md');
+    const ran = await runDocBlocks(shop, docBlocks(guide).filter((b) => b.kind !== 'init'), 'docs/guide.md');
+    const test = ran.find((r) => r.line.startsWith('npx trib dags test'))!;
+    expect(test.stderr).toMatch(/^starting embedded Postgres in \.tributary\/pg/m);
+    expect(test.stderr).toContain('shop_orders_20250513.csv: 4 of 8 rows refused (50.00%), above the warn limit ratio 0.01');
+    const csv = docBlocks(guide).find((b) => b.kind === 'file' && b.path.endsWith('.csv'));
+    const read = (parse(csv && csv.kind === 'file' ? csv.text : '', { columns: true }) as unknown[]).length; // a reference parser
+    expect(read).toBe(8);
+    expect(test.stdout.split('\n').find((l) => l.startsWith('load '))).toContain(`${read} read, 4 loaded, 4 rejected`);
+    const report = await fs.readFile(path.join(shop, 'reports', 'revenue_20250513.csv'), 'utf8');
+    expect(report.trim().split('\n')).toEqual(['currency,orders,revenue', 'EUR,2,1247.00', 'USD,2,25.00']);
+    await onProjectDatabase(shop, async (client) => {
+      const rows = await client.query('SELECT order_id, amount::text FROM public.shop_orders ORDER BY order_id');
+      expect(rows.rows).toEqual([
+        { order_id: 1001, amount: '1250.00' }, { order_id: 1002, amount: '20.00' }, { order_id: 1003, amount: '5.00' }, { order_id: 1007, amount: '-3.00' },
+      ]);
+      const coercions = await client.query('SELECT "column", coercion, value, coerced FROM audit.shop_orders_coercions ORDER BY line, id');
+      expect(coercions.rows).toEqual(expect.arrayContaining([
+        expect.objectContaining({ column: 'amount', coercion: 'thousands_separator', value: '1,250.00' }),
+        expect.objectContaining({ column: 'currency', coercion: 'uppercase', value: 'eur', coerced: 'EUR' }),
+        expect.objectContaining({ column: 'amount', coercion: 'round', value: '19.999' }),
+      ]));
+      const checks = await client.query('SELECT check_name, rows_failing::int, outcome FROM tributary_test.check_results ORDER BY check_name');
+      expect(checks.rows).toEqual([
+        { check_name: 'amount_not_negative', rows_failing: 1, outcome: 'warn' },
+        { check_name: 'one_row_per_order', rows_failing: 0, outcome: 'pass' },
+      ]);
+      // The test run lives in the test schema only: the real engine schema has none.
+      expect((await client.query('SELECT count(*)::int AS n FROM tributary.dag_runs')).rows).toEqual([{ n: 0 }]);
+    });
+  }, 400_000);
+
+  it('docs/custom-kinds.md: the kind and its DAG run as written, and its typed options type-check', async () => {
+    const ran = await runDocBlocks(shop, docBlocks(await page('custom-kinds.md')), 'docs/custom-kinds.md');
+    expect(ran.find((r) => r.line === 'npx trib dags validate')?.stdout).toBe('ok: 3 DAG(s) in 3 file(s): example, shop_orders, snapshots\n');
+    const typecheck = await exec('npm', ['run', 'typecheck'], { cwd: shop }).then(() => 0, (err: { code: number }) => err.code);
+    expect(typecheck).toBe(0);
+    await onProjectDatabase(shop, async (client) => {
+      const taken = await client.query('SELECT label, table_name, row_count FROM public.table_snapshots');
+      expect(taken.rows).toEqual([{ label: '20250513', table_name: 'shop_orders', row_count: 4 }]);
+    });
+  }, 400_000);
+
+  it('`trib dags test example` passes with no server running, and again with a standalone running on the same database', async () => {
+    const alone = await exec(pkg.trib, ['dags', 'test', 'example', '--date', '2025-05-13'], { cwd: shop, env: cliEnv({}), timeout: 240_000 });
+    expect(alone.stdout).toMatch(/^run \d+ of example for 2025-05-13 06:00:00Z: success$/m);
+    const standalone = spawn(pkg.trib, ['standalone'], { cwd: shop, env: cliEnv({ DASHBOARD_PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    standalone.stdout.on('data', (d) => (out += String(d)));
+    const exited = new Promise<number | null>((resolve) => standalone.on('exit', (code) => resolve(code)));
+    try {
+      const until = Date.now() + 120_000;
+      while (!/^ready: dashboard /m.test(out) && standalone.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      expect(out).toMatch(/^ready: dashboard /m);
+      const beside = await exec(pkg.trib, ['dags', 'test', 'example', '--date', '2025-05-14'], { cwd: shop, env: cliEnv({}), timeout: 240_000 });
+      expect(beside.stderr).toMatch(/^using the running standalone's database \(pid \d+\)$/m);
+      expect(beside.stdout).toMatch(/^run \d+ of example for 2025-05-14 06:00:00Z: success$/m);
+    } finally {
+      standalone.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  }, 400_000);
 });
