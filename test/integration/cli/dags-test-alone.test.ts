@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runningStandalone } from '../../../cli/find-database.ts';
 import { cliEnv, spawnTrib, trib } from '../../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+import { dagFolder } from '../../support/dag-folder.ts';
 
 /** Version 1: one task. Version 2 (the edit): eight parallel tasks and a last one after them. */
 const OLD = `export default { id: 'edited', tasks: { a: { kind: 'noop' } } };\n`;
@@ -26,13 +27,7 @@ export default { id: 'edited', tasks: { ...fan, last: { kind: 'noop', upstream: 
 let database: TestDatabase;
 let base: string;
 
-async function folder(name: string, files: Record<string, string>): Promise<string> {
-  const dir = path.join(base, name);
-  await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-  for (const [file, text] of Object.entries(files)) await fs.writeFile(path.join(dir, file), text);
-  return dir;
-}
+const folder = (name: string, files: Record<string, string>) => dagFolder(base, name, files);
 
 /** Polls `text()` (a role's log on stderr) until it matches. */
 async function waitForText(text: () => string, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEnv, REPO, trib } from '../../support/cli.ts';
 import { createTestDatabase, redisUrl, uniquePrefix, type TestDatabase } from '../../support/db.ts';
+import { dagFolder } from '../../support/dag-folder.ts';
 
 /** A load of `{params.dataDir}/people.csv` (one refused row), then a report over the table. */
 const GOOD = `export default {
@@ -50,13 +51,7 @@ let base: string;
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
 
-async function folder(name: string, files: Record<string, string>): Promise<string> {
-  const dir = path.join(base, name);
-  await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-  for (const [file, text] of Object.entries(files)) await fs.writeFile(path.join(dir, file), text);
-  return dir;
-}
+const folder = (name: string, files: Record<string, string>) => dagFolder(base, name, files);
 
 beforeAll(async () => {
   database = await createTestDatabase();
