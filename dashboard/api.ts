@@ -3,19 +3,24 @@
  * attempts, logs, refused rows and report files, latest report (or one seller's row of it), a DAG's
  * newest reports (/dags/merchant_activity/reports: W3's five merchant metrics), and the actions (trigger, clear a run or a
  * task, mark, pause, backfill, bulk clear). Requests are validated by the zod schemas listed in `API_ROUTES` (which
- * also make /api/openapi.json). Errors answer `{ error: CODE, message }` with 400/403/404/409/500.
+ * also make /api/openapi.json), after dashboard/input-guards.ts: a POST that is not JSON is a 415, filter text with
+ * control characters, an out-of-range cursor or a body nested too deep a 400. Params in runs are masked as the run
+ * page masks them. Errors answer `{ error: CODE, message }` with 400/403/404/409/415/500.
  */
 import { pipeline } from 'node:stream/promises';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.ts';
+import type { Json } from '../engine/types.ts';
 import { describeError, TributaryError, type ErrorCode } from '../engine/errors.ts';
 import { clearRun, unpauseDag } from '../engine/operations.ts';
 import { confinePath, openConfined } from '../jobs/paths.ts';
 import {
   BackfillBody, backfillRuns, clear, ClearBody, ClearFailedBody, clearFailed, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
 } from './actions.ts';
+import { checkDepth, checkParams, CursorDate, FilterText, unreadableBody } from './input-guards.ts';
+import { redact } from './html.ts';
 import { dagSummaries, getRun, latestReport, listRuns, runDetail } from './queries.ts';
 import { auditOf, refusedPage } from './refused.ts';
 import { newestReports, reportRow } from './workloads.ts';
@@ -77,28 +82,27 @@ export function idParam(value: string, what = 'run id'): number {
 
 const Cursor = z.coerce.number().int().positive();
 const Limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
-const IsoDate = z.iso.datetime({ offset: true });
 
 export const RunsQuery = z.object({
   /** @default 50 */
   limit: Limit(500, 50),
   /** Only runs with a logical date before this (the `x-next-cursor` of the previous page). */
-  before: IsoDate.optional(),
+  before: CursorDate.optional(),
 });
-export const GridQuery = z.object({ limit: Limit(100, 25), before: IsoDate.optional() });
+export const GridQuery = z.object({ limit: Limit(100, 25), before: CursorDate.optional() });
 export const LogsQuery = z.object({
-  task: z.string().min(1),
+  task: FilterText.min(1),
   /** @default 200 */
   limit: Limit(5000, 200),
   /** Log line id: lines older than it (`olderBefore` of the previous page). */
   before: Cursor.optional(),
   /** Only lines containing this text (case-insensitive). */
-  q: z.string().optional(),
+  q: FilterText.optional(),
 });
 export const RefusedQuery = z.object({
-  task: z.string().min(1),
-  rule: z.string().optional(),
-  column: z.string().optional(),
+  task: FilterText.min(1),
+  rule: FilterText.optional(),
+  column: FilterText.optional(),
   /** Audit row id: rows after it (`nextAfter` of the previous page). */
   after: Cursor.optional(),
   /** @default 100 */
@@ -150,6 +154,9 @@ export const API_ROUTES: ApiRoute[] = [
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 
+/** A run as the API answers it: secret-looking params masked as the run page masks them (dashboard/html.ts). */
+const redactParams = <R extends { params: Record<string, Json> }>(run: R): R => ({ ...run, params: redact(run.params) as Record<string, Json> });
+
 export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: number }): Router {
   const router = Router();
   router.use(express.json({ limit: '256kb' }));
@@ -160,6 +167,9 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
     if (!spec) throw new Error(`API route ${method} ${path} is missing from API_ROUTES`);
     const handler: Handler = async (req, res) => {
       const what = `${method.toUpperCase()} /api${path}`;
+      const unreadable = method === 'post' ? unreadableBody(req, spec.body !== undefined) : null;
+      if (unreadable) return void res.status(415).json({ error: 'UNSUPPORTED_MEDIA_TYPE', message: unreadable });
+      if (spec.body) checkDepth(req.body, `${what}: the body`);
       const query = spec.query ? parseBody(spec.query, req.query, what) : {};
       const body = spec.body ? parseBody(spec.body, req.body ?? {}, what) : {};
       const out = await fn(req, res, { query: query as never, body: body as never });
@@ -178,9 +188,10 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
   route('get', '/dags/{dagId}/runs', async (req, res, { query }: { query: z.output<typeof RunsQuery> }) => {
     const runs = await listRuns(engine.pool, dagOf(req).id, query.limit, query.before ? new Date(query.before) : undefined);
     if (runs.length === query.limit) res.set('x-next-cursor', runs[runs.length - 1].logicalDate.toISOString());
-    return runs;
+    return runs.map(redactParams);
   });
   route('post', '/dags/{dagId}/runs', async (req, res, { body }: { body: z.output<typeof TriggerBody> }) => {
+    checkParams(body.params);
     const result = await trigger(engine, dagOf(req), body);
     res.status(result.created ? 201 : 200);
     return result;
@@ -221,7 +232,7 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
     const dag = dagOf(req);
     return newestReports(engine.pool, dag.id, [...dag.tasks.values()].filter((t) => t.kind === 'report').map((t) => t.id));
   });
-  route('get', '/runs/{runId}', (req) => runDetail(engine.pool, runOf(req), engine.dags));
+  route('get', '/runs/{runId}', async (req) => redactParams(await runDetail(engine.pool, runOf(req), engine.dags)));
   route('get', '/runs/{runId}/files', async (req) => (await getRun(engine.pool, runOf(req)), loadFiles(engine.pool, runOf(req))));
   route('get', '/runs/{runId}/checks', async (req) => (await getRun(engine.pool, runOf(req)), runChecks(engine.pool, runOf(req))));
   route('get', '/runs/{runId}/attempts', async (req) => (await getRun(engine.pool, runOf(req)), runAttempts(engine.pool, runOf(req))));

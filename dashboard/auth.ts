@@ -4,13 +4,15 @@
  * SameSite=Strict, `<nonce>.<HMAC>`, never the token). Every state-changing request that is not
  * Bearer-authenticated must carry the CSRF token of its session (form field `_csrf`, or header
  * `X-CSRF-Token` / `X-XSRF-Token` — the latter is what bull-board's axios sends from the
- * `XSRF-TOKEN` cookie). Comparisons are constant-time.
+ * `XSRF-TOKEN` cookie). Comparisons are constant-time. Failed logins are limited per source
+ * address (dashboard/request-guard.ts); a login body over 4 kB is refused (413, by the error handler).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from '../engine/config.ts';
 import { TributaryError } from '../engine/errors.ts';
 import { loginPage } from './pages/login.ts';
+import type { LoginLimiter } from './request-guard.ts';
 
 export const AUTH_COOKIE = 'tributary_session';
 export const CSRF_COOKIE = 'XSRF-TOKEN';
@@ -79,18 +81,25 @@ function setCsrfCookie(res: Response, value: string): void {
  * `/login` and `/logout`, then the guard for everything after it. `null` token = auth explicitly
  * off (DASHBOARD_AUTH=off): no login, but state-changing requests still need their CSRF token.
  */
-export function authRouter(token: string | null): Router {
+export function authRouter(token: string | null, limiter: LoginLimiter): Router {
   const signer = new Signer(token);
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '16kb' });
+  const loginForm = express.urlencoded({ extended: false, limit: '4kb' });
 
   router.get('/login', (req, res) => {
     res.type('html').send(loginPage({ next: localPath(req.query.next) }));
   });
-  router.post('/login', form, (req, res) => {
+  router.post('/login', (req, res, next) => {
+    const wait = limiter.retryAfter(req.socket.remoteAddress ?? '');
+    if (wait === 0) return next();
+    res.status(429).set('Retry-After', String(wait)).type('html')
+      .send(loginPage({ next: '/', error: `Too many failed logins from this address: try again in ${wait} s.` }));
+  }, loginForm, (req, res) => {
     const next = localPath(req.body?.next);
     const given = typeof req.body?.token === 'string' ? req.body.token : '';
     if (token !== null && !sameSecret(given, token)) {
+      limiter.failed(req.socket.remoteAddress ?? '');
       res.status(401).type('html').send(loginPage({ next, error: 'That token is not the dashboard token.' }));
       return;
     }

@@ -1,8 +1,10 @@
 /**
  * The dashboard HTTP server: the web UI (dashboard/ui.ts), bull-board at /queues (one queue per
  * job kind, either backend), the JSON API under /api, Prometheus text at /metrics — all behind the
- * login / token and CSRF checks (dashboard/auth.ts), with helmet's security headers.
- * `startDashboard(...)` → `{ url, port, close() }`; binds `host` (127.0.0.1 unless configured).
+ * Host allowlist and Origin checks (dashboard/request-guard.ts), then the login / token and CSRF
+ * checks (dashboard/auth.ts), with helmet's security headers; one last error handler answers any
+ * error with one line. `startDashboard(...)` → `{ url, port, listening, close() }`; binds `host`
+ * (127.0.0.1 unless configured) and refuses a non-loopback bind with auth off unless told.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -19,6 +21,7 @@ import { apiRouter } from './api.ts';
 import { authRouter } from './auth.ts';
 import { dashboardMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
+import { allowedHosts, checkExposure, errorHandler, hostGuard, LoginLimiter, originGuard } from './request-guard.ts';
 import { uiRouter } from './ui.ts';
 
 export interface DashboardOptions {
@@ -32,21 +35,32 @@ export interface DashboardOptions {
   log: Logger;
   /** Backfills of more runs than this are refused (BACKFILL_MAX_RUNS). @default 1000 */
   backfillMaxRuns?: number;
+  /** DASHBOARD_ALLOWED_HOSTS, comma list. @default loopback names + `host` (unless 0.0.0.0/::) */
+  allowedHosts?: string;
+  /** PUBLIC_URL: its host is allowed and its origin is the dashboard's own. */
+  publicUrl?: string;
+  /** DASHBOARD_EXPOSE_UNAUTHENTICATED: a non-loopback bind with token null starts only with this. */
+  exposeUnauthenticated?: boolean;
 }
 
 export interface Dashboard {
   url: string;
   port: number;
+  /** The address really bound, e.g. `0.0.0.0:8080 (all interfaces)`. */
+  listening: string;
   close(): Promise<void>;
 }
 
-export function createDashboardApp({ engine, token, log, backfillMaxRuns = 1000 }: Omit<DashboardOptions, 'host' | 'port'>): express.Express {
+export function createDashboardApp(options: Omit<DashboardOptions, 'port'>): express.Express {
+  const { engine, token, log, backfillMaxRuns = 1000 } = options;
   const app = express();
   app.disable('x-powered-by');
   // Served over plain http on a loopback address too: no upgrade of requests to https.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.use(hostGuard(allowedHosts({ bindHost: options.host ?? '127.0.0.1', allowed: options.allowedHosts, publicUrl: options.publicUrl })));
+  app.use(originGuard(options.publicUrl));
   app.use('/static', express.static(path.join(import.meta.dirname, 'static'), { maxAge: '1h' }));
-  app.use(authRouter(token));
+  app.use(authRouter(token, new LoginLimiter(log)));
 
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
@@ -64,12 +78,14 @@ export function createDashboardApp({ engine, token, log, backfillMaxRuns = 1000 
     res.type(metrics.registry.contentType).send(await metrics.scrape());
   });
   app.use(uiRouter(engine, log, { backfillMaxRuns }));
+  app.use(errorHandler(log));
   return app;
 }
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
-  const server = http.createServer(createDashboardApp(options));
+  checkExposure({ host, token: options.token, exposeUnauthenticated: options.exposeUnauthenticated });
+  const server = http.createServer(createDashboardApp({ ...options, host }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {
@@ -78,12 +94,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     });
   });
   const { port } = server.address() as AddressInfo;
-  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const shownHost = host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${shownHost}:${port}`;
-  options.log.info({ url, auth: options.token === null ? 'off' : 'token' }, 'dashboard listening');
+  const bound = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const listening = host === '0.0.0.0' || host === '::' ? `${bound} (all interfaces)` : bound;
+  options.log.info({ url, listening, auth: options.token === null ? 'off' : 'token' }, `dashboard listening on ${listening}`);
   return {
     url,
     port,
+    listening,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -14,6 +14,7 @@ import {
 } from './actions.ts';
 import { formToParams, paramFields, readForm, type FormProblems, type ParamField, type TriggerForm } from './params-form.ts';
 import { html, layout } from './html.ts';
+import { checkParams, cursorDate, filterText } from './input-guards.ts';
 import { backfillPage, dagPage } from './pages/dag.ts';
 import { homePage } from './pages/home.ts';
 import { refusedBrowserPage, type RefusedView } from './pages/refused.ts';
@@ -68,9 +69,7 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
 
   router.get('/dags/:dagId', page(async (req, res) => {
     const dag = engine.dag(req.params.dagId as string);
-    const before = text(req.query.before);
-    const beforeDate = before ? new Date(before) : undefined;
-    if (beforeDate && Number.isNaN(beforeDate.getTime())) throw new TributaryError('ARGUMENT_INVALID', `before "${before}" is not a date`);
+    const beforeDate = cursorDate(text(req.query.before), 'before');
     const run = text(req.query.run);
     send(res, await dagPage(engine.pool, dag, {
       before: beforeDate, run: run ? idParam(run) : undefined, csrf: res.locals.csrf, flash: takeFlash(req, res),
@@ -88,6 +87,7 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
     }), 400);
     try {
       const { params, problems } = formToParams(fields, typed);
+      checkParams(params);
       if (Object.keys(problems).length > 0) {
         await refuse({ byParam: problems, other: [] }, 'a param is not valid JSON (see the form).');
         return;
@@ -147,9 +147,9 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
 
   router.get('/runs/:id', page(async (req, res) => {
     const runId = idParam(req.params.id as string);
-    const taskId = text(req.query.log);
+    const taskId = filterText(text(req.query.log), 'log');
     const before = text(req.query.before);
-    const log = taskId ? { taskId, before: before ? idParam(before, 'log cursor') : undefined, search: text(req.query.q) } : undefined;
+    const log = taskId ? { taskId, before: before ? idParam(before, 'log cursor') : undefined, search: filterText(text(req.query.q), 'q') } : undefined;
     send(res, await runPage(engine.pool, runId, engine.dags, { csrf: res.locals.csrf, flash: takeFlash(req, res), log }));
   }));
 
@@ -167,10 +167,11 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
   }));
 
   const refusedView = (req: Request): RefusedView => {
-    const taskId = text(req.query.task);
+    const taskId = filterText(text(req.query.task), 'task');
     if (!taskId) throw new TributaryError('ARGUMENT_INVALID', 'name the load task: ?task=<task id>');
     const after = text(req.query.after);
-    return { taskId, rule: text(req.query.rule), column: text(req.query.column), after: after ? idParam(after, 'cursor') : undefined };
+    const rule = filterText(text(req.query.rule), 'rule');
+    return { taskId, rule, column: filterText(text(req.query.column), 'column'), after: after ? idParam(after, 'cursor') : undefined };
   };
 
   router.get('/runs/:id/refused', page(async (req, res) => {

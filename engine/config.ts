@@ -39,6 +39,14 @@ const schema = z
     DASHBOARD_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** @default '127.0.0.1' */
     DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
+    /**
+     * Host names (comma list, port ignored) the dashboard answers to; any other Host header gets 421
+     * (DNS rebinding). PUBLIC_URL's host is always added. @default `localhost,127.0.0.1,[::1]` and
+     * DASHBOARD_HOST unless it is 0.0.0.0 / ::
+     */
+    DASHBOARD_ALLOWED_HOSTS: z.string().regex(/^\s*[^,\s]+\s*(,\s*[^,\s]+\s*)*$/, 'must be host names separated by commas').optional(),
+    /** `true` lets a non-loopback DASHBOARD_HOST start with DASHBOARD_AUTH=off (your own proxy authenticates). @default false */
+    DASHBOARD_EXPOSE_UNAUTHENTICATED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** @default 8080 */
     DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     /**

@@ -32,9 +32,10 @@ export function addRoleCommands(program: Command): void {
       const token = dashboardToken(rt.config);
       const dashboard = await startDashboard({
         engine: rt.engine, host: rt.config.DASHBOARD_HOST, port: rt.config.DASHBOARD_PORT, token, log: rt.log,
-        backfillMaxRuns: rt.config.BACKFILL_MAX_RUNS,
+        backfillMaxRuns: rt.config.BACKFILL_MAX_RUNS, allowedHosts: rt.config.DASHBOARD_ALLOWED_HOSTS,
+        publicUrl: rt.config.PUBLIC_URL, exposeUnauthenticated: rt.config.DASHBOARD_EXPOSE_UNAUTHENTICATED,
       });
-      console.log(`dashboard listening on ${dashboard.url} (sign in at /login; bull-board at /queues)`);
+      console.log(`dashboard listening on ${dashboard.listening}: ${dashboard.url} (sign in at /login; bull-board at /queues)`);
       await waitForShutdown(rt.log);
       await dashboard.close();
       await rt.engine.close();
