@@ -1,22 +1,29 @@
 /**
  * Dashboard access: `Authorization: Bearer <token>` or basic auth (any user, password = token) for
- * the API and scripts; browsers log in once at /login and get a session cookie (HttpOnly,
- * SameSite=Strict, `<nonce>.<HMAC>`, never the token). Every state-changing request that is not
- * Bearer-authenticated must carry the CSRF token of its session (form field `_csrf`, or header
- * `X-CSRF-Token` / `X-XSRF-Token` — the latter is what bull-board's axios sends from the
- * `XSRF-TOKEN` cookie). Comparisons are constant-time. Failed logins are limited per source
- * address (dashboard/request-guard.ts); a login body over 4 kB is refused (413, by the error handler).
+ * the API and scripts, stateless; browsers log in once at /login and get a session cookie (HttpOnly,
+ * SameSite=Strict, an opaque id of a row in dashboard_sessions — dashboard/sessions.ts — never the
+ * token). The session ends at logout, on the sessions page, idle past DASHBOARD_SESSION_IDLE, past
+ * DASHBOARD_SESSION_MAX_AGE, or when DASHBOARD_TOKEN changes. Every state-changing request that is
+ * not Bearer-authenticated must carry the CSRF token stored with its session (form field `_csrf`,
+ * or header `X-CSRF-Token`); pages carry it in their forms and in `<meta name="csrf-token">`, no
+ * cookie holds it. Without a session (basic auth, DASHBOARD_AUTH=off) the token is an HMAC of a
+ * random nonce kept in an HttpOnly cookie. Comparisons are constant-time. Failed logins are limited
+ * per source address (dashboard/request-guard.ts); a login body over 4 kB is refused (413).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Config } from '../engine/config.ts';
 import { TributaryError } from '../engine/errors.ts';
 import { loginPage } from './pages/login.ts';
+import { sessionsPage } from './pages/sessions.ts';
 import type { LoginLimiter } from './request-guard.ts';
+import type { Session, SessionStore } from './sessions.ts';
 
 export const AUTH_COOKIE = 'tributary_session';
-export const CSRF_COOKIE = 'XSRF-TOKEN';
+/** The nonce the session-less CSRF token is made from (HttpOnly: script never reads it). */
+const NONCE_COOKIE = 'tributary_csrf_nonce';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const COOKIE = { httpOnly: true, sameSite: 'strict', path: '/' } as const;
 
 function sameSecret(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();
@@ -27,7 +34,13 @@ function sameSecret(given: string, expected: string): boolean {
 function readCookie(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }
@@ -52,37 +65,19 @@ declare module 'express-serve-static-core' {
   interface Locals {
     /** The CSRF token pages put in their forms. */
     csrf: string;
+    /** The browser session of the request, when it came with one. */
+    session?: Session;
   }
-}
-
-/** Signs session and CSRF tokens with the dashboard token (or a per-process secret when auth is off). */
-class Signer {
-  private readonly key: string;
-  constructor(token: string | null) {
-    this.key = token ?? randomBytes(32).toString('hex');
-  }
-  sign(purpose: 'session' | 'csrf', nonce: string): string {
-    return `${nonce}.${createHmac('sha256', this.key).update(`${purpose}:${nonce}`).digest('hex')}`;
-  }
-  /** The nonce of a value this signer made for `purpose`, or undefined. */
-  nonceOf(purpose: 'session' | 'csrf', value: string | undefined): string | undefined {
-    const nonce = value?.split('.')[0];
-    return nonce && /^[0-9a-f]{32}$/.test(nonce) && sameSecret(value!, this.sign(purpose, nonce)) ? nonce : undefined;
-  }
-}
-
-const newNonce = () => randomBytes(16).toString('hex');
-
-function setCsrfCookie(res: Response, value: string): void {
-  res.cookie(CSRF_COOKIE, value, { sameSite: 'strict', path: '/' });
 }
 
 /**
- * `/login` and `/logout`, then the guard for everything after it. `null` token = auth explicitly
- * off (DASHBOARD_AUTH=off): no login, but state-changing requests still need their CSRF token.
+ * `/login` and `/logout`, the guard for everything after it, and `/sessions`. `null` token = auth
+ * explicitly off (DASHBOARD_AUTH=off): no login and no sessions, but state-changing requests still
+ * need their CSRF token. `sessions` is null exactly when the token is.
  */
-export function authRouter(token: string | null, limiter: LoginLimiter): Router {
-  const signer = new Signer(token);
+export function authRouter(token: string | null, limiter: LoginLimiter, sessions: SessionStore | null): Router {
+  // Keys the session-less CSRF tokens; per process, so a restart only re-renders forms.
+  const csrfKey = randomBytes(32);
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '16kb' });
   const loginForm = express.urlencoded({ extended: false, limit: '4kb' });
@@ -95,32 +90,41 @@ export function authRouter(token: string | null, limiter: LoginLimiter): Router 
     if (wait === 0) return next();
     res.status(429).set('Retry-After', String(wait)).type('html')
       .send(loginPage({ next: '/', error: `Too many failed logins from this address: try again in ${wait} s.` }));
-  }, loginForm, (req, res) => {
-    const next = localPath(req.body?.next);
+  }, loginForm, async (req, res, next) => {
+    const target = localPath(req.body?.next);
     const given = typeof req.body?.token === 'string' ? req.body.token : '';
-    if (token !== null && !sameSecret(given, token)) {
+    if (token === null || sessions === null) return void res.redirect(303, target);
+    if (!sameSecret(given, token)) {
       limiter.failed(req.socket.remoteAddress ?? '');
-      res.status(401).type('html').send(loginPage({ next, error: 'That token is not the dashboard token.' }));
+      res.status(401).type('html').send(loginPage({ next: target, error: 'That token is not the dashboard token.' }));
       return;
     }
-    const nonce = newNonce();
-    res.cookie(AUTH_COOKIE, signer.sign('session', nonce), { httpOnly: true, sameSite: 'strict', path: '/' });
-    setCsrfCookie(res, signer.sign('csrf', nonce));
-    res.redirect(303, next);
+    try {
+      const { id } = await sessions.create({ address: req.socket.remoteAddress ?? '', userAgent: req.get('user-agent') ?? '' });
+      res.cookie(AUTH_COOKIE, id, COOKIE);
+      res.redirect(303, target);
+    } catch (err) {
+      next(err);
+    }
   });
 
-  router.use((req: Request, res: Response, next: NextFunction) => {
+  router.use(async (req: Request, res: Response, next: NextFunction) => {
     const header = presented(req.headers.authorization);
     const byHeader = token !== null && header !== undefined && sameSecret(header.secret, token);
-    const session = signer.nonceOf('session', readCookie(req.headers.cookie, AUTH_COOKIE));
+    const cookie = readCookie(req.headers.cookie, AUTH_COOKIE);
+    let session: Session | undefined;
+    try {
+      session = !byHeader && cookie !== undefined && sessions ? await sessions.find(cookie) : undefined;
+    } catch (err) {
+      return next(err);
+    }
     if (token !== null && !byHeader && session === undefined) return unauthorized(req, res);
-    // With auth off there is no session: the CSRF cookie's own nonce binds the token.
-    const csrfCookie = readCookie(req.headers.cookie, CSRF_COOKIE);
-    const nonce = session ?? signer.nonceOf('csrf', csrfCookie) ?? newNonce();
-    res.locals.csrf = signer.sign('csrf', nonce);
-    if (csrfCookie !== res.locals.csrf && !byHeader) setCsrfCookie(res, res.locals.csrf);
-    if (SAFE_METHODS.has(req.method) || (byHeader && header?.scheme === 'bearer')) return next();
-    const sent = req.get('x-csrf-token') ?? req.get('x-xsrf-token');
+    res.locals.session = session;
+    // Bearer requests (scripts) need no CSRF token: they get no cookie either.
+    if (byHeader && header?.scheme === 'bearer') return (res.locals.csrf = '', next());
+    res.locals.csrf = session ? session.csrfToken : sessionlessCsrf(req, res, csrfKey);
+    if (SAFE_METHODS.has(req.method)) return next();
+    const sent = req.get('x-csrf-token');
     if (sent !== undefined && sameSecret(sent, res.locals.csrf)) return next();
     // A form post: read its body here so `_csrf` can be checked before any route sees it.
     form(req, res, (err?: unknown) => {
@@ -131,12 +135,49 @@ export function authRouter(token: string | null, limiter: LoginLimiter): Router 
     });
   });
 
-  router.post('/logout', (_req, res) => {
+  router.post('/logout', async (_req, res, next) => {
+    try {
+      if (res.locals.session && sessions) await sessions.revoke(res.locals.session.idHash);
+    } catch (err) {
+      return next(err);
+    }
     res.clearCookie(AUTH_COOKIE, { path: '/' });
-    res.clearCookie(CSRF_COOKIE, { path: '/' });
     res.redirect(303, '/login');
   });
+  router.get('/sessions', async (_req, res, next) => {
+    try {
+      const list = sessions ? await sessions.list() : [];
+      res.type('html').send(sessionsPage({ sessions: list, current: res.locals.session?.idHash, csrf: res.locals.csrf, authOff: sessions === null }));
+    } catch (err) {
+      next(err);
+    }
+  });
+  router.post('/sessions/revoke', form, async (req, res, next) => {
+    const idHash = typeof req.body?.session === 'string' ? req.body.session : '';
+    const current = res.locals.session?.idHash;
+    try {
+      if (sessions && current && req.body?.others === '1') await sessions.revokeOthers(current);
+      else if (sessions && /^[0-9a-f]{64}$/.test(idHash)) await sessions.revoke(idHash);
+    } catch (err) {
+      return next(err);
+    }
+    if (current !== undefined && idHash === current) {
+      res.clearCookie(AUTH_COOKIE, { path: '/' });
+      return void res.redirect(303, '/login');
+    }
+    res.redirect(303, '/sessions');
+  });
   return router;
+}
+
+/** The CSRF token of a request without a session: HMAC of the nonce in its HttpOnly cookie (set when missing). */
+function sessionlessCsrf(req: Request, res: Response, key: Buffer): string {
+  let nonce = readCookie(req.headers.cookie, NONCE_COOKIE);
+  if (!nonce || !/^[0-9a-f]{32}$/.test(nonce)) {
+    nonce = randomBytes(16).toString('hex');
+    res.cookie(NONCE_COOKIE, nonce, COOKIE);
+  }
+  return createHmac('sha256', key).update(`csrf:${nonce}`).digest('base64url');
 }
 
 /** A browser asking for a page goes to the login form; everything else gets a 401 JSON answer. */

@@ -83,12 +83,13 @@ export function layout(opts: { title: string; csrf: string; crumbs?: Html; flash
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="csrf-token" content="${opts.csrf}">
 <title>${opts.title} · Tributary</title>
 <link rel="stylesheet" href="/static/style.css">
 <script src="/static/ui.js" defer></script>
 </head><body>
 <header class="top"><nav aria-label="main">
-<a class="brand" href="/">Tributary</a> <a href="/">DAGs</a> <a href="/queues">Queues</a> <a href="/api/dags">API</a>
+<a class="brand" href="/">Tributary</a> <a href="/">DAGs</a> <a href="/queues">Queues</a> <a href="/api/dags">API</a> <a href="/sessions">Sessions</a>
 ${postForm('/logout', opts.csrf, html`<button type="submit" class="link">Log out</button>`)}
 </nav></header>
 <main>

@@ -1,8 +1,8 @@
 /**
  * The dashboard HTTP server: the web UI (dashboard/ui.ts), bull-board at /queues (one queue per
  * job kind, either backend), the JSON API under /api, Prometheus text at /metrics — all behind the
- * Host allowlist and Origin checks (dashboard/request-guard.ts), then the login / token and CSRF
- * checks (dashboard/auth.ts), with helmet's security headers; one last error handler answers any
+ * Host allowlist and Origin checks (dashboard/request-guard.ts), then the login / token, database
+ * session (dashboard/sessions.ts) and CSRF checks (dashboard/auth.ts), with helmet's security headers; one last error handler answers any
  * error with one line. `startDashboard(...)` → `{ url, port, listening, close() }`; binds `host`
  * (127.0.0.1 unless configured) and refuses a non-loopback bind with auth off unless told.
  */
@@ -19,10 +19,26 @@ import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
 import { apiRouter } from './api.ts';
 import { authRouter } from './auth.ts';
+import { escapeHtml } from './html.ts';
 import { dashboardMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { allowedHosts, checkExposure, errorHandler, hostGuard, LoginLimiter, originGuard } from './request-guard.ts';
+import { SessionStore } from './sessions.ts';
 import { uiRouter } from './ui.ts';
+
+/**
+ * bull-board's page gets the session's CSRF token in a meta tag and /static/board-csrf.js, which
+ * adds it as X-CSRF-Token to the page's own requests (no cookie carries the token).
+ */
+function boardCsrf(_req: express.Request, res: express.Response, next: express.NextFunction): void {
+  const render = res.render.bind(res) as (view: string, options: object, done: (err: Error | null, page: string) => void) => void;
+  res.render = ((view: string, options: object = {}) => render(view, options, (err, page) => {
+    if (err) return next(err);
+    const tag = `<meta name="csrf-token" content="${escapeHtml(res.locals.csrf)}"><script src="/static/board-csrf.js"></script>`;
+    res.type('html').send(page.replace('</head>', `${tag}</head>`));
+  })) as express.Response['render'];
+  next();
+}
 
 export interface DashboardOptions {
   engine: Engine;
@@ -41,6 +57,10 @@ export interface DashboardOptions {
   publicUrl?: string;
   /** DASHBOARD_EXPOSE_UNAUTHENTICATED: a non-loopback bind with token null starts only with this. */
   exposeUnauthenticated?: boolean;
+  /** DASHBOARD_SESSION_IDLE in ms: a browser session ends after this long without a request. @default 12 h */
+  sessionIdleMs?: number;
+  /** DASHBOARD_SESSION_MAX_AGE in ms: a browser session ends this long after its login. @default 7 d */
+  sessionMaxAgeMs?: number;
 }
 
 export interface Dashboard {
@@ -60,7 +80,9 @@ export function createDashboardApp(options: Omit<DashboardOptions, 'port'>): exp
   app.use(hostGuard(allowedHosts({ bindHost: options.host ?? '127.0.0.1', allowed: options.allowedHosts, publicUrl: options.publicUrl })));
   app.use(originGuard(options.publicUrl));
   app.use('/static', express.static(path.join(import.meta.dirname, 'static'), { maxAge: '1h' }));
-  app.use(authRouter(token, new LoginLimiter(log)));
+  const sessions = token === null ? null
+    : new SessionStore(engine.pool, token, { idleMs: options.sessionIdleMs ?? 12 * 3_600_000, maxAgeMs: options.sessionMaxAgeMs ?? 7 * 86_400_000 });
+  app.use(authRouter(token, new LoginLimiter(log), sessions));
 
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
@@ -70,7 +92,7 @@ export function createDashboardApp(options: Omit<DashboardOptions, 'port'>): exp
     serverAdapter: board as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
     options: { uiConfig: { boardTitle: 'Tributary' } },
   });
-  app.use('/queues', board.getRouter() as express.Router);
+  app.use('/queues', boardCsrf, board.getRouter() as express.Router);
   app.get('/api/openapi.json', (_req, res) => res.json(openApiDocument()));
   app.use('/api', apiRouter(engine, log, { backfillMaxRuns }));
   const metrics = dashboardMetrics(engine.pool, new Map([...engine.options.kinds.keys()].map((name) => [name, engine.backend.queue(name)])));

@@ -7,6 +7,11 @@ import { z } from 'zod';
 import { TributaryError } from './errors.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** `90s`, `30m`, `12h`, `7d` → milliseconds. */
+const duration = (fallback: string) =>
+  z.string().regex(/^[1-9]\d{0,5}[smhd]$/, 'must be a whole number and a unit s, m, h or d, like 30m or 12h').default(fallback)
+    .transform((v) => Number(v.slice(0, -1)) * UNIT_MS[v.slice(-1)]);
 
 const schema = z
   .object({
@@ -47,6 +52,10 @@ const schema = z
     DASHBOARD_ALLOWED_HOSTS: z.string().regex(/^\s*[^,\s]+\s*(,\s*[^,\s]+\s*)*$/, 'must be host names separated by commas').optional(),
     /** `true` lets a non-loopback DASHBOARD_HOST start with DASHBOARD_AUTH=off (your own proxy authenticates). @default false */
     DASHBOARD_EXPOSE_UNAUTHENTICATED: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    /** A dashboard session ends after this long without a request (`30m`, `12h`, `2d`). @default 12h */
+    DASHBOARD_SESSION_IDLE: duration('12h'),
+    /** A dashboard session ends this long after its login, however active (`12h`, `7d`). @default 7d */
+    DASHBOARD_SESSION_MAX_AGE: duration('7d'),
     /** @default 8080 */
     DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
     /**

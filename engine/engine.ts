@@ -88,7 +88,11 @@ export class Engine {
       schema: options.schema,
       idleInTransactionMs: options.taskIdleTimeoutMs ?? 900_000,
       connectionTimeoutMillis: options.connectTimeoutMs,
-      onError: (err) => this.outage.failed('database', err),
+      // pool.end() resolves before its sockets finish closing: a server stopped right after close()
+      // (the embedded Postgres a command started) may still end one of them. Not an outage then.
+      onError: (err) => {
+        if (!this.stopping) this.outage.failed('database', err);
+      },
     });
     this.backend = createQueueBackend({
       kind: options.queueBackend,

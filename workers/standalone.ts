@@ -166,12 +166,14 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
     const dashboard: Dashboard = await startDashboard({
       engine, host: config.DASHBOARD_HOST, port: config.DASHBOARD_PORT, token, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
       allowedHosts: config.DASHBOARD_ALLOWED_HOSTS, publicUrl: config.PUBLIC_URL, exposeUnauthenticated: config.DASHBOARD_EXPOSE_UNAUTHENTICATED,
+      sessionIdleMs: config.DASHBOARD_SESSION_IDLE, sessionMaxAgeMs: config.DASHBOARD_SESSION_MAX_AGE,
     });
     stack.onStop(() => dashboard.close());
     const demoPort = config.DASHBOARD_PORT === 0 ? 0 : config.DASHBOARD_PORT + 1;
     const demoDashboard: Dashboard = await startDashboard({
       engine: demoEngine, host: config.DASHBOARD_HOST, port: demoPort, token, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
       allowedHosts: config.DASHBOARD_ALLOWED_HOSTS, exposeUnauthenticated: config.DASHBOARD_EXPOSE_UNAUTHENTICATED,
+      sessionIdleMs: config.DASHBOARD_SESSION_IDLE, sessionMaxAgeMs: config.DASHBOARD_SESSION_MAX_AGE,
     });
     stack.onStop(() => demoDashboard.close());
     await writeEnvFile(envFile, config, engine);

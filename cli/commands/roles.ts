@@ -34,6 +34,7 @@ export function addRoleCommands(program: Command): void {
         engine: rt.engine, host: rt.config.DASHBOARD_HOST, port: rt.config.DASHBOARD_PORT, token, log: rt.log,
         backfillMaxRuns: rt.config.BACKFILL_MAX_RUNS, allowedHosts: rt.config.DASHBOARD_ALLOWED_HOSTS,
         publicUrl: rt.config.PUBLIC_URL, exposeUnauthenticated: rt.config.DASHBOARD_EXPOSE_UNAUTHENTICATED,
+        sessionIdleMs: rt.config.DASHBOARD_SESSION_IDLE, sessionMaxAgeMs: rt.config.DASHBOARD_SESSION_MAX_AGE,
       });
       console.log(`dashboard listening on ${dashboard.listening}: ${dashboard.url} (sign in at /login; bull-board at /queues)`);
       await waitForShutdown(rt.log);

@@ -5,6 +5,7 @@
  */
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
 import { callbackEvents } from './callbacks.ts';
+import { dashboardSessions } from './dashboard-sessions.ts';
 import { dagRuns, dags, dagTasks, taskAttempts, taskInstances, taskLogs, taskTries } from './engine.ts';
 import { extractWatermarks } from './extract.ts';
 import { fileEffects } from './file-effects.ts';
@@ -14,7 +15,7 @@ import { checkResults, qualityScorecards, reconcileMismatches, reconcileResults,
 const OWNED: PgTable[] = [
   dags, dagTasks, dagRuns, taskInstances, taskTries, taskAttempts, taskLogs, callbackEvents,
   loadLedger, checkResults, qualityScorecards, reconcileResults, reconcileMismatches, reports, extractWatermarks,
-  fileEffects,
+  fileEffects, dashboardSessions,
 ];
 
 /** Names of the engine's tables, e.g. `task_instances`. */

@@ -2,6 +2,7 @@
 export * from './callbacks.ts';
 export * from './credit_platform.ts';
 export * from './currency.ts';
+export * from './dashboard-sessions.ts';
 export * from './engine.ts';
 export * from './extract.ts';
 export * from './file-effects.ts';

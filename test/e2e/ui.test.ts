@@ -140,6 +140,24 @@ describe('web UI in Chromium', () => {
     expect(await sql(`SELECT paused FROM dags WHERE dag_id = 'customer_ratings'`)).toEqual([{ paused: false }]);
   });
 
+  it("bull-board's page sends the session's CSRF token on its own requests; script reads no cookie", async () => {
+    await page.goto(`${dashboard.url}/queues`);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.locator('meta[name="csrf-token"]').count()).toBe(1);
+    const xhrStatus = () => page.evaluate(() => new Promise<number>((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('PUT', '/queues/api/queues/nope/pause');
+      xhr.onload = () => resolve(xhr.status);
+      xhr.send();
+    }));
+    expect(await xhrStatus()).toBe(404);
+    const fetchStatus = await page.evaluate(async () => (await fetch('/queues/api/queues/nope/pause', { method: 'PUT' })).status);
+    expect(fetchStatus).toBe(404);
+    // Without board-csrf.js (a UI page) the same request carries no token and is refused.
+    await page.goto(`${dashboard.url}/`);
+    expect(await xhrStatus()).toBe(403);
+  });
+
   it('a new browser without the token only sees the login page', async () => {
     const other = await browser.newPage();
     await other.goto(`${dashboard.url}/dags/customer_ratings`);

@@ -11,6 +11,7 @@ import { defineDag } from '../../../engine/dag.ts';
 import { triggerRun } from '../../../engine/operations.ts';
 import { startDashboard, type Dashboard } from '../../../dashboard/server.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
+import { browserLogin } from './browser-login.ts';
 
 const TOKEN = 'guards-test-token-0123456789';
 const bearer = { authorization: `Bearer ${TOKEN}` };
@@ -54,10 +55,7 @@ const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
 /** A browser session (cookie + CSRF token) for the UI's form POSTs. */
 async function login(): Promise<{ cookie: string; csrf: string }> {
-  const res = await fetch(`${dashboard.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: TOKEN }) });
-  const pairs = res.headers.getSetCookie().map((c) => c.split(';')[0]);
-  const csrf = decodeURIComponent(pairs.find((p) => p.startsWith('XSRF-TOKEN='))!.slice('XSRF-TOKEN='.length));
-  return { cookie: pairs.join('; '), csrf };
+  return browserLogin(dashboard.url, TOKEN);
 }
 
 describe('dashboard input guards', () => {

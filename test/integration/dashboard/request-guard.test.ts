@@ -12,6 +12,7 @@ import { defineDag } from '../../../engine/dag.ts';
 import { loadConfig } from '../../../engine/config.ts';
 import { startDashboard, type Dashboard } from '../../../dashboard/server.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
+import { browserLogin } from './browser-login.ts';
 
 const TOKEN = 'guard-test-token-0123456789';
 const dag = defineDag({ id: 'guard_demo', tasks: { a: { kind: 'noop' } } });
@@ -37,11 +38,7 @@ const call = (base: string, p: string, init: RequestInit = {}) => fetch(`${base}
 const paused = async () => (await t.database.pool.query<{ paused: boolean }>('SELECT paused FROM dags WHERE dag_id = $1', ['guard_demo'])).rows[0]?.paused;
 
 async function login(base: string): Promise<{ cookie: string; csrf: string }> {
-  const res = await call(base, '/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: TOKEN }) });
-  expect(res.status).toBe(303);
-  const pairs = res.headers.getSetCookie().map((c) => c.split(';')[0]);
-  const csrf = decodeURIComponent(pairs.find((p) => p.startsWith('XSRF-TOKEN='))!.slice('XSRF-TOKEN='.length));
-  return { cookie: pairs.join('; '), csrf };
+  return browserLogin(base, TOKEN);
 }
 
 /** A raw request with a Host header of our choosing (fetch would set its own). */
@@ -91,7 +88,7 @@ describe('Origin and Sec-Fetch-Site on state changes', () => {
 
   it('refuses a bull-board write and a login from a foreign Origin', async () => {
     const { cookie, csrf } = await login(dashboard.url);
-    const board = await call(dashboard.url, '/queues/api/queues/noop/pause', { method: 'PUT', headers: { cookie, 'x-xsrf-token': csrf, origin: 'http://127.0.0.1:1' } });
+    const board = await call(dashboard.url, '/queues/api/queues/noop/pause', { method: 'PUT', headers: { cookie, 'x-csrf-token': csrf, origin: 'http://127.0.0.1:1' } });
     expect(board.status).toBe(403);
     expect(((await board.json()) as { error: string }).error).toBe('ORIGIN_REFUSED');
     const loginCsrf = await call(dashboard.url, '/login', {

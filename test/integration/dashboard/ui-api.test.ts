@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../../../dashboard/server.ts';
 import { startW1Run, W1_FIXTURES, type W1Run } from './w1-run.ts';
+import { browserLogin } from './browser-login.ts';
 
 const TOKEN = 'ui-test-token-0123456789';
 const bearer = { authorization: `Bearer ${TOKEN}` };
@@ -35,13 +36,9 @@ const api = async <T>(p: string, init: RequestInit = {}): Promise<{ status: numb
 const post = <T>(p: string, body: unknown = {}) => api<T>(p, { method: 'POST', body: JSON.stringify(body) });
 const sql = async <R extends object>(text: string, values: unknown[] = []) => (await w1.t.database.pool.query<R>(text, values)).rows;
 
-/** A browser session: the cookies /login sets, and the CSRF token (the XSRF-TOKEN cookie). */
+/** A browser session: the cookie /login sets, and the CSRF token of its pages. */
 async function login(): Promise<{ cookie: string; csrf: string }> {
-  const res = await call('/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: TOKEN }) });
-  expect(res.status).toBe(303);
-  const pairs = res.headers.getSetCookie().map((c) => c.split(';')[0]);
-  const csrf = decodeURIComponent(pairs.find((p) => p.startsWith('XSRF-TOKEN='))!.slice('XSRF-TOKEN='.length));
-  return { cookie: pairs.join('; '), csrf };
+  return browserLogin(dashboard.url, TOKEN);
 }
 
 type RefusedBody = { rows: Array<{ id: number; line: number; raw: string }>; total: number; nextAfter: number | null };
@@ -94,8 +91,8 @@ describe('login, CSRF and headers', () => {
     const viaHeader = await call('/api/dags/transactions_api/unpause', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
     expect(viaHeader.status).toBe(200);
     expect(await sql('SELECT paused FROM dags WHERE dag_id = $1', ['transactions_api'])).toEqual([{ paused: false }]);
-    // bull-board's own client sends the XSRF-TOKEN cookie back as X-XSRF-TOKEN.
-    const board = await call(`/queues/api/queues/${encodeURIComponent('nope')}/pause`, { method: 'PUT', headers: { cookie, 'x-xsrf-token': csrf } });
+    // bull-board's page sends the session's token as X-CSRF-Token (dashboard/static/board-csrf.js).
+    const board = await call(`/queues/api/queues/${encodeURIComponent('nope')}/pause`, { method: 'PUT', headers: { cookie, 'x-csrf-token': csrf } });
     expect(board.status).not.toBe(403);
   });
 });

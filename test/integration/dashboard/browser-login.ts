@@ -1,0 +1,34 @@
+/**
+ * A browser login for dashboard tests: POST /login with the token, then the CSRF token of the new
+ * session as pages carry it (`<meta name="csrf-token">`; no cookie holds it).
+ */
+import { expect } from 'vitest';
+
+export interface BrowserSession {
+  /** The Cookie header to send back. */
+  cookie: string;
+  csrf: string;
+  /** The Set-Cookie headers of the login answer. */
+  setCookies: string[];
+}
+
+/** The CSRF token a page of the dashboard carries in its meta tag. */
+export async function pageCsrf(base: string, cookie: string): Promise<string> {
+  const page = await fetch(`${base}/sessions`, { redirect: 'manual', headers: { cookie, accept: 'text/html' } });
+  expect(page.status).toBe(200);
+  const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(await page.text())?.[1];
+  expect(csrf).toBeTruthy();
+  return csrf!;
+}
+
+export async function browserLogin(base: string, token: string, userAgent = 'vitest'): Promise<BrowserSession> {
+  const res = await fetch(`${base}/login`, {
+    method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent },
+    body: new URLSearchParams({ token }),
+  });
+  expect(res.status).toBe(303);
+  const setCookies = res.headers.getSetCookie();
+  const cookie = setCookies.map((c) => c.split(';')[0]).join('; ');
+  return { cookie, csrf: await pageCsrf(base, cookie), setCookies };
+}
