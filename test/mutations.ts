@@ -3,9 +3,10 @@
  * lines, each with the tests that must fail when it is applied. `find` must occur exactly once in
  * `file` (the runner refuses the list otherwise, naming the entry), so an entry breaks loudly when
  * the code it names moves or changes. `find` and `replace` are each one line. The entries live in
- * test/mutations/, one file per area (engine SQL, engine TypeScript, files and loads, dashboard, the first hour).
+ * test/mutations/, one file per area (engine SQL, engine TypeScript, files and loads, dashboard, the first hour, dashboard guards).
  */
 import { DASHBOARD_MUTATIONS } from './mutations/dashboard.ts';
+import { DASHBOARD_GUARD_MUTATIONS } from './mutations/dashboard-guards.ts';
 import { ENGINE_SQL_MUTATIONS } from './mutations/engine-sql.ts';
 import { ENGINE_MUTATIONS } from './mutations/engine.ts';
 import { FILES_MUTATIONS } from './mutations/files.ts';
@@ -27,4 +28,4 @@ export interface Mutation {
 }
 
 /** Every entry, in the order the runner applies them (each part groups one area). */
-export const MUTATIONS: Mutation[] = [...FILES_MUTATIONS, ...ENGINE_MUTATIONS, ...ENGINE_SQL_MUTATIONS, ...DASHBOARD_MUTATIONS, ...FIRST_HOUR_MUTATIONS];
+export const MUTATIONS: Mutation[] = [...FILES_MUTATIONS, ...ENGINE_MUTATIONS, ...ENGINE_SQL_MUTATIONS, ...DASHBOARD_MUTATIONS, ...FIRST_HOUR_MUTATIONS, ...DASHBOARD_GUARD_MUTATIONS];
