@@ -1,10 +1,11 @@
 /**
  * The `tributary` package: what a DAG file or a custom job kind imports. `defineDag` and
- * `defineJobKind`, `renderTemplate` (the `{yyyymmdd}` / `{params.x}` templates, for a kind's own
- * options), the task context and job-kind types, callback types, each shipped kind's option
- * types (`…Input` is what a DAG file writes; the plain name is the parsed form), `TributaryKinds`
- * (options by kind: a project adds its own kinds to it with `declare module 'tributary'`), and zod
- * as `z` (declare params and custom options with this copy, the one Tributary checks them with).
+ * `defineJobKind`, `secret` (a run param never shown, or read from the worker's environment),
+ * `renderTemplate` (the `{yyyymmdd}` / `{params.x}` templates, for a kind's own options), the task
+ * context and job-kind types, callback types, each shipped kind's option types (`…Input` is what a
+ * DAG file writes; the plain name is the parsed form), `TributaryKinds` (options by kind: a project
+ * adds its own kinds to it with `declare module 'tributary'`), and zod as `z` (declare params and
+ * custom options with this copy, the one Tributary checks them with).
  */
 import type { z as zod } from 'zod';
 import type { extractOptions } from './jobs/extract/options.ts';
@@ -17,6 +18,7 @@ import type { validateOptions } from './jobs/validate/options.ts';
 
 export { z } from 'zod';
 export { defineDag } from './engine/dag.ts';
+export { secret } from './engine/secret-params.ts';
 export { defineJobKind } from './engine/kinds.ts';
 export { TributaryError, type ErrorCode } from './engine/errors.ts';
 export { renderTemplate, type TemplateScope } from './jobs/templates.ts';

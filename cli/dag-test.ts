@@ -19,6 +19,7 @@ import { TributaryError } from '../engine/errors.ts';
 import { loadProjectKinds } from '../engine/kinds.ts';
 import { triggerRun } from '../engine/operations.ts';
 import { validateParams } from '../engine/params.ts';
+import { redactParams } from '../engine/secret-params.ts';
 import { setPaused } from '../engine/runs.ts';
 import { logicalDateFor } from '../engine/schedule.ts';
 import type { CompiledDag, Json } from '../engine/types.ts';
@@ -98,7 +99,7 @@ export async function runDagTest(rt: Runtime, dagId: string, opts: DagTestOption
         throw err;
       });
       const detail = await runDetail(engine.pool, runId, engine.dags);
-      console.log(renderTest(detail));
+      console.log(renderTest({ ...detail, params: redactParams(dag, detail.params) }));
       console.log(`test schema ${schema}, queues ${prefix} (no other process sees them): TRIBUTARY_SCHEMA=${schema} trib run show ${runId}`);
       if (state !== 'success') {
         throw new TributaryError('RUN_FAILED', `run ${runId} of ${dag.id} for ${opts.date}: ${state}${failedTasks(detail)}`);

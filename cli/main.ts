@@ -15,6 +15,7 @@ import { addInitCommand } from './commands/init.ts';
 import { addRoleCommands } from './commands/roles.ts';
 import { addRunCommands } from './commands/runs.ts';
 import { addTaskCommands } from './commands/tasks.ts';
+import { addUserCommands } from './commands/users.ts';
 import { ownPackage } from './own-package.ts';
 import { reportFailure } from './report.ts';
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   addRunCommands(program);
   addTaskCommands(program);
   addRoleCommands(program);
+  addUserCommands(program);
   addDbCommands(program);
   addDemoCommand(program);
   addInitCommand(program);

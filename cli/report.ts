@@ -7,6 +7,7 @@ import { TributaryError, type ErrorCode } from '../engine/errors.ts';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ARGUMENT_INVALID', 'CONFIG_INVALID', 'DAG_INVALID', 'DAG_NOT_FOUND', 'RUN_NOT_FOUND', 'TASK_NOT_FOUND', 'BACKFILL_TOO_LARGE', 'RUN_EXISTS',
+  'USER_NOT_FOUND', 'USER_EXISTS', 'TOKEN_NOT_FOUND',
 ]);
 
 const flat = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();

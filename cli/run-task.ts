@@ -10,6 +10,7 @@ import { AfterCommit } from '../engine/after-commit.ts';
 import type { Engine } from '../engine/engine.ts';
 import { TributaryError } from '../engine/errors.ts';
 import { createRun } from '../engine/runs.ts';
+import { taskParams } from '../engine/secret-params.ts';
 import { intervalFor, logicalDateFor } from '../engine/schedule.ts';
 import { loadUpstreamResults } from '../engine/task-store.ts';
 import type { CompiledDag, HandlerOutcome, Json, TaskContext } from '../engine/types.ts';
@@ -60,7 +61,7 @@ export async function runTaskNow(
       tryNumber: 1,
       logicalDate,
       dataInterval,
-      params: rows[0].params,
+      params: taskParams(dag, rows[0].params, options.log),
       upstream: await loadUpstreamResults(client, runId, task.upstream),
       dataRoots,
       log: options.log.child({ dag_id: dag.id, run_id: runId, task_id: taskId, try: 1, run_task: true }),

@@ -47,8 +47,9 @@ export function parseBody<S extends z.ZodType>(schema: S, raw: unknown, what: st
   throw new TributaryError('ARGUMENT_INVALID', `${what}: ${issues}`);
 }
 
-export function trigger(engine: Engine, dag: CompiledDag, body: z.output<typeof TriggerBody>): Promise<TriggerResult> {
-  return triggerRun(engine.pool, engine.dispatcher, dag, { date: body.date, params: body.params });
+/** `by`: who asked (the request's user), kept with a run it creates. */
+export function trigger(engine: Engine, dag: CompiledDag, body: z.output<typeof TriggerBody>, by?: string): Promise<TriggerResult> {
+  return triggerRun(engine.pool, engine.dispatcher, dag, { date: body.date, params: body.params, triggeredBy: by });
 }
 
 /** The DAG of a run (RUN_NOT_FOUND when there is none). */
@@ -76,8 +77,10 @@ export function planDates(dag: CompiledDag, body: z.output<typeof BackfillBody>,
   return planBackfill(dag, body.from, body.to, { maxRuns, confirmed: body.confirmed });
 }
 
-export async function backfillRuns(engine: Engine, dag: CompiledDag, body: z.output<typeof BackfillBody>, maxRuns: number): Promise<{ runs: number; created: number }> {
-  const results = await backfill(engine.pool, engine.dispatcher, dag, planDates(dag, body, maxRuns));
+export async function backfillRuns(
+  engine: Engine, dag: CompiledDag, body: z.output<typeof BackfillBody>, maxRuns: number, by?: string,
+): Promise<{ runs: number; created: number }> {
+  const results = await backfill(engine.pool, engine.dispatcher, dag, planDates(dag, body, maxRuns), undefined, by);
   return { runs: results.length, created: results.filter((r) => r.created).length };
 }
 

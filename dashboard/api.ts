@@ -12,7 +12,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.ts';
-import type { Json } from '../engine/types.ts';
+import type { CompiledDag, Json } from '../engine/types.ts';
 import { describeError, TributaryError, type ErrorCode } from '../engine/errors.ts';
 import { clearRun, unpauseDag } from '../engine/operations.ts';
 import { confinePath, openConfined } from '../jobs/paths.ts';
@@ -20,9 +20,12 @@ import {
   BackfillBody, backfillRuns, clear, ClearBody, ClearFailedBody, clearFailed, mark, MarkBody, parseBody, pause, planDates, trigger, TriggerBody,
 } from './actions.ts';
 import { checkDepth, checkParams, CursorDate, FilterText, unreadableBody } from './input-guards.ts';
-import { redact } from './html.ts';
+import { redactParams } from '../engine/secret-params.ts';
 import { dagSummaries, getRun, latestReport, listRuns, runDetail } from './queries.ts';
 import { auditOf, refusedPage } from './refused.ts';
+import { AuditQuery } from './access-pages.ts';
+import { listAudit } from '../engine/audit-log.ts';
+import { UserStore } from './users.ts';
 import { newestReports, reportRow } from './workloads.ts';
 import { gridPage, loadFiles, logTail, reportPath, runAttempts, runChecks } from './ui-queries.ts';
 
@@ -150,12 +153,15 @@ export const API_ROUTES: ApiRoute[] = [
   { method: 'post', path: '/runs/{runId}/clear', summary: 'clear every task of a run so it runs again whole, with its own params' },
   { method: 'post', path: '/runs/{runId}/tasks/{taskId}/clear', summary: 'clear a task (± downstream) so it runs again', body: ClearBody },
   { method: 'post', path: '/runs/{runId}/tasks/{taskId}/mark', summary: 'mark a task (or one mapped child) success or failed; a try it interrupts commits nothing', body: MarkBody },
+  { method: 'get', path: '/audit', summary: 'the audit log, newest first: every operator action and login (user, role, via, address, target, params with secrets masked, outcome); older pages by the `before` id', query: AuditQuery },
+  { method: 'get', path: '/users', summary: 'named users with role, password set or not, live tokens; and every token (admin only)' },
 ];
 
 type Handler = (req: Request, res: Response) => Promise<unknown>;
 
-/** A run as the API answers it: secret-looking params masked as the run page masks them (dashboard/html.ts). */
-const redactParams = <R extends { params: Record<string, Json> }>(run: R): R => ({ ...run, params: redact(run.params) as Record<string, Json> });
+/** A run as the API answers it: its DAG's secret params and secret-looking names masked, as the run page masks them. */
+const masked = (dags: ReadonlyMap<string, CompiledDag>) => <R extends { dagId: string; params: Record<string, Json> }>(run: R): R =>
+  ({ ...run, params: redactParams(dags.get(run.dagId), run.params) });
 
 export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: number }): Router {
   const router = Router();
@@ -188,11 +194,11 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
   route('get', '/dags/{dagId}/runs', async (req, res, { query }: { query: z.output<typeof RunsQuery> }) => {
     const runs = await listRuns(engine.pool, dagOf(req).id, query.limit, query.before ? new Date(query.before) : undefined);
     if (runs.length === query.limit) res.set('x-next-cursor', runs[runs.length - 1].logicalDate.toISOString());
-    return runs.map(redactParams);
+    return runs.map(masked(engine.dags));
   });
   route('post', '/dags/{dagId}/runs', async (req, res, { body }: { body: z.output<typeof TriggerBody> }) => {
     checkParams(body.params);
-    const result = await trigger(engine, dagOf(req), body);
+    const result = await trigger(engine, dagOf(req), body, res.locals.principal?.name);
     res.status(result.created ? 201 : 200);
     return result;
   });
@@ -217,8 +223,8 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
     const body = parseBody(BackfillBody, { ...query, confirmed: true }, 'backfill');
     return { from: body.from, to: body.to, runs: planDates(dagOf(req), body, opts.backfillMaxRuns).length };
   });
-  route('post', '/dags/{dagId}/backfill', (req, _res, { body }: { body: z.output<typeof BackfillBody> }) =>
-    backfillRuns(engine, dagOf(req), body, opts.backfillMaxRuns));
+  route('post', '/dags/{dagId}/backfill', (req, res, { body }: { body: z.output<typeof BackfillBody> }) =>
+    backfillRuns(engine, dagOf(req), body, opts.backfillMaxRuns, res.locals.principal?.name));
   route('post', '/dags/{dagId}/clear-failed', (req, _res, { body }: { body: z.output<typeof ClearFailedBody> }) =>
     clearFailed(engine, dagOf(req), body));
   route('get', '/dags/{dagId}/reports/{taskId}/latest', async (req, _res, { query }: { query: z.output<typeof ReportQuery> }) => {
@@ -232,7 +238,7 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
     const dag = dagOf(req);
     return newestReports(engine.pool, dag.id, [...dag.tasks.values()].filter((t) => t.kind === 'report').map((t) => t.id));
   });
-  route('get', '/runs/{runId}', async (req) => redactParams(await runDetail(engine.pool, runOf(req), engine.dags)));
+  route('get', '/runs/{runId}', async (req) => masked(engine.dags)(await runDetail(engine.pool, runOf(req), engine.dags)));
   route('get', '/runs/{runId}/files', async (req) => (await getRun(engine.pool, runOf(req)), loadFiles(engine.pool, runOf(req))));
   route('get', '/runs/{runId}/checks', async (req) => (await getRun(engine.pool, runOf(req)), runChecks(engine.pool, runOf(req))));
   route('get', '/runs/{runId}/attempts', async (req) => (await getRun(engine.pool, runOf(req)), runAttempts(engine.pool, runOf(req))));
@@ -267,6 +273,12 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
   route('post', '/runs/{runId}/tasks/{taskId}/mark', async (req, _res, { body }: { body: z.output<typeof MarkBody> }) => {
     const done = await mark(engine, runOf(req), req.params.taskId as string, body);
     return { taskId: req.params.taskId, ...body, ...done };
+  });
+  route('get', '/audit', (_req, _res, { query }: { query: z.output<typeof AuditQuery> }) => listAudit(engine.pool, query));
+  route('get', '/users', async () => {
+    const users = new UserStore(engine.pool);
+    const [list, tokens] = await Promise.all([users.list(), users.listTokens()]);
+    return { users: list, tokens };
   });
 
   router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

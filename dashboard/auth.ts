@@ -1,6 +1,10 @@
 /**
- * Dashboard access: `Authorization: Bearer <token>` or basic auth (any user, password = token) for
- * the API and scripts, stateless; browsers log in once at /login and get a session cookie (HttpOnly,
+ * Dashboard access. Who a request is (a `Principal`: name and role, dashboard/users.ts):
+ * - a named user's API token `Authorization: Bearer trib_<id>_<secret>` (`trib tokens add`), stateless;
+ * - the shared DASHBOARD_TOKEN as Bearer or basic auth (any user, password = token): user `token`,
+ *   role admin — unless DASHBOARD_AUTH=users, which accepts named users only;
+ * - a browser session: log in once at /login with a user name and password (or the shared token with
+ *   no user name) and get a session cookie (HttpOnly,
  * SameSite=Strict, an opaque id of a row in dashboard_sessions — dashboard/sessions.ts — never the
  * token). The session ends at logout, on the sessions page, idle past DASHBOARD_SESSION_IDLE, past
  * DASHBOARD_SESSION_MAX_AGE, or when DASHBOARD_TOKEN changes. Every state-changing request that is
@@ -17,7 +21,8 @@ import { TributaryError } from '../engine/errors.ts';
 import { loginPage } from './pages/login.ts';
 import { sessionsPage } from './pages/sessions.ts';
 import type { LoginLimiter } from './request-guard.ts';
-import type { Session, SessionStore } from './sessions.ts';
+import type { Session, SessionScope, SessionStore } from './sessions.ts';
+import { SHARED_TOKEN_USER, type Principal, type UserStore } from './users.ts';
 
 export const AUTH_COOKIE = 'tributary_session';
 /** The nonce the session-less CSRF token is made from (HttpOnly: script never reads it). */
@@ -67,15 +72,43 @@ declare module 'express-serve-static-core' {
     csrf: string;
     /** The browser session of the request, when it came with one. */
     session?: Session;
+    /** Who the request acts as; set once it passed the login check. */
+    principal?: Principal;
+    /** A login attempt's user name (audit log), set by POST /login. */
+    loginUser?: string;
   }
 }
 
+export interface AuthOptions {
+  /** The shared DASHBOARD_TOKEN; null only when auth is off. */
+  token: string | null;
+  limiter: LoginLimiter;
+  /** Null exactly when auth is off. */
+  sessions: SessionStore | null;
+  users: UserStore | null;
+  /** DASHBOARD_AUTH=users: the shared token is refused everywhere. */
+  usersOnly: boolean;
+}
+
+const ANONYMOUS: Principal = { name: 'anonymous', role: 'admin' };
+const SHARED: Principal = { name: SHARED_TOKEN_USER, role: 'admin' };
+
+/** Whose sessions a principal may list and revoke: an admin's are everyone's. */
+const scopeOf = (p: Principal): SessionScope => (p.role === 'admin' && p.name !== SHARED_TOKEN_USER ? 'all' : { owner: p.name === SHARED_TOKEN_USER ? null : p.name });
+
 /**
  * `/login` and `/logout`, the guard for everything after it, and `/sessions`. `null` token = auth
- * explicitly off (DASHBOARD_AUTH=off): no login and no sessions, but state-changing requests still
- * need their CSRF token. `sessions` is null exactly when the token is.
+ * explicitly off (DASHBOARD_AUTH=off): no login and no sessions (everyone is `anonymous`, admin), but
+ * state-changing requests still need their CSRF token.
  */
-export function authRouter(token: string | null, limiter: LoginLimiter, sessions: SessionStore | null): Router {
+export function authRouter({ token, limiter, sessions, users, usersOnly }: AuthOptions): Router {
+  const sharedToken = usersOnly ? null : token;
+  /** The principal an Authorization header proves, if any. */
+  const byHeader = async (header: ReturnType<typeof presented>): Promise<Principal | undefined> => {
+    if (!header) return undefined;
+    if (header.scheme === 'bearer' && header.secret.startsWith('trib_')) return users?.findToken(header.secret);
+    return sharedToken !== null && sameSecret(header.secret, sharedToken) ? SHARED : undefined;
+  };
   // Keys the session-less CSRF tokens; per process, so a restart only re-renders forms.
   const csrfKey = randomBytes(32);
   const router = express.Router();
@@ -93,14 +126,19 @@ export function authRouter(token: string | null, limiter: LoginLimiter, sessions
   }, loginForm, async (req, res, next) => {
     const target = localPath(req.body?.next);
     const given = typeof req.body?.token === 'string' ? req.body.token : '';
+    const user = typeof req.body?.user === 'string' ? req.body.user.trim() : '';
+    res.locals.loginUser = user || SHARED_TOKEN_USER;
     if (token === null || sessions === null) return void res.redirect(303, target);
-    if (!sameSecret(given, token)) {
-      limiter.failed(req.socket.remoteAddress ?? '');
-      res.status(401).type('html').send(loginPage({ next: target, error: 'That token is not the dashboard token.' }));
-      return;
-    }
     try {
-      const { id } = await sessions.create({ address: req.socket.remoteAddress ?? '', userAgent: req.get('user-agent') ?? '' });
+      const principal = user ? await users?.verifyPassword(user, given) : sharedToken !== null && sameSecret(given, sharedToken) ? SHARED : undefined;
+      if (!principal) {
+        limiter.failed(req.socket.remoteAddress ?? '');
+        const error = user ? 'Wrong user name or password.' : usersOnly ? 'Sign in with your user name and password.' : 'That token is not the dashboard token.';
+        res.status(401).type('html').send(loginPage({ next: target, error, user }));
+        return;
+      }
+      res.locals.principal = principal;
+      const { id } = await sessions.create({ address: req.socket.remoteAddress ?? '', userAgent: req.get('user-agent') ?? '', user: user || undefined });
       res.cookie(AUTH_COOKIE, id, COOKIE);
       res.redirect(303, target);
     } catch (err) {
@@ -110,18 +148,20 @@ export function authRouter(token: string | null, limiter: LoginLimiter, sessions
 
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     const header = presented(req.headers.authorization);
-    const byHeader = token !== null && header !== undefined && sameSecret(header.secret, token);
     const cookie = readCookie(req.headers.cookie, AUTH_COOKIE);
+    let fromHeader: Principal | undefined;
     let session: Session | undefined;
     try {
-      session = !byHeader && cookie !== undefined && sessions ? await sessions.find(cookie) : undefined;
+      fromHeader = await byHeader(header);
+      session = !fromHeader && cookie !== undefined && sessions ? await sessions.find(cookie) : undefined;
     } catch (err) {
       return next(err);
     }
-    if (token !== null && !byHeader && session === undefined) return unauthorized(req, res);
+    if (token !== null && !fromHeader && session === undefined) return unauthorized(req, res, usersOnly);
     res.locals.session = session;
+    res.locals.principal = token === null ? ANONYMOUS : (fromHeader ?? session?.principal);
     // Bearer requests (scripts) need no CSRF token: they get no cookie either.
-    if (byHeader && header?.scheme === 'bearer') return (res.locals.csrf = '', next());
+    if (fromHeader && header?.scheme === 'bearer') return (res.locals.csrf = '', next());
     res.locals.csrf = session ? session.csrfToken : sessionlessCsrf(req, res, csrfKey);
     if (SAFE_METHODS.has(req.method)) return next();
     const sent = req.get('x-csrf-token');
@@ -137,7 +177,7 @@ export function authRouter(token: string | null, limiter: LoginLimiter, sessions
 
   router.post('/logout', async (_req, res, next) => {
     try {
-      if (res.locals.session && sessions) await sessions.revoke(res.locals.session.idHash);
+      if (res.locals.session && sessions) await sessions.revoke(res.locals.session.idHash, 'all');
     } catch (err) {
       return next(err);
     }
@@ -146,8 +186,9 @@ export function authRouter(token: string | null, limiter: LoginLimiter, sessions
   });
   router.get('/sessions', async (_req, res, next) => {
     try {
-      const list = sessions ? await sessions.list() : [];
-      res.type('html').send(sessionsPage({ sessions: list, current: res.locals.session?.idHash, csrf: res.locals.csrf, authOff: sessions === null }));
+      const scope = res.locals.principal ? scopeOf(res.locals.principal) : { owner: null };
+      const list = sessions ? await sessions.list(scope) : [];
+      res.type('html').send(sessionsPage({ sessions: list, current: res.locals.session?.idHash, csrf: res.locals.csrf, authOff: sessions === null, all: scope === 'all' }));
     } catch (err) {
       next(err);
     }
@@ -156,8 +197,8 @@ export function authRouter(token: string | null, limiter: LoginLimiter, sessions
     const idHash = typeof req.body?.session === 'string' ? req.body.session : '';
     const current = res.locals.session?.idHash;
     try {
-      if (sessions && current && req.body?.others === '1') await sessions.revokeOthers(current);
-      else if (sessions && /^[0-9a-f]{64}$/.test(idHash)) await sessions.revoke(idHash);
+      if (sessions && res.locals.session && req.body?.others === '1') await sessions.revokeOthers(res.locals.session);
+      else if (sessions && res.locals.principal && /^[0-9a-f]{64}$/.test(idHash)) await sessions.revoke(idHash, scopeOf(res.locals.principal));
     } catch (err) {
       return next(err);
     }
@@ -181,18 +222,25 @@ function sessionlessCsrf(req: Request, res: Response, key: Buffer): string {
 }
 
 /** A browser asking for a page goes to the login form; everything else gets a 401 JSON answer. */
-function unauthorized(req: Request, res: Response): void {
+function unauthorized(req: Request, res: Response, usersOnly: boolean): void {
   if (req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
     res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
     return;
   }
   res.set('WWW-Authenticate', 'Basic realm="tributary", charset="UTF-8"');
-  res.status(401).json({ error: 'UNAUTHORIZED', message: 'log in at /login, or send Authorization: Bearer <DASHBOARD_TOKEN> (or basic auth, password = token)' });
+  const how = usersOnly ? 'Authorization: Bearer <your API token> (`trib tokens add <user>`)'
+    : 'Authorization: Bearer <your API token or DASHBOARD_TOKEN> (or basic auth, password = DASHBOARD_TOKEN)';
+  res.status(401).json({ error: 'UNAUTHORIZED', message: `log in at /login, or send ${how}` });
 }
 
-/** The token the dashboard must require, or null when DASHBOARD_AUTH=off; refuses to run open by accident. */
+/**
+ * The token the dashboard must require, or null when DASHBOARD_AUTH=off; refuses to run open by
+ * accident. With DASHBOARD_AUTH=users no shared token is needed: a random one keys the sessions and
+ * is never accepted (the dashboard gets `usersOnly`).
+ */
 export function dashboardToken(config: Pick<Config, 'DASHBOARD_TOKEN' | 'DASHBOARD_AUTH'>): string | null {
   if (config.DASHBOARD_AUTH === 'off') return null;
+  if (config.DASHBOARD_AUTH === 'users') return config.DASHBOARD_TOKEN ?? randomBytes(24).toString('hex');
   if (!config.DASHBOARD_TOKEN) {
     throw new TributaryError(
       'CONFIG_INVALID',

@@ -3,7 +3,6 @@
  * `Html` (a fragment made by this tag), so pages cannot forget to escape. Plus the page layout,
  * state colours, redaction of secret-looking params and small formatting helpers.
  */
-import type { Json } from '../engine/types.ts';
 
 export class Html {
   constructor(readonly text: string) {}
@@ -34,19 +33,8 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
   return new Html(out);
 }
 
-/** Params keys that name a secret: their values are never shown. */
-const SECRET_KEY = /password|passwd|token|secret|key|credential/i;
-export const REDACTED = '••••••';
-
-export const isSecretKey = (name: string): boolean => SECRET_KEY.test(name);
-
-export function redact(value: Json): Json {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : redact(v)]));
-  }
-  return value;
-}
+/** Masking of secrets lives with the engine (declared secret params and secret-looking names): re-exported for the pages. */
+export { isSecretKey, redact, redactParams, REDACTED } from '../engine/secret-params.ts';
 
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '–';
@@ -89,7 +77,7 @@ export function layout(opts: { title: string; csrf: string; crumbs?: Html; flash
 <script src="/static/ui.js" defer></script>
 </head><body>
 <header class="top"><nav aria-label="main">
-<a class="brand" href="/">Tributary</a> <a href="/">DAGs</a> <a href="/queues">Queues</a> <a href="/api/dags">API</a> <a href="/sessions">Sessions</a>
+<a class="brand" href="/">Tributary</a> <a href="/">DAGs</a> <a href="/queues">Queues</a> <a href="/api/dags">API</a> <a href="/audit">Audit</a> <a href="/sessions">Sessions</a>
 ${postForm('/logout', opts.csrf, html`<button type="submit" class="link">Log out</button>`)}
 </nav></header>
 <main>

@@ -21,8 +21,10 @@ export interface ParamField {
   default: Json | undefined;
   /** The choices of a select. */
   options: Json[];
-  /** A secret-looking name: its value is never shown, an empty field keeps the default. */
+  /** Declared `secret()` or a secret-looking name: a password field, its default never on the page (an empty field keeps it). */
   secret: boolean;
+  /** A `secret({ env })`: read from this variable on the worker, no field (never given at trigger time). */
+  env: string | null;
 }
 
 /** What the form posted: the date, each field's text as typed, and the raw JSON box. */
@@ -49,19 +51,24 @@ function kindOf(js: JsonSchema): FieldKind {
 }
 
 /** One field per declared param, in declaration order. */
-export function paramFields(dag: Pick<CompiledDag, 'paramSchema'>): ParamField[] {
+export function paramFields(dag: Pick<CompiledDag, 'paramSchema' | 'secretParams'>): ParamField[] {
   return Object.entries(dag.paramSchema.shape).map(([name, schema]) => {
     const zod = schema as z.ZodType;
     const js = z.toJSONSchema(zod, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
     const empty = zod.safeParse(undefined);
+    const declared = dag.secretParams.get(name);
+    const secret = declared !== undefined || isSecretKey(name);
+    const dflt = empty.success ? (empty.data as Json | undefined) : undefined;
     return {
       name,
       kind: kindOf(js),
       required: !empty.success,
       description: zod.description ?? js.description ?? null,
-      default: empty.success ? (empty.data as Json | undefined) : undefined,
+      // A secret's default stays on the server: the field says only that there is one.
+      default: secret && dflt !== undefined ? REDACTED : dflt,
       options: choicesOf(js) ?? [],
-      secret: isSecretKey(name),
+      secret,
+      env: declared?.env ?? null,
     };
   });
 }
@@ -152,6 +159,11 @@ const TYPE_NAME: Record<FieldKind, string> = { text: 'text', number: 'number', i
 
 function field(f: ParamField, value: string, problem: string | undefined, first: boolean): Html {
   const id = `param-${f.name}`;
+  if (f.env) {
+    return html`<div class="field" data-param="${f.name}"><label><code>${f.name}</code> <span class="type">secret</span></label>
+<small class="muted">read from the environment variable <code>${f.env}</code> on the worker when a task runs; never given here, never stored${f.description ? ` · ${f.description}` : ''}</small>
+${problem ? html`<span class="field-error" role="alert">${problem}</span>` : ''}</div>`;
+  }
   const described = [f.description || f.default !== undefined ? `${id}-about` : '', problem ? `${id}-error` : ''].filter(Boolean).join(' ');
   const attrs = html`${described ? html` aria-describedby="${described}"` : ''}${f.required ? html` aria-required="true"` : ''}${problem ? html` aria-invalid="true"` : ''}${problem && first ? html` autofocus` : ''}`;
   const dflt = f.default === undefined ? '' : f.secret ? 'default: set (hidden)' : `default: ${typeof f.default === 'string' ? f.default : JSON.stringify(f.default)}`;
@@ -164,7 +176,7 @@ ${described.includes('-about') ? html`<small class="muted" id="${id}-about">${f.
 }
 
 /** The fields of every param, the optional logical date and the raw JSON box (open when used). */
-export function paramsFormBody(dag: Pick<CompiledDag, 'paramSchema'>, form?: TriggerForm, problems: FormProblems = { byParam: {}, other: [] }): Html {
+export function paramsFormBody(dag: Pick<CompiledDag, 'paramSchema' | 'secretParams'>, form?: TriggerForm, problems: FormProblems = { byParam: {}, other: [] }): Html {
   const fields = paramFields(dag);
   const firstBad = fields.find((f) => problems.byParam[f.name])?.name;
   const rawOpen = (form?.raw.trim() ?? '') !== '' || problems.other.length > 0;

@@ -1,9 +1,11 @@
 /**
  * The dashboard HTTP server: the web UI (dashboard/ui.ts), bull-board at /queues (one queue per
- * job kind, either backend), the JSON API under /api, Prometheus text at /metrics — all behind the
- * Host allowlist and Origin checks (dashboard/request-guard.ts), then the login / token, database
- * session (dashboard/sessions.ts) and CSRF checks (dashboard/auth.ts), with helmet's security headers; one last error handler answers any
- * error with one line. `startDashboard(...)` → `{ url, port, listening, close() }`; binds `host`
+ * job kind, either backend; read-only for viewers), the JSON API under /api, the audit log and users
+ * pages (dashboard/access-pages.ts), Prometheus text at /metrics — all behind the Host allowlist,
+ * the audit trail of state changes (dashboard/audit-trail.ts) and the Origin checks
+ * (dashboard/request-guard.ts), then the login (named users, their tokens or the shared token),
+ * database session and CSRF checks (dashboard/auth.ts) and the role check (dashboard/roles.ts),
+ * with helmet's security headers; one last error handler answers any error with one line. `startDashboard(...)` → `{ url, port, listening, close() }`; binds `host`
  * (127.0.0.1 unless configured) and refuses a non-loopback bind with auth off unless told.
  */
 import http from 'node:http';
@@ -17,14 +19,18 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.ts';
+import { accessRouter } from './access-pages.ts';
 import { apiRouter } from './api.ts';
+import { auditTrail } from './audit-trail.ts';
 import { authRouter } from './auth.ts';
 import { escapeHtml } from './html.ts';
 import { dashboardMetrics } from './metrics.ts';
 import { openApiDocument } from './openapi.ts';
 import { allowedHosts, checkExposure, errorHandler, hostGuard, LoginLimiter, originGuard } from './request-guard.ts';
+import { roleGuard } from './roles.ts';
 import { SessionStore } from './sessions.ts';
 import { uiRouter } from './ui.ts';
+import { UserStore } from './users.ts';
 
 /**
  * bull-board's page gets the session's CSRF token in a meta tag and /static/board-csrf.js, which
@@ -46,8 +52,10 @@ export interface DashboardOptions {
   host?: string;
   /** 0 picks a free port. */
   port: number;
-  /** null only when DASHBOARD_AUTH=off. */
+  /** The shared DASHBOARD_TOKEN; null only when DASHBOARD_AUTH=off. */
   token: string | null;
+  /** DASHBOARD_AUTH=users: only named users (`trib users add`) get in; `token` only keys sessions. @default false */
+  usersOnly?: boolean;
   log: Logger;
   /** Backfills of more runs than this are refused (BACKFILL_MAX_RUNS). @default 1000 */
   backfillMaxRuns?: number;
@@ -78,22 +86,20 @@ export function createDashboardApp(options: Omit<DashboardOptions, 'port'>): exp
   // Served over plain http on a loopback address too: no upgrade of requests to https.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(hostGuard(allowedHosts({ bindHost: options.host ?? '127.0.0.1', allowed: options.allowedHosts, publicUrl: options.publicUrl })));
+  app.use(auditTrail(engine, log));
   app.use(originGuard(options.publicUrl));
   app.use('/static', express.static(path.join(import.meta.dirname, 'static'), { maxAge: '1h' }));
   const sessions = token === null ? null
     : new SessionStore(engine.pool, token, { idleMs: options.sessionIdleMs ?? 12 * 3_600_000, maxAgeMs: options.sessionMaxAgeMs ?? 7 * 86_400_000 });
-  app.use(authRouter(token, new LoginLimiter(log), sessions));
+  const users = token === null ? null : new UserStore(engine.pool);
+  app.use(authRouter({ token, limiter: new LoginLimiter(log), sessions, users, usersOnly: options.usersOnly ?? false }));
+  app.use(roleGuard);
 
-  const board = new ExpressAdapter();
-  board.setBasePath('/queues');
-  createBullBoard({
-    queues: [...engine.options.kinds.keys()].map((name) => new BullMQAdapter(engine.backend.queue(name) as unknown as Queue)),
-    // @bull-board/express 9.10.1 pins its own @bull-board/api copy: same interface, distinct type identity.
-    serverAdapter: board as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
-    options: { uiConfig: { boardTitle: 'Tributary' } },
-  });
-  app.use('/queues', boardCsrf, board.getRouter() as express.Router);
+  // Viewers get a read-only board (no job buttons); roleGuard refuses their writes either way.
+  const boards = { write: queueBoard(engine, false), read: queueBoard(engine, true) };
+  app.use('/queues', boardCsrf, (req, res, next) => (res.locals.principal?.role === 'viewer' ? boards.read : boards.write)(req, res, next));
   app.get('/api/openapi.json', (_req, res) => res.json(openApiDocument()));
+  app.use(accessRouter(engine.pool, users));
   app.use('/api', apiRouter(engine, log, { backfillMaxRuns }));
   const metrics = dashboardMetrics(engine.pool, new Map([...engine.options.kinds.keys()].map((name) => [name, engine.backend.queue(name)])));
   app.get('/metrics', async (_req, res) => {
@@ -102,6 +108,19 @@ export function createDashboardApp(options: Omit<DashboardOptions, 'port'>): exp
   app.use(uiRouter(engine, log, { backfillMaxRuns }));
   app.use(errorHandler(log));
   return app;
+}
+
+/** bull-board over one queue per job kind, mounted at /queues. */
+function queueBoard(engine: Engine, readOnly: boolean): express.Router {
+  const board = new ExpressAdapter();
+  board.setBasePath('/queues');
+  createBullBoard({
+    queues: [...engine.options.kinds.keys()].map((name) => new BullMQAdapter(engine.backend.queue(name) as unknown as Queue, { readOnlyMode: readOnly })),
+    // @bull-board/express 9.10.1 pins its own @bull-board/api copy: same interface, distinct type identity.
+    serverAdapter: board as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    options: { uiConfig: { boardTitle: 'Tributary' } },
+  });
+  return board.getRouter() as express.Router;
 }
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {

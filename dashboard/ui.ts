@@ -54,13 +54,24 @@ function problemsOf(err: TributaryError, fields: ParamField[]): FormProblems {
   return { byParam, other: Object.keys(byParam).length === 0 ? [err.message] : other };
 }
 
+/**
+ * A viewer's page: its action forms hidden (style.css `body.read-only`; the server refuses them
+ * anyway, dashboard/roles.ts) and a line saying why and who can change it.
+ */
+function readOnlyFor(res: Response, page: string): string {
+  const principal = res.locals.principal;
+  if (principal?.role !== 'viewer') return page;
+  const note = html`<p class="flash" role="status" id="read-only">Read-only: you are signed in as ${principal.name}, a viewer. An admin lets you act with <code>trib users role ${principal.name} operator</code>.</p>`;
+  return page.replace('<body>', '<body class="read-only">').replace('<main>\n', `<main>\n${note.text}`);
+}
+
 type Handler = (req: Request, res: Response) => Promise<void>;
 const page = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
 
 export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: number }): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '256kb' });
-  const send = (res: Response, body: string, status = 200) => res.status(status).type('html').send(body);
+  const send = (res: Response, body: string, status = 200) => res.status(status).type('html').send(readOnlyFor(res, body));
 
   router.get('/', page(async (req, res) => {
     const filter = { failed: req.query.failed === '1', paused: req.query.paused === '1', name: text(req.query.name) ?? '' };
@@ -93,7 +104,7 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
         return;
       }
       const body = parseBody(TriggerBody, { date: typed.date || undefined, params }, `trigger of "${dag.id}"`);
-      const result = await trigger(engine, dag, body);
+      const result = await trigger(engine, dag, body, res.locals.principal?.name);
       done(res, `/runs/${result.runId}`, triggered(result));
     } catch (err) {
       if (!(err instanceof TributaryError) || statusOf(err) >= 500) throw err;
@@ -127,7 +138,7 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
     const confirmed = req.body.confirmed === 'yes';
     const body = parseBody(BackfillBody, { from: text(req.body.from), to: text(req.body.to), confirmed }, `backfill of "${dag.id}"`);
     try {
-      const { runs, created } = await backfillRuns(engine, dag, body, opts.backfillMaxRuns);
+      const { runs, created } = await backfillRuns(engine, dag, body, opts.backfillMaxRuns, res.locals.principal?.name);
       done(res, `/dags/${encodeURIComponent(dag.id)}`, `Backfill ${body.from} → ${body.to}: ${created} runs created (${runs - created} existed).`);
     } catch (err) {
       if (!(err instanceof TributaryError) || err.code !== 'BACKFILL_TOO_LARGE' || confirmed) throw err;

@@ -36,11 +36,14 @@ const schema = z
      * wins; an existing DAG keeps its flag. @default true
      */
     DAGS_PAUSED_AT_CREATION: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
-    /** `off` serves the dashboard without a token (only behind your own auth). @default 'on' */
-    DASHBOARD_AUTH: z.enum(['on', 'off']).default('on'),
+    /**
+     * `on`: named users (`trib users add`) and the shared DASHBOARD_TOKEN (as user `token`, role admin);
+     * `users`: named users only, no shared token; `off`: no login at all (only behind your own auth). @default 'on'
+     */
+    DASHBOARD_AUTH: z.enum(['on', 'users', 'off']).default('on'),
     /** Port of the embedded Postgres of `trib standalone`. @default a free port */
     EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).optional(),
-    /** Bearer token for the dashboard and API; required unless DASHBOARD_AUTH=off. */
+    /** The shared bearer token for the dashboard and API (user `token`, role admin); required when DASHBOARD_AUTH=on. */
     DASHBOARD_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** @default '127.0.0.1' */
     DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),

@@ -126,6 +126,7 @@ export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<strin
     ...(startDate && { startDate }),
     params: params.defaults,
     paramSchema: params.schema,
+    secretParams: params.secrets,
     dataRoots: dag.dataRoots.map((root) => path.resolve(root)),
     tasks,
     order,

@@ -23,6 +23,10 @@ export const ERROR_CODES = {
   RUN_FAILED: 'permanent',
   // `trib backfill` over more runs than BACKFILL_MAX_RUNS without --yes
   BACKFILL_TOO_LARGE: 'permanent',
+  // dashboard users and their tokens (`trib users`, `trib tokens`)
+  USER_NOT_FOUND: 'permanent',
+  USER_EXISTS: 'permanent',
+  TOKEN_NOT_FOUND: 'permanent',
   JOB_KIND_UNKNOWN: 'permanent',
   // a custom job kind (kinds/ folder or a DAG file) with a bad or clashing name
   JOB_KIND_INVALID: 'permanent',
@@ -66,6 +70,8 @@ export const ERROR_CODES = {
   // a failure/success/retry/deadline callback failed (stored on its event; never fails a task)
   CALLBACK_FAILED: 'permanent',
   // runtime
+  // a param declared secret({ env }) whose environment variable is not set where the task ran
+  SECRET_ENV_MISSING: 'permanent',
   TASK_TIMEOUT: 'retryable',
   TASK_FAILED: 'retryable',
   DATABASE_UNAVAILABLE: 'retryable',

@@ -18,6 +18,7 @@ import { describeError, isInfrastructure, TributaryError } from './errors.ts';
 import type { PendingJob } from './jobs.ts';
 import type { Leases } from './leases.ts';
 import { taskLogger, type CollectedLine } from './logger.ts';
+import { taskParams } from './secret-params.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
 import { claimAndBegin, commitTry, endTry } from './transitions.ts';
@@ -122,7 +123,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       tryNumber: claimed.try_number,
       logicalDate: claimed.logical_date,
       dataInterval: { start: claimed.logical_date, end: claimed.interval_end },
-      params: claimed.params,
+      params: taskParams(dag, claimed.params, log), // env secrets resolved, secret values hidden from the log
       upstream: claimed.upstream,
       dataRoots,
       log,

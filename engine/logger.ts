@@ -5,6 +5,9 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import { redactUrl } from './config.ts';
 
+/** What a hidden value shows instead: a secret param in a log line, an API answer or a page. */
+export const REDACTED = '••••••';
+
 const REDACT_PATHS = ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization', 'DASHBOARD_TOKEN'];
 
 export function createLogger(
@@ -44,6 +47,8 @@ export interface CollectedLine {
 interface Collector {
   lines: CollectedLine[];
   maxLines: number;
+  /** Values never to print (a try's secret params): masked in every line of the try. */
+  hidden: string[];
 }
 
 const COLLECTOR = Symbol('trib.collector');
@@ -63,10 +68,15 @@ function collectingLogger(parent: Logger): Logger {
   const parentLevel = parent.levelVal;
   let writing: Collector | undefined;
   const tee: pino.DestinationStream = {
-    write(line: string) {
+    write(raw: string) {
       const collector = writing;
+      let line = raw;
       writing = undefined;
-      const entry = JSON.parse(line) as Record<string, unknown>;
+      let entry = JSON.parse(line) as Record<string, unknown>;
+      if (collector && collector.hidden.length > 0) {
+        entry = maskValues(entry, collector.hidden) as Record<string, unknown>;
+        line = `${JSON.stringify(entry)}\n`;
+      }
       const level = Number(entry.level);
       if (level >= parentLevel) parentStream.write(line);
       if (collector && collector.lines.length < collector.maxLines) {
@@ -92,6 +102,23 @@ function collectingLogger(parent: Logger): Logger {
 export function taskLogger(parent: Logger, bindings: Record<string, unknown>, maxLines = 2000) {
   const lines: CollectedLine[] = [];
   const log = collectingLogger(parent).child(bindings);
-  (log as unknown as Record<symbol, Collector>)[COLLECTOR] = { lines, maxLines };
+  (log as unknown as Record<symbol, Collector>)[COLLECTOR] = { lines, maxLines, hidden: [] };
   return { log, lines };
+}
+
+/**
+ * Masks `value` in every later line of a try's logger (and of its children, made before or after):
+ * in the message and in every field, where a handler or an error may have put it. A logger that
+ * taskLogger did not make is left as it is.
+ */
+export function hideInTaskLog(log: Logger, value: string): void {
+  const collector = (log as unknown as Record<symbol, Collector | undefined>)[COLLECTOR];
+  if (collector && !collector.hidden.includes(value)) collector.hidden.push(value);
+}
+
+function maskValues(value: unknown, hidden: readonly string[]): unknown {
+  if (typeof value === 'string') return hidden.reduce((text, secret) => text.split(secret).join(REDACTED), value);
+  if (Array.isArray(value)) return value.map((item) => maskValues(item, hidden));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValues(v, hidden)]));
+  return value;
 }

@@ -8,6 +8,7 @@ import { startQueuedRuns, toPendingJobs, type SqlJob } from './transitions.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { TributaryError } from './errors.ts';
 import { validateParams } from './params.ts';
+import { redactParams } from './secret-params.ts';
 import { createRun, setPaused, type PausedBy, type RunType } from './runs.ts';
 import { dueLogicalDates, intervalFor, logicalDateFor, nextTick, ticksBetween } from './schedule.ts';
 import type { CompiledDag, Json, RunState } from './types.ts';
@@ -44,14 +45,14 @@ export async function triggerRun(
   pool: pg.Pool,
   dispatcher: Dispatcher,
   dag: CompiledDag,
-  options: { date?: string; params?: Record<string, Json>; runType?: RunType } = {},
+  options: { date?: string; params?: Record<string, Json>; runType?: RunType; triggeredBy?: string } = {},
 ): Promise<TriggerResult> {
   const params = validateParams(dag, options.params);
   const runType = options.runType ?? 'manual';
   const { made, run, jobs } = await withTransaction(pool, async (client) => {
     const made = options.date === undefined
-      ? await createRunNow(client, dag, runType, params)
-      : await createRunOfDay(client, dag, options.date, runType, params);
+      ? await createRunNow(client, dag, runType, params, options.triggeredBy)
+      : await createRunOfDay(client, dag, options.date, runType, params, options.triggeredBy);
     const jobs = await startQueuedRuns(client, dag.id);
     const { rows } = await client.query<{ state: RunState; ended_at: Date | null }>('SELECT state, ended_at FROM dag_runs WHERE id = $1', [made.runId]);
     return { made, run: rows[0], jobs };
@@ -67,20 +68,22 @@ export async function triggerRun(
 }
 
 /** A new run at the transaction's clock (ms), its data interval ending there too: never an existing one. */
-async function createRunNow(client: pg.PoolClient, dag: CompiledDag, runType: RunType, params: Record<string, Json>): Promise<RunCreated> {
+async function createRunNow(client: pg.PoolClient, dag: CompiledDag, runType: RunType, params: Record<string, Json>, triggeredBy?: string): Promise<RunCreated> {
   const { rows } = await client.query<{ now: Date }>("SELECT date_trunc('milliseconds', now()) AS now");
   for (let at = rows[0].now.getTime(); ; at++) {
     const logicalDate = new Date(at);
-    const made = await createRun(client, dag, { logicalDate, intervalEnd: logicalDate, runType, params });
+    const made = await createRun(client, dag, { logicalDate, intervalEnd: logicalDate, runType, params, triggeredBy });
     if (made.created) return { ...made, logicalDate };
   }
 }
 
 /** The run of `day`'s first tick: created, or the existing one when its params are these (else RUN_EXISTS). */
-async function createRunOfDay(client: pg.PoolClient, dag: CompiledDag, day: string, runType: RunType, params: Record<string, Json>): Promise<RunCreated> {
+async function createRunOfDay(
+  client: pg.PoolClient, dag: CompiledDag, day: string, runType: RunType, params: Record<string, Json>, triggeredBy?: string,
+): Promise<RunCreated> {
   const logicalDate = logicalDateFor(dag.schedule, day);
   const { end } = intervalFor(dag.schedule, logicalDate);
-  const made = await createRun(client, dag, { logicalDate, intervalEnd: end, runType, params });
+  const made = await createRun(client, dag, { logicalDate, intervalEnd: end, runType, params, triggeredBy });
   if (made.created) return { ...made, logicalDate };
   const wanted = { ...dag.params, ...params };
   const { rows } = await client.query<{ params: Json; same: boolean }>(
@@ -89,7 +92,8 @@ async function createRunOfDay(client: pg.PoolClient, dag: CompiledDag, day: stri
   if (rows[0].same) return { ...made, logicalDate };
   throw new TributaryError(
     'RUN_EXISTS',
-    `run ${made.runId} of "${dag.id}" for ${day} already exists with params ${JSON.stringify(rows[0].params)}, not these: ${JSON.stringify(wanted)}. ` +
+    `run ${made.runId} of "${dag.id}" for ${day} already exists with params ${JSON.stringify(redactParams(dag, rows[0].params as Record<string, Json>))}, `
+      + `not these: ${JSON.stringify(redactParams(dag, wanted))}. ` +
       `\`trib run clear ${made.runId}\` runs it again with its own params; a trigger without a date makes a new manual run with these`,
   );
 }
@@ -168,6 +172,7 @@ export async function backfill(
   dag: CompiledDag,
   logicalDates: Date[],
   given?: Record<string, Json>,
+  triggeredBy?: string,
 ): Promise<RunCreated[]> {
   const params = validateParams(dag, given);
   const results: RunCreated[] = [];
@@ -175,7 +180,7 @@ export async function backfill(
     const jobs = await withTransaction(pool, async (client) => {
       for (const logicalDate of logicalDates.slice(i, i + BACKFILL_CHUNK)) {
         const { end } = intervalFor(dag.schedule, logicalDate);
-        const created = await createRun(client, dag, { logicalDate, intervalEnd: end, runType: 'backfill', params });
+        const created = await createRun(client, dag, { logicalDate, intervalEnd: end, runType: 'backfill', params, triggeredBy });
         results.push({ ...created, logicalDate });
       }
       return startQueuedRuns(client, dag.id);

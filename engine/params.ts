@@ -2,10 +2,12 @@
  * Run params: declared per DAG with zod (`dataDir: z.string().default('data').describe('…')`) or, as
  * a shorthand, a plain JSON default (a param of that value's type). Compiled once into a strict
  * object schema; a trigger's params are validated against it, and the params a task's options use
- * (`{params.x}`, `:param_x`) are checked against it when the DAG is loaded.
+ * (`{params.x}`, `:param_x`) are checked against it when the DAG is loaded. Params declared with
+ * `secret()` are noted (engine/secret-params.ts); an env one is refused at trigger time.
  */
 import { z } from 'zod';
 import { TributaryError } from './errors.ts';
+import { envSecretsGiven, secretOf, type SecretParam } from './secret-params.ts';
 import type { CompiledParams, Json } from './types.ts';
 
 /** `{params.<name>}` as jobs/templates.ts renders it, and `:param_<name>` as jobs/sql/named-params.ts binds it (not a `::` cast). */
@@ -30,6 +32,7 @@ function shorthand(value: Json): z.ZodType<Json> {
 export function compileParams(raw: Record<string, unknown>, scheduled: boolean, fail: (what: string) => never): CompiledParams {
   const shape: Record<string, z.ZodType<Json | undefined>> = {};
   const defaults: Record<string, Json> = {};
+  const secrets = new Map<string, SecretParam>();
   for (const [name, spec] of Object.entries(raw)) {
     const at = `params.${name}`;
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail(`${at}: a param name is a letter or _ then letters, digits, _`);
@@ -42,7 +45,12 @@ export function compileParams(raw: Record<string, unknown>, scheduled: boolean, 
     } catch (err) {
       fail(`${at}: params are JSON, but this type cannot be: ${(err as Error).message.split('\n')[0]}`);
     }
+    const secret = secretOf(schema);
+    if (secret) secrets.set(name, secret);
     const empty = schema.safeParse(undefined);
+    if (secret?.env && empty.success && empty.data !== undefined) {
+      fail(`${at}: a secret read from the environment (${secret.env}) has no default: it would be stored with every run`);
+    }
     if (empty.success && empty.data !== undefined) {
       if (!z.json().safeParse(empty.data).success) fail(`${at}: the default is not a JSON value`);
       defaults[name] = empty.data;
@@ -51,14 +59,22 @@ export function compileParams(raw: Record<string, unknown>, scheduled: boolean, 
     }
     shape[name] = schema;
   }
-  return { defaults, schema: z.object(shape).strict() };
+  return { defaults, schema: z.object(shape).strict(), secrets };
 }
 
 /**
  * A trigger's params over the DAG's defaults, validated: one ARGUMENT_INVALID line naming each bad
  * param, and `details.params` (param name → message) for forms that show each beside its field.
  */
-export function validateParams(dag: { id: string; paramSchema: CompiledParams['schema'] }, given: Record<string, Json> = {}): Record<string, Json> {
+export function validateParams(
+  dag: { id: string; paramSchema: CompiledParams['schema']; secretParams: ReadonlyMap<string, SecretParam> },
+  given: Record<string, Json> = {},
+): Record<string, Json> {
+  const fromEnv = envSecretsGiven(dag, given);
+  if (fromEnv.size > 0) {
+    const problems = [...fromEnv].map(([param, problem]) => `param "${param}" ${problem}`);
+    throw new TributaryError('ARGUMENT_INVALID', `dag "${dag.id}": ${problems.join('; ')}`, { details: { params: Object.fromEntries(fromEnv) } });
+  }
   const parsed = dag.paramSchema.safeParse(given);
   if (parsed.success) return parsed.data as Record<string, Json>;
   const declared = Object.keys(dag.paramSchema.shape).join(', ') || 'none';

@@ -61,11 +61,14 @@ export interface NewRun {
   intervalEnd: Date;
   runType: RunType;
   params?: Record<string, Json>;
+  /** Who asked for it (an audit actor); kept in dag_runs.triggered_by. */
+  triggeredBy?: string;
 }
 
 /**
  * Creates the run and one task instance per task (state 'none'). Returns the run id and whether
- * this call created it: a second call for the same dag + logical date changes nothing.
+ * this call created it: a second call for the same dag + logical date changes nothing (nor who
+ * triggered it).
  */
 export async function createRun(
   client: pg.PoolClient,
@@ -78,6 +81,9 @@ export async function createRun(
     dag.id, run.logicalDate, run.intervalEnd, run.runType, JSON.stringify(params),
     tasks.map((t) => t.id), tasks.map((t) => t.retries + 1), tasks.map((t) => t.kind),
   ]);
+  if (rows[0].created && run.triggeredBy) {
+    await client.query('UPDATE dag_runs SET triggered_by = $2 WHERE id = $1', [rows[0].run_id, run.triggeredBy.slice(0, 200)]);
+  }
   return { runId: rows[0].run_id, created: rows[0].created };
 }
 

@@ -23,6 +23,7 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { z } from 'zod';
 import type { Callbacks, CompiledCallbacks, CompiledDeadline, DeadlineSpec } from './callbacks.ts';
 import type { KindDefaults, KindOptions } from './kind-options.ts';
+import type { SecretParam } from './secret-params.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -107,6 +108,8 @@ export type ParamSpec = z.ZodType<Json | undefined> | Json;
 export interface CompiledParams {
   defaults: Record<string, Json>;
   schema: z.ZodObject;
+  /** The params declared with `secret()`, by name. */
+  secrets: Map<string, SecretParam>;
 }
 
 /**
@@ -143,7 +146,9 @@ export interface DagSpec<Kinds extends Record<string, string> = Record<string, s
    * (`dataDir: z.string().default('data').describe('where the files land')`) or, shorthand, a plain
    * JSON default (a param of that value's type). A trigger's params are validated against them
    * (unknown or mistyped ones refused); templates (`{params.x}`) and SQL (`:param_x`) may use only
-   * declared ones. @default {}
+   * declared ones. A secret is declared with `secret()` (a value given at trigger time, never shown)
+   * or `secret({ env: 'API_TOKEN' })` (read from the worker's environment when a task runs, never
+   * stored). @default {}
    */
   params?: Record<string, ParamSpec>;
   /**
@@ -204,6 +209,8 @@ export interface CompiledDag {
   params: Record<string, Json>;
   /** The declared params as one strict zod object: what a trigger's params are validated against. */
   paramSchema: z.ZodObject;
+  /** Params declared with `secret()`, by name: never shown (engine/secret-params.ts), env ones never stored. */
+  secretParams: ReadonlyMap<string, SecretParam>;
   /** The DAG's own data roots, absolute. */
   dataRoots: string[];
   tasks: Map<string, CompiledTask>;

@@ -7,6 +7,7 @@
  */
 import { DASHBOARD_MUTATIONS } from './mutations/dashboard.ts';
 import { DASHBOARD_GUARD_MUTATIONS } from './mutations/dashboard-guards.ts';
+import { DASHBOARD_USER_MUTATIONS } from './mutations/dashboard-users.ts';
 import { ENGINE_SQL_MUTATIONS } from './mutations/engine-sql.ts';
 import { ENGINE_MUTATIONS } from './mutations/engine.ts';
 import { FILES_MUTATIONS } from './mutations/files.ts';
@@ -28,4 +29,4 @@ export interface Mutation {
 }
 
 /** Every entry, in the order the runner applies them (each part groups one area). */
-export const MUTATIONS: Mutation[] = [...FILES_MUTATIONS, ...ENGINE_MUTATIONS, ...ENGINE_SQL_MUTATIONS, ...DASHBOARD_MUTATIONS, ...FIRST_HOUR_MUTATIONS, ...DASHBOARD_GUARD_MUTATIONS];
+export const MUTATIONS: Mutation[] = [...FILES_MUTATIONS, ...ENGINE_MUTATIONS, ...ENGINE_SQL_MUTATIONS, ...DASHBOARD_MUTATIONS, ...FIRST_HOUR_MUTATIONS, ...DASHBOARD_GUARD_MUTATIONS, ...DASHBOARD_USER_MUTATIONS];

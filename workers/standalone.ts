@@ -151,6 +151,7 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
   try {
     const generated = config.DASHBOARD_AUTH === 'on' && !config.DASHBOARD_TOKEN;
     const token = config.DASHBOARD_AUTH === 'off' ? null : (config.DASHBOARD_TOKEN ?? randomBytes(24).toString('base64url'));
+    const usersOnly = config.DASHBOARD_AUTH === 'users';
     const demoEngine = await openDemoEngine(engine);
     stack.onStop(() => demoEngine.close());
     startWorkerRole({ engine: demoEngine, config, log });
@@ -164,14 +165,14 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
     stack.onStop(async () => reloader.close());
     const paused = await pausedCount(engine);
     const dashboard: Dashboard = await startDashboard({
-      engine, host: config.DASHBOARD_HOST, port: config.DASHBOARD_PORT, token, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
+      engine, host: config.DASHBOARD_HOST, port: config.DASHBOARD_PORT, token, usersOnly, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
       allowedHosts: config.DASHBOARD_ALLOWED_HOSTS, publicUrl: config.PUBLIC_URL, exposeUnauthenticated: config.DASHBOARD_EXPOSE_UNAUTHENTICATED,
       sessionIdleMs: config.DASHBOARD_SESSION_IDLE, sessionMaxAgeMs: config.DASHBOARD_SESSION_MAX_AGE,
     });
     stack.onStop(() => dashboard.close());
     const demoPort = config.DASHBOARD_PORT === 0 ? 0 : config.DASHBOARD_PORT + 1;
     const demoDashboard: Dashboard = await startDashboard({
-      engine: demoEngine, host: config.DASHBOARD_HOST, port: demoPort, token, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
+      engine: demoEngine, host: config.DASHBOARD_HOST, port: demoPort, token, usersOnly, log, backfillMaxRuns: config.BACKFILL_MAX_RUNS,
       allowedHosts: config.DASHBOARD_ALLOWED_HOSTS, exposeUnauthenticated: config.DASHBOARD_EXPOSE_UNAUTHENTICATED,
       sessionIdleMs: config.DASHBOARD_SESSION_IDLE, sessionMaxAgeMs: config.DASHBOARD_SESSION_MAX_AGE,
     });
@@ -190,7 +191,9 @@ export async function runStandalone(options: StandaloneOptions): Promise<void> {
       `  Dashboard  ${dashboard.url}/   (queues: ${dashboard.url}/queues; API: ${dashboard.url}/api/dags, ${dashboard.url}/api/openapi.json)`,
       token === null
         ? '  Auth       off (DASHBOARD_AUTH=off)'
-        : generated
+        : usersOnly
+          ? '  Auth       named users only (DASHBOARD_AUTH=users): `trib users add <name> --role admin` makes one'
+          : generated
           ? `  Token      ${token}   (generated for this session; set DASHBOARD_TOKEN to choose your own)\n` +
             `             sign in once in a browser at ${dashboard.url}/login with it — or curl -H 'Authorization: Bearer <token>'`
           : '  Token      the DASHBOARD_TOKEN you set (browser: sign in once at /login; API: bearer or basic auth with it as password)',

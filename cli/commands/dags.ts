@@ -33,15 +33,16 @@ export function addDagCommands(program: Command): void {
       .command(`${name} <dag>`)
       .description(paused ? 'stop creating and starting runs of a DAG' : 'resume a paused DAG')
       .action(async (dagId: string) => {
-        const [{ withRuntime }, { setPaused }, { unpauseDag }] = await Promise.all([
-          import('../runtime.ts'), import('../../engine/runs.ts'), import('../../engine/operations.ts'),
+        const [{ withRuntime }, { setPaused }, { unpauseDag }, { audited }] = await Promise.all([
+          import('../runtime.ts'), import('../../engine/runs.ts'), import('../../engine/operations.ts'), import('../audited.ts'),
         ]);
         await withRuntime(async ({ engine }) => {
           const dag = engine.dag(dagId);
           await engine.register();
+          const record = <T>(fn: () => Promise<T>) => audited(engine.pool, { action: name, target: `dag ${dagId}` }, fn);
           // Unpausing starts runs that waited while paused and says what the schedule creates next.
-          if (!paused) return void console.log((await unpauseDag(engine.pool, engine.dispatcher, dag)).message);
-          await setPaused(engine.pool, dagId, true);
+          if (!paused) return void console.log((await record(() => unpauseDag(engine.pool, engine.dispatcher, dag))).message);
+          await record(() => setPaused(engine.pool, dagId, true));
           console.log(`dag ${dagId} paused: its schedule creates no runs and no queued run starts until \`trib unpause ${dagId}\``);
         });
       });

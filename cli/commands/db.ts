@@ -20,10 +20,15 @@ export function addDbCommands(program: Command): void {
     .option('--dag <dag>', 'only this DAG\'s runs')
     .option('--dry-run', 'print the rows per table that would be deleted; delete nothing')
     .action(async (opts: { olderThan: number; dag?: string; dryRun?: boolean }) => {
-      const [{ withRuntime }, { cleanRuns }] = await Promise.all([import('../runtime.ts'), import('../../engine/retention.ts')]);
+      const [{ withRuntime }, { cleanRuns }, { audited }] = await Promise.all([
+        import('../runtime.ts'), import('../../engine/retention.ts'), import('../audited.ts'),
+      ]);
       await withRuntime(async ({ engine }) => {
         const before = new Date(Date.now() - opts.olderThan);
-        const { deleted: counts, kept } = await cleanRuns(engine.pool, { before, dagId: opts.dag, dryRun: opts.dryRun === true });
+        const clean = () => cleanRuns(engine.pool, { before, dagId: opts.dag, dryRun: opts.dryRun === true });
+        // A dry run changes nothing: only a real delete is an operator action for the audit log.
+        const { deleted: counts, kept } = opts.dryRun ? await clean()
+          : await audited(engine.pool, { action: 'db.clean', target: opts.dag ? `dag ${opts.dag}` : null, params: { before: before.toISOString() } }, clean);
         const total = [...counts.values()].reduce((a, b) => a + b, 0);
         const scope = opts.dag ? `runs of ${opts.dag}` : 'runs';
         console.log(`${scope} ended before ${formatDate(before)}${opts.dryRun ? ' (dry run: nothing deleted)' : ''}`);

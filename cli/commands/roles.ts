@@ -23,7 +23,7 @@ export function addRoleCommands(program: Command): void {
 
   program
     .command('dashboard')
-    .description('serve bull-board at /queues, the JSON API at /api and /metrics (needs DASHBOARD_TOKEN)')
+    .description('serve bull-board at /queues, the JSON API at /api and /metrics (needs DASHBOARD_TOKEN, or DASHBOARD_AUTH=users with `trib users add`)')
     .action(async () => {
       const [{ openRuntime }, { dashboardToken }, { startDashboard }, { waitForShutdown }] = await Promise.all([
         import('../runtime.ts'), import('../../dashboard/auth.ts'), import('../../dashboard/server.ts'), import('../../workers/shutdown.ts'),
@@ -31,7 +31,7 @@ export function addRoleCommands(program: Command): void {
       const rt = await openRuntime({ role: true });
       const token = dashboardToken(rt.config);
       const dashboard = await startDashboard({
-        engine: rt.engine, host: rt.config.DASHBOARD_HOST, port: rt.config.DASHBOARD_PORT, token, log: rt.log,
+        engine: rt.engine, host: rt.config.DASHBOARD_HOST, port: rt.config.DASHBOARD_PORT, token, usersOnly: rt.config.DASHBOARD_AUTH === 'users', log: rt.log,
         backfillMaxRuns: rt.config.BACKFILL_MAX_RUNS, allowedHosts: rt.config.DASHBOARD_ALLOWED_HOSTS,
         publicUrl: rt.config.PUBLIC_URL, exposeUnauthenticated: rt.config.DASHBOARD_EXPOSE_UNAUTHENTICATED,
         sessionIdleMs: rt.config.DASHBOARD_SESSION_IDLE, sessionMaxAgeMs: rt.config.DASHBOARD_SESSION_MAX_AGE,

@@ -6,6 +6,9 @@ import type { RunDetail } from '../../dashboard/queries.ts';
 import type { AttemptRow } from '../../dashboard/ui-queries.ts';
 import { dayArg, paramsArg, positiveIntArg, runIdArg } from '../args.ts';
 import { formatDate, formatDuration, oneLine, printable, shortJson, table } from '../format.ts';
+import { REDACTED, redactParams } from '../../engine/secret-params.ts';
+import { describeError } from '../../engine/errors.ts';
+import type { Config } from '../../engine/config.ts';
 
 const span = (start: Date | null, end: Date | null) => (start && end ? formatDuration(end.getTime() - start.getTime()) : '-');
 const runtime = () => import('../runtime.ts');
@@ -17,11 +20,16 @@ export function addRunCommands(program: Command): void {
     .option('--date <YYYY-MM-DD>', 'the run of this logical day; one that exists is left as it is, and said so', dayArg)
     .option('--params <json>', 'run params as a JSON object (override the DAG defaults key by key)', paramsArg)
     .action(async (dagId: string, opts: { date?: string; params?: Record<string, Json> }) => {
-      const [{ withRuntime }, { triggerRun }] = await Promise.all([runtime(), import('../../engine/operations.ts')]);
+      const [{ withRuntime }, { triggerRun }, { audited, cliActor }, { redactParams }] = await Promise.all([
+        runtime(), import('../../engine/operations.ts'), import('../audited.ts'), import('../../engine/secret-params.ts'),
+      ]);
       await withRuntime(async ({ engine }) => {
         const dag = engine.dag(dagId);
         await engine.register();
-        console.log(printable(triggerLine(dag, await triggerRun(engine.pool, engine.dispatcher, dag, { date: opts.date, params: opts.params }))));
+        const params = { date: opts.date ?? null, params: redactParams(dag, opts.params ?? {}) };
+        const result = await audited(engine.pool, { action: 'trigger', target: `dag ${dagId}`, params }, () =>
+          triggerRun(engine.pool, engine.dispatcher, dag, { date: opts.date, params: opts.params, triggeredBy: cliActor() }));
+        console.log(printable(triggerLine(dag, result)));
       });
     });
 
@@ -33,13 +41,17 @@ export function addRunCommands(program: Command): void {
     .option('--params <json>', 'run params as a JSON object', paramsArg)
     .option('--yes', 'create more runs than BACKFILL_MAX_RUNS')
     .action(async (dagId: string, opts: { from: string; to: string; params?: Record<string, Json>; yes?: boolean }) => {
-      const [{ withRuntime }, { backfill, planBackfill }] = await Promise.all([runtime(), import('../../engine/operations.ts')]);
+      const [{ withRuntime }, { backfill, planBackfill }, { audited, cliActor }, { redactParams }] = await Promise.all([
+        runtime(), import('../../engine/operations.ts'), import('../audited.ts'), import('../../engine/secret-params.ts'),
+      ]);
       await withRuntime(async ({ engine, config }) => {
         const dag = engine.dag(dagId);
         const dates = planBackfill(dag, opts.from, opts.to, { maxRuns: config.BACKFILL_MAX_RUNS, confirmed: opts.yes === true });
         console.log(`backfill of ${dag.id} from ${opts.from} to ${opts.to}: ${dates.length} run(s)`);
         await engine.register();
-        const runs = await backfill(engine.pool, engine.dispatcher, dag, dates, opts.params);
+        const params = { from: opts.from, to: opts.to, params: redactParams(dag, opts.params ?? {}) };
+        const runs = await audited(engine.pool, { action: 'backfill', target: `dag ${dagId}`, params }, () =>
+          backfill(engine.pool, engine.dispatcher, dag, dates, opts.params, cliActor()));
         const created = runs.filter((r) => r.created).length;
         for (const r of runs) console.log(`run ${r.runId} ${formatDate(r.logicalDate)} ${r.created ? 'created' : 'exists'}`);
         console.log(`${created} run(s) created, ${runs.length - created} already existed`);
@@ -52,14 +64,17 @@ export function addRunCommands(program: Command): void {
     .option('--limit <n>', 'how many runs', positiveIntArg('--limit'), 20)
     .option('--json', 'print JSON instead of a table')
     .action(async (dagId: string, opts: { limit: number; json?: boolean }) => {
-      // Reads the record only: no DAG files loaded, no engine (a quick command).
+      // Reads the record only: no engine, and DAG files only for --json (its params' secrets).
       const [{ withRecord }, { listRuns, requireRegisteredDag }] = await Promise.all([
         import('../find-database.ts'), import('../../dashboard/queries.ts'),
       ]);
-      await withRecord(async (pool) => {
+      await withRecord(async (pool, config) => {
         await requireRegisteredDag(pool, dagId);
         const runs = await listRuns(pool, dagId, opts.limit);
-        if (opts.json) return void console.log(JSON.stringify(runs, null, 2));
+        if (opts.json) {
+          const mask = await paramsMask(config, dagId);
+          return void console.log(JSON.stringify(runs.map((r) => ({ ...r, params: mask(r.params) })), null, 2));
+        }
         if (runs.length === 0) return void console.log(`no runs of ${dagId} yet`);
         const rows = runs.map((r) => [
           String(r.id), formatDate(r.logicalDate), withWarnings(r.state, r.warnings), r.runType, formatDate(r.startedAt), span(r.startedAt, r.endedAt),
@@ -79,7 +94,8 @@ export function addRunCommands(program: Command): void {
         runtime(), import('../../dashboard/queries.ts'), import('../../dashboard/ui-queries.ts'),
       ]);
       await withRuntime(async ({ engine }) => {
-        const detail = await runDetail(engine.pool, runId, engine.dags);
+        const found = await runDetail(engine.pool, runId, engine.dags);
+        const detail = { ...found, params: redactParams(engine.dags.get(found.dagId), found.params) };
         const attempts = await runAttempts(engine.pool, runId);
         console.log(opts.json ? JSON.stringify({ ...detail, attempts }, null, 2) : [renderRun(detail), renderAttempts(attempts, (a) => attemptState(a, formatDate))].join('\n'));
       });
@@ -89,17 +105,33 @@ export function addRunCommands(program: Command): void {
     .description('clear every task of a run so it runs again whole, with its own params (like clearing a DAG run in Airflow)')
     .argument('<run-id>', 'run id', runIdArg)
     .action(async (runId: number) => {
-      const [{ withRuntime }, { getRun }, { clearRun }] = await Promise.all([
-        runtime(), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'),
+      const [{ withRuntime }, { getRun }, { clearRun }, { audited }] = await Promise.all([
+        runtime(), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'), import('../audited.ts'),
       ]);
       await withRuntime(async ({ engine }) => {
         const dag = engine.dag((await getRun(engine.pool, runId)).dagId);
         await engine.register();
-        const cleared = await clearRun(engine.pool, engine.dispatcher, dag, runId);
+        const cleared = await audited(engine.pool, { action: 'clear-run', target: `run ${runId}` }, () => clearRun(engine.pool, engine.dispatcher, dag, runId));
         const now = await getRun(engine.pool, runId);
         console.log(`run ${runId} of ${dag.id} cleared (${cleared.length} task${cleared.length === 1 ? '' : 's'}: ${cleared.join(', ')}): ${now.state}`);
       });
     });
+}
+
+/**
+ * How `trib runs --json` shows a run's params: the DAG's secrets masked; when its DAG files do not
+ * load, every value masked (secrets cannot be told apart then), said on stderr.
+ */
+async function paramsMask(config: Config, dagId: string): Promise<(params: Record<string, Json>) => Record<string, Json>> {
+  const { loadDagsFrom } = await import('../runtime.ts');
+  try {
+    const dag = (await loadDagsFrom(config)).get(dagId);
+    if (dag) return (params) => redactParams(dag, params);
+    console.error(`params masked: dag ${dagId} is not in ${config.DAGS_DIR}, so its secret params are not known`);
+  } catch (err) {
+    console.error(`params masked: the DAG files did not load, so secret params are not known (${describeError(err)})`);
+  }
+  return (params) => Object.fromEntries(Object.keys(params).map((name) => [name, REDACTED]));
 }
 
 /**
@@ -151,7 +183,7 @@ function renderAttempts(attempts: AttemptRow[], stateOf: (a: AttemptRow) => stri
 export function renderRun(run: RunDetail): string {
   const head = [
     `run ${run.id} of ${run.dagId} — ${withWarnings(run.state, run.warnings)}`,
-    `logical date ${formatDate(run.logicalDate)}  type ${run.runType}  started ${formatDate(run.startedAt)}  took ${span(run.startedAt, run.endedAt)}`,
+    `logical date ${formatDate(run.logicalDate)}  type ${run.runType}${run.triggeredBy ? ` by ${printable(run.triggeredBy)}` : ''}  started ${formatDate(run.startedAt)}  took ${span(run.startedAt, run.endedAt)}`,
     `params ${shortJson(run.params, 200)}`,
     ...(run.waitReason ? [printable(`queued: ${run.waitReason}`)] : []),
     '',

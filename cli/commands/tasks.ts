@@ -16,12 +16,13 @@ export function addTaskCommands(program: Command): void {
     .argument('<task>', 'task id')
     .option('--downstream', 'also clear every task downstream of it')
     .action(async (runId: number, taskId: string, opts: { downstream?: boolean }) => {
-      const [{ withRuntime }, { getRun }, { clearTasks }] = await Promise.all([
-        import('../runtime.ts'), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'),
+      const [{ withRuntime }, { getRun }, { clearTasks }, { audited }] = await Promise.all([
+        import('../runtime.ts'), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'), import('../audited.ts'),
       ]);
       await withRuntime(async ({ engine }) => {
         const run = await getRun(engine.pool, runId);
-        const cleared = await clearTasks(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, opts.downstream ?? false);
+        const cleared = await audited(engine.pool, { action: 'clear', target: `run ${runId} task ${taskId}`, params: { downstream: opts.downstream ?? false } }, () =>
+          clearTasks(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, opts.downstream ?? false));
         console.log(`cleared in run ${runId}: ${cleared.join(', ')}`);
       });
     });
@@ -33,12 +34,13 @@ export function addTaskCommands(program: Command): void {
     .addArgument(new Argument('<state>', 'new state').choices(['success', 'failed']))
     .option('--map-index <n>', 'only this child of a mapped task (without it: the task and all its children)', nonNegativeIntArg('--map-index'))
     .action(async (runId: number, taskId: string, state: 'success' | 'failed', opts: { mapIndex?: number }) => {
-      const [{ withRuntime }, { getRun }, { markTask }] = await Promise.all([
-        import('../runtime.ts'), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'),
+      const [{ withRuntime }, { getRun }, { markTask }, { audited }] = await Promise.all([
+        import('../runtime.ts'), import('../../dashboard/queries.ts'), import('../../engine/operations.ts'), import('../audited.ts'),
       ]);
       await withRuntime(async ({ engine }) => {
         const run = await getRun(engine.pool, runId);
-        const r = await markTask(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, state, opts.mapIndex);
+        const r = await audited(engine.pool, { action: 'mark', target: `run ${runId} task ${taskId}`, params: { state, mapIndex: opts.mapIndex ?? null } }, () =>
+          markTask(engine.pool, engine.dispatcher, engine.dag(run.dagId), runId, taskId, state, opts.mapIndex));
         const what = opts.mapIndex === undefined ? taskId : `${taskId}[${opts.mapIndex}]`;
         const count = r.marked > 1 ? ` (${r.marked} instances)` : '';
         const cut = r.interrupted > 0 ? `; interrupted its unfinished tries (${r.interrupted}): nothing they write commits` : '';

@@ -1,5 +1,5 @@
 /**
- * Run page: header (logical date, data interval, params redacted, state, duration, run type and,
+ * Run page: header (logical date, data interval, params with secrets masked, state, duration, run type and,
  * while queued, why it waits), each task with state, tries, duration, warnings, error and its actions (clear ± downstream,
  * mark success/failed), every attempt, load files with their row counts (→ refused-rows browser),
  * checks with outcome, failing count, sample keys and a sparkline of their last 30 runs,
@@ -13,7 +13,7 @@ import {
   attemptState, checkHistory, loadFiles, logTail, runAttempts, runChecks, runReconciles, runReports, SPARK_RUNS,
   type CheckHistoryPoint, type CheckRow, type LoadFile, type ReconcileRow, type RunReport,
 } from '../ui-queries.ts';
-import { badge, duration, html, isSecretKey, layout, postForm, redact, REDACTED, when, type Html } from '../html.ts';
+import { badge, duration, html, isSecretKey, layout, postForm, redact, redactParams, REDACTED, when, type Html } from '../html.ts';
 
 export const LOG_LINES = 200;
 /** A log field's value is cut after this many characters. */
@@ -175,11 +175,11 @@ ${attempts.map((a) => html`<tr><td>${a.taskId}${a.mapIndex >= 0 ? `[${a.mapIndex
 <td>${a.worker}</td><td>${when(a.startedAt)}</td><td>${when(a.endedAt)}</td><td>${errorText(a.errorCode, a.error)}</td></tr>`)}</tbody></table></div></details>`;
   const body = html`<h1>${run.dagId} · ${when(run.logicalDate)} ${badge(run.state)}</h1>
 ${run.state === 'queued' && run.waitReason ? html`<p class="flash waiting" id="wait-reason" role="status"><strong>Queued, not started:</strong> ${run.waitReason}</p>` : ''}
-<dl class="meta"><dt>Run</dt><dd>#${run.id} (${run.runType})</dd>
+<dl class="meta"><dt>Run</dt><dd>#${run.id} (${run.runType}${run.triggeredBy ? html`, triggered by <span id="triggered-by">${run.triggeredBy}</span>` : ''})</dd>
 <dt>Data interval</dt><dd>${when(run.logicalDate)} → ${when(interval.rows[0]?.end)}</dd>
 <dt>Started / ended</dt><dd>${when(run.startedAt)} → ${when(run.endedAt)} (${duration(runMs)})</dd>
 <dt>Warnings</dt><dd>${run.warnings}</dd>
-<dt>Params</dt><dd><code id="params">${JSON.stringify(redact(run.params as Json))}</code></dd></dl>
+<dt>Params</dt><dd><code id="params">${JSON.stringify(redactParams(dags.get(run.dagId), run.params))}</code></dd></dl>
 <h2>Tasks</h2>${tasks}
 ${attemptsTable}
 ${filesTable(run, files)}

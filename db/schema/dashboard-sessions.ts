@@ -5,6 +5,7 @@
  * (`credential` no longer matches).
  */
 import { index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { dashboardUsers } from './dashboard-users.ts';
 
 export const dashboardSessions = pgTable(
   'dashboard_sessions',
@@ -21,10 +22,12 @@ export const dashboardSessions = pgTable(
     /** Source address and User-Agent of the login. */
     address: text('address').notNull(),
     userAgent: text('user_agent').notNull(),
+    /** The named user (dashboard_users) the session is for; null: the shared DASHBOARD_TOKEN. */
+    userName: text('user_name').references(() => dashboardUsers.name, { onDelete: 'cascade' }),
     /** HMAC of the credential the login presented: a changed DASHBOARD_TOKEN matches no session. */
     credential: text('credential').notNull(),
     /** The session's synchronizer CSRF token: forms and X-CSRF-Token must present it. */
     csrfToken: text('csrf_token').notNull(),
   },
-  (t) => [index('dashboard_sessions_created').on(t.createdAt)],
+  (t) => [index('dashboard_sessions_created').on(t.createdAt), index('dashboard_sessions_user').on(t.userName)],
 );

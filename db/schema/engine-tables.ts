@@ -4,8 +4,10 @@
  * before the schema existed. A table added here is moved on the next migrate.
  */
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
+import { auditEvents } from './audit-events.ts';
 import { callbackEvents } from './callbacks.ts';
 import { dashboardSessions } from './dashboard-sessions.ts';
+import { dashboardTokens, dashboardUsers } from './dashboard-users.ts';
 import { dagRuns, dags, dagTasks, taskAttempts, taskInstances, taskLogs, taskTries } from './engine.ts';
 import { extractWatermarks } from './extract.ts';
 import { fileEffects } from './file-effects.ts';
@@ -15,7 +17,7 @@ import { checkResults, qualityScorecards, reconcileMismatches, reconcileResults,
 const OWNED: PgTable[] = [
   dags, dagTasks, dagRuns, taskInstances, taskTries, taskAttempts, taskLogs, callbackEvents,
   loadLedger, checkResults, qualityScorecards, reconcileResults, reconcileMismatches, reports, extractWatermarks,
-  fileEffects, dashboardSessions,
+  fileEffects, dashboardSessions, dashboardUsers, dashboardTokens, auditEvents,
 ];
 
 /** Names of the engine's tables, e.g. `task_instances`. */

@@ -72,6 +72,8 @@ export const dagRuns = pgTable(
     state: text('state').notNull().default('queued'),
     runType: text('run_type').notNull(), // scheduled | manual | backfill
     params: jsonb('params').notNull().default(sql`'{}'::jsonb`),
+    /** Who asked for a manual or backfill run (audit actor, e.g. `ana`, `token`, `cli:ana`); null for the scheduler's. */
+    triggeredBy: text('triggered_by'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),

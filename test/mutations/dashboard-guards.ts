@@ -24,8 +24,8 @@ export const DASHBOARD_GUARD_MUTATIONS: Mutation[] = [
   {
     id: 'session-live-check',
     file: 'dashboard/sessions.ts',
-    find: "const live = (credential: string) => `revoked_at IS NULL AND idle_expires_at > now() AND expires_at > now() AND credential = ${credential}`;",
-    replace: "const live = (credential: string) => `expires_at > now() AND credential = ${credential}`;",
+    find: '`s.revoked_at IS NULL AND s.idle_expires_at > now() AND s.expires_at > now() AND',
+    replace: '`s.expires_at > now() AND',
     tests: [SESSIONS_TEST],
     guards: 'a revoked (logged-out) or idle-expired session no longer authenticates',
   },

@@ -7,8 +7,8 @@ export const FIRST_HOUR_MUTATIONS: Mutation[] = [
   {
     id: 'trigger-no-date-today',
     file: 'cli/commands/runs.ts',
-    find: '{ date: opts.date, params: opts.params }',
-    replace: '{ date: opts.date ?? new Date().toISOString().slice(0, 10), params: opts.params }',
+    find: '{ date: opts.date, params: opts.params, triggeredBy: cliActor() }',
+    replace: '{ date: opts.date ?? new Date().toISOString().slice(0, 10), params: opts.params, triggeredBy: cliActor() }',
     tests: ['test/integration/cli/trigger.test.ts'],
     guards: 'a trigger without --date makes a new manual run each time, never "already exists" for today',
   },

@@ -71,7 +71,7 @@ describe('params rendered into paths and patterns', () => {
 describe('trib run show prints no value on a line of its own', () => {
   const forged = 'ok\nrun 9 of other — success\r\u0085\u2028\u001b[31m';
   const run: RunDetail = {
-    id: 7, dagId: 'forge', logicalDate, state: 'failed', runType: 'manual', params: { note: forged },
+    id: 7, dagId: 'forge', logicalDate, state: 'failed', runType: 'manual', triggeredBy: forged, params: { note: forged },
     createdAt: logicalDate, startedAt: logicalDate, endedAt: logicalDate, warnings: 1,
     tasks: [{
       taskId: 'load', mapIndex: -1, state: 'failed', tryNumber: 1, maxTries: 1, queue: 'load', startedAt: logicalDate, endedAt: logicalDate,
@@ -88,7 +88,7 @@ describe('trib run show prints no value on a line of its own', () => {
     const lines = out.split('\n');
     expect(lines.filter((l) => l.startsWith('run '))).toEqual(['run 7 of forge — failed (1 warning)']);
     expect(lines).toContain('params {"note":"ok\\nrun 9 of other — success\\r\\u0085\\u2028\\u001b[31m"}');
-    expect(lines.filter((l) => l.includes('run 9 of other'))).toHaveLength(5); // params, wait reason, error, warning, refused path
+    expect(lines.filter((l) => l.includes('run 9 of other'))).toHaveLength(6); // triggered by, params, wait reason, error, warning, refused path
   });
 
   it('printable: one visible escape per character, idempotent, nothing else changed', () => {

@@ -21,14 +21,25 @@ export async function pageCsrf(base: string, cookie: string): Promise<string> {
   return csrf!;
 }
 
-export async function browserLogin(base: string, token: string, userAgent = 'vitest'): Promise<BrowserSession> {
+/** Logs in with the shared token, or as `user` with `token` as the password. */
+export async function browserLogin(base: string, token: string, userAgent = 'vitest', user?: string): Promise<BrowserSession> {
   const res = await fetch(`${base}/login`, {
     method: 'POST', redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': userAgent },
-    body: new URLSearchParams({ token }),
+    body: new URLSearchParams(user === undefined ? { token } : { user, token }),
   });
   expect(res.status).toBe(303);
   const setCookies = res.headers.getSetCookie();
   const cookie = setCookies.map((c) => c.split(';')[0]).join('; ');
   return { cookie, csrf: await pageCsrf(base, cookie), setCookies };
+}
+
+/** Logs a browser session out (POST /logout with its CSRF token); the server revokes its row. */
+export async function logout(base: string, session: Pick<BrowserSession, 'cookie' | 'csrf'>): Promise<void> {
+  const res = await fetch(`${base}/logout`, {
+    method: 'POST', redirect: 'manual',
+    headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: session.csrf }),
+  });
+  expect(res.status).toBe(303);
 }
