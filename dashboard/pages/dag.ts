@@ -64,7 +64,7 @@ ${grid.runs.map((r) => cell(grid.cells.get(taskId)?.get(r.id), r.id, taskId))}</
 <dl class="meta"><dt>State</dt><dd>${pauseState(dag, summary, opts.csrf)}</dd>
 <dt>Schedule</dt><dd>${dag.schedule ? html`<code>${dag.schedule.cron}</code> ${dag.schedule.timezone}` : 'manual only'}</dd>
 <dt>Tasks</dt><dd>${dag.order.length}</dd><dt>File</dt><dd><code>${dag.file}</code></dd></dl>
-<h2>Trigger</h2>
+<h2 id="trigger-heading">Trigger</h2>
 ${triggerForm(dag, opts.csrf, opts.trigger)}
 <h2>Backfill</h2>
 <form method="get" action="/dags/${id}/backfill" class="bar">

@@ -10,6 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../../dashboard/server.ts';
+import { UserStore } from '../../dashboard/users.ts';
 import { startW1Run, W1_FIXTURES, type W1Run } from '../integration/dashboard/w1-run.ts';
 
 const TOKEN = 'ui-browser-token-0123456789';
@@ -164,5 +165,29 @@ describe('web UI in Chromium', () => {
     expect(new URL(other.url()).pathname).toBe('/login');
     expect(await other.locator('#token').count()).toBe(1);
     await other.close();
+  });
+
+  it('a viewer signs in with a name and password and sees pages without action buttons, bull-board without job buttons', async () => {
+    await new UserStore(w1.t.database.pool).add('vera', 'viewer', 'vera-password-123');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const viewer = await context.newPage();
+    await viewer.goto(`${dashboard.url}/dags/customer_ratings`);
+    await viewer.fill('#user', 'vera');
+    await viewer.fill('#token', 'vera-password-123');
+    await viewer.click('button[type=submit]');
+    expect(new URL(viewer.url()).pathname).toBe('/dags/customer_ratings');
+    await expect(viewer.locator('#read-only').textContent()).resolves.toMatch(/signed in as vera, a viewer/);
+    // The trigger form and the pause toggle are in the page but not shown; logging out is.
+    expect(await viewer.locator('form[method=post]').count()).toBeGreaterThan(1);
+    const shown = await viewer.locator('form[method=post]').evaluateAll((forms) => forms.filter((f) => (f as HTMLElement).offsetParent !== null).map((f) => f.getAttribute('action')));
+    expect(shown).toEqual(['/logout']);
+    await viewer.screenshot({ path: path.join(SHOTS, 'viewer-dag.png'), fullPage: true });
+    await viewer.goto(`${dashboard.url}/queues/queue/load`);
+    await viewer.waitForLoadState('networkidle');
+    await viewer.waitForSelector('text=/completed/i', { timeout: 15_000 });
+    await viewer.screenshot({ path: path.join(SHOTS, 'viewer-queues.png'), fullPage: true });
+    const board = await viewer.evaluate(async () => (await (await fetch('/queues/api/queues?activeQueue=load&page=1&jobsPerPage=10')).json()) as { queues: Array<{ readOnlyMode: boolean }> });
+    expect(board.queues.every((q) => q.readOnlyMode)).toBe(true);
+    await context.close();
   });
 });
