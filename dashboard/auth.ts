@@ -112,7 +112,8 @@ export function authRouter({ token, limiter, sessions, users, usersOnly }: AuthO
   // Keys the session-less CSRF tokens; per process, so a restart only re-renders forms.
   const csrfKey = randomBytes(32);
   const router = express.Router();
-  const form = express.urlencoded({ extended: false, limit: '16kb' });
+  // As large as the UI's own form parser (dashboard/ui.ts): the CSRF check reads the body first.
+  const form = express.urlencoded({ extended: false, limit: '256kb' });
   const loginForm = express.urlencoded({ extended: false, limit: '4kb' });
 
   router.get('/login', (req, res) => {

@@ -6,7 +6,7 @@
  * MAX_JSON_DEPTH levels, run params no larger than MAX_PARAMS_BYTES of JSON. A JSON API POST must
  * send a body as `Content-Type: application/json` (415 otherwise; no body at all reads as `{}`).
  */
-import type { Request } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { TributaryError } from '../engine/errors.ts';
 
@@ -76,4 +76,19 @@ export function unreadableBody(req: Request, takesBody: boolean): string | null 
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   if (!hasBody && (type === undefined || !takesBody)) return null;
   return `${req.method} ${req.originalUrl.split('?')[0]} takes Content-Type: application/json, not ${type ?? 'none'}`;
+}
+
+/**
+ * After a UI form route's urlencoded parser: a body of another type (JSON, text from a script) is a
+ * 415 naming the type the route takes; a POST with no body reads as an empty form.
+ */
+export function formBodyOnly(req: Request, res: Response, next: NextFunction): void {
+  if (req.body !== undefined) return next();
+  const type = req.headers['content-type'];
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (!hasBody && type === undefined) {
+    req.body = {};
+    return next();
+  }
+  res.status(415).json({ error: 'UNSUPPORTED_MEDIA_TYPE', message: `${req.method} ${req.path} takes a form (application/x-www-form-urlencoded), not ${type ?? 'a body without a type'}; scripts use the JSON API under /api` });
 }

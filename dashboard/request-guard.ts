@@ -16,6 +16,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { TributaryError } from '../engine/errors.ts';
+import { statusOf } from './api.ts';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
@@ -107,12 +108,15 @@ export function errorHandler(log: Logger) {
   return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) return next(err);
     const e = err as { status?: unknown; expose?: unknown; type?: unknown; message?: unknown };
-    const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true ? e.status : 500;
+    // Our own refusals (a bad filter on a page without its own handler) keep their status, e.g. 400.
+    const status = err instanceof TributaryError ? statusOf(err)
+      : typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose === true ? e.status : 500;
     const message = status === 500
       ? `${req.method} ${req.path} failed on the server (logged); try again or check the dashboard's log`
       : `${req.method} ${req.path}: ${String(e.message ?? 'bad request').slice(0, 200)}${status === 413 ? ' (the body is larger than this route accepts)' : ''}`;
     if (status === 500) log.error({ err, method: req.method, path: req.path }, 'dashboard request failed');
-    const code = status === 413 ? 'BODY_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_BODY' : status === 500 ? 'INTERNAL' : 'BAD_REQUEST';
+    const code = err instanceof TributaryError && status !== 500 ? err.code
+      : status === 413 ? 'BODY_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_BODY' : status === 500 ? 'INTERNAL' : 'BAD_REQUEST';
     if (req.path.startsWith('/api/') || req.accepts(['html', 'json']) === 'json') {
       res.status(status).json({ error: code, message });
       return;

@@ -14,7 +14,7 @@ import {
 } from './actions.ts';
 import { formToParams, paramFields, readForm, type FormProblems, type ParamField, type TriggerForm } from './params-form.ts';
 import { html, layout } from './html.ts';
-import { checkParams, cursorDate, filterText } from './input-guards.ts';
+import { checkParams, cursorDate, filterText, formBodyOnly } from './input-guards.ts';
 import { backfillPage, dagPage } from './pages/dag.ts';
 import { homePage } from './pages/home.ts';
 import { refusedBrowserPage, type RefusedView } from './pages/refused.ts';
@@ -70,7 +70,7 @@ const page = (fn: Handler) => (req: Request, res: Response, next: NextFunction) 
 
 export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: number }): Router {
   const router = Router();
-  const form = express.urlencoded({ extended: false, limit: '256kb' });
+  const form = [express.urlencoded({ extended: false, limit: '256kb' }), formBodyOnly];
   const send = (res: Response, body: string, status = 200) => res.status(status).type('html').send(readOnlyFor(res, body));
 
   router.get('/', page(async (req, res) => {

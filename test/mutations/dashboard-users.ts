@@ -4,6 +4,7 @@ import type { Mutation } from '../mutations.ts';
 const USERS_TEST = 'test/integration/dashboard/users-audit.test.ts';
 const SECRETS_TEST = 'test/integration/dashboard/secret-params.test.ts';
 const SECRETS_UNIT = 'test/unit/engine/secret-params.test.ts';
+const MATRIX_TEST = 'test/security/route-matrix.test.ts';
 
 export const DASHBOARD_USER_MUTATIONS: Mutation[] = [
   {
@@ -109,5 +110,29 @@ export const DASHBOARD_USER_MUTATIONS: Mutation[] = [
     replace: 'if (fromEnv.size < 0) {',
     tests: [SECRETS_UNIT, SECRETS_TEST],
     guards: 'a value for a secret({ env }) param is refused at trigger time (it would be stored with the run)',
+  },
+  {
+    id: 'matrix-role-guard-mounted',
+    file: 'dashboard/server.ts',
+    find: '  app.use(roleGuard);',
+    replace: '  // app.use(roleGuard);',
+    tests: [MATRIX_TEST],
+    guards: 'every route of the generated matrix refuses a viewer\'s state change',
+  },
+  {
+    id: 'cross-origin-guard-mounted',
+    file: 'dashboard/server.ts',
+    find: '  app.use(originGuard(options.publicUrl));',
+    replace: '  // app.use(originGuard(options.publicUrl));',
+    tests: ['test/security/cross-origin.test.ts'],
+    guards: 'a page on another loopback port cannot change anything, even with a leaked CSRF token',
+  },
+  {
+    id: 'ui-form-body-only',
+    file: 'dashboard/input-guards.ts',
+    find: '  if (req.body !== undefined) return next();',
+    replace: '  return next();',
+    tests: ['test/security/login-limits.test.ts'],
+    guards: 'a UI form route sent JSON or text by a script is a 415, never a 500',
   },
 ];
