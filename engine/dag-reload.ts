@@ -62,7 +62,7 @@ export function watchDags(options: DagReloadOptions): DagReloader {
         return;
       }
       exports.set(file, mod.default);
-      dag = compileDag(mod.default, file, engines[0].options.kinds);
+      dag = compileDag(mod.default, file, engines[0].options.kinds, await fs.promises.readFile(file, 'utf8').catch(() => undefined));
     } catch (err) {
       const reason = err instanceof TributaryError ? err.message.split('\n').join('; ') : `${file}: import failed: ${describeError(err)}`;
       log.error({ file }, `dag file not reloaded, the loaded version stays: ${reason}`);

@@ -13,6 +13,7 @@ import { callbacksSchema, compileDeadline, deadlineSchema } from './callbacks.ts
 import { cronError, parseDay, startOfDay, timezoneError } from './schedule.ts';
 import { RUN_FAILS_ON, TRIGGER_RULES, type CompiledDag, type CompiledTask, type DagSpec, type JobKind } from './types.ts';
 import { allowTypeScript } from './typescript.ts';
+import { dagVersion } from './dag-version.ts';
 
 const ID_PATTERN = /^[a-z][a-z0-9_]*$/;
 const MAX_PRIORITY = 2_097_152; // BullMQ's highest priority value (2^21)
@@ -82,7 +83,8 @@ function describeIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []):
   return error.issues.map((issue) => `${formatIssuePath([...prefix, ...issue.path])}: ${issue.message}`).join('; ');
 }
 
-export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<string, JobKind>): CompiledDag {
+/** `source`: the DAG file's text, part of the version (importDag passes it). */
+export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<string, JobKind>, source?: string): CompiledDag {
   const rawId = (spec as { id?: unknown } | null)?.id;
   const where = typeof rawId === 'string' ? `${file}: dag "${rawId}"` : file;
   const fail = (what: string): never => {
@@ -114,7 +116,7 @@ export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<strin
   const schedule = dag.schedule && collect(() => compileSchedule(dag.schedule!, fail));
   const startDate = dag.startDate === undefined ? undefined : collect(() => compileStartDate(dag.startDate!, schedule?.timezone, fail));
   if (problems.length > 0 || !params || !order) throw new TributaryError('DAG_INVALID', problems.join('\n'));
-  return {
+  const compiled: Omit<CompiledDag, 'version'> = {
     id: dag.id,
     description: dag.description,
     file,
@@ -133,6 +135,7 @@ export function compileDag(spec: unknown, file: string, kinds: ReadonlyMap<strin
     callbacks: { onFailure: dag.onFailure, onSuccess: dag.onSuccess, onRetry: dag.onRetry },
     ...(dag.deadline && { deadline: compileDeadline(dag.deadline, schedule?.timezone, dag.onDeadlineMissed) }),
   };
+  return { ...compiled, version: dagVersion(compiled, kinds, source) };
 }
 
 function describeValue(value: unknown): string {
@@ -297,7 +300,7 @@ export async function importDag(file: string, kinds: ReadonlyMap<string, JobKind
     const first = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     throw new TributaryError('DAG_INVALID', `${file}: import failed: ${first}`, { cause: err });
   }
-  return compileDag(mod.default, file, kinds);
+  return compileDag(mod.default, file, kinds, await fs.readFile(file, 'utf8').catch(() => undefined));
 }
 
 /**

@@ -22,13 +22,13 @@ export async function registerDags(pool: pg.Pool, dags: Iterable<CompiledDag>, o
     for (const dag of [...dags].sort((a, b) => a.id.localeCompare(b.id))) {
       const paused = dag.pausedAtCreation ?? options.pausedAtCreation;
       await client.query(
-        `INSERT INTO dags (dag_id, file, schedule, timezone, max_active_runs, run_callbacks, run_fails_on, paused, paused_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 THEN 'creation' END)
+        `INSERT INTO dags (dag_id, file, schedule, timezone, max_active_runs, run_callbacks, run_fails_on, paused, paused_by, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 THEN 'creation' END, $9)
          ON CONFLICT (dag_id) DO UPDATE SET file = EXCLUDED.file, schedule = EXCLUDED.schedule, timezone = EXCLUDED.timezone,
            max_active_runs = EXCLUDED.max_active_runs, run_callbacks = EXCLUDED.run_callbacks,
-           run_fails_on = EXCLUDED.run_fails_on, updated_at = now()`,
+           run_fails_on = EXCLUDED.run_fails_on, version = EXCLUDED.version, updated_at = now()`,
         [dag.id, dag.file, dag.schedule?.cron ?? null, dag.schedule?.timezone ?? null, dag.maxActiveRuns, runCallbackEvents(dag),
-          dag.runFailsOn, paused],
+          dag.runFailsOn, paused, dag.version],
       );
       const tasks = dag.order.map((id, ord) => {
         const t = dag.tasks.get(id) as CompiledTask;
@@ -81,8 +81,8 @@ export async function createRun(
     dag.id, run.logicalDate, run.intervalEnd, run.runType, JSON.stringify(params),
     tasks.map((t) => t.id), tasks.map((t) => t.retries + 1), tasks.map((t) => t.kind),
   ]);
-  if (rows[0].created && run.triggeredBy) {
-    await client.query('UPDATE dag_runs SET triggered_by = $2 WHERE id = $1', [rows[0].run_id, run.triggeredBy.slice(0, 200)]);
+  if (rows[0].created) {
+    await client.query('UPDATE dag_runs SET triggered_by = $2, dag_version = $3 WHERE id = $1', [rows[0].run_id, run.triggeredBy?.slice(0, 200) ?? null, dag.version]);
   }
   return { runId: rows[0].run_id, created: rows[0].created };
 }

@@ -198,6 +198,8 @@ export interface CompiledDag {
   id: string;
   description: string;
   file: string;
+  /** engine/dag-version.ts: changes with the file, the graph, the options or a kind's handler. */
+  version: string;
   schedule?: { cron: string; timezone: string };
   catchup: boolean;
   maxActiveRuns: number;

@@ -26,6 +26,8 @@ export const dags = pgTable('dags', {
   runCallbacks: text('run_callbacks').array().notNull().default(sql`'{}'::text[]`),
   /** The DAG's runFailsOn, read when a run ends: 'leaves' (Airflow's leaf rule) or 'any_failed'. */
   runFailsOn: text('run_fails_on').notNull().default('leaves'),
+  /** The registered version (engine/dag-version.ts): a hash of the DAG's file, graph, options and the handlers of its kinds. */
+  version: text('version'),
   /**
    * The schedule's progress: the newest logical date the scheduler has created (or found) a run
    * for, advanced in the transaction that creates it. The next interval is the first tick after
@@ -74,6 +76,8 @@ export const dagRuns = pgTable(
     params: jsonb('params').notNull().default(sql`'{}'::jsonb`),
     /** Who asked for a manual or backfill run (audit actor, e.g. `ana`, `token`, `cli:ana`); null for the scheduler's. */
     triggeredBy: text('triggered_by'),
+    /** The DAG's version (dags.version) when the run was created. */
+    dagVersion: text('dag_version'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),
@@ -170,6 +174,8 @@ export const taskAttempts = pgTable(
     attempt: integer('attempt').notNull(),
     state: text('state').notNull(),
     worker: text('worker').notNull(),
+    /** The DAG version the worker ran the attempt with (its own loaded copy; the run page flags one other than the run's). */
+    dagVersion: text('dag_version'),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     error: text('error'),

@@ -58,8 +58,8 @@ export const DASHBOARD_USER_MUTATIONS: Mutation[] = [
   {
     id: 'run-triggered-by',
     file: 'engine/runs.ts',
-    find: 'if (rows[0].created && run.triggeredBy) {',
-    replace: 'if (false) {',
+    find: "await client.query('UPDATE dag_runs SET triggered_by = $2, dag_version = $3 WHERE id = $1', [rows[0].run_id, run.triggeredBy?.slice(0, 200) ?? null, dag.version]);",
+    replace: "await client.query('UPDATE dag_runs SET dag_version = $3 WHERE id = $1 AND $2::text IS NULL', [rows[0].run_id, run.triggeredBy?.slice(0, 200) ?? null, dag.version]);",
     tests: [USERS_TEST],
     guards: 'a run records who triggered it',
   },
