@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import { Command } from 'commander';
+import { addConnectionCommands } from './commands/connections.ts';
 import { addDagCommands } from './commands/dags.ts';
 import { addDbCommands } from './commands/db.ts';
 import { addDemoCommand } from './commands/demo.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   addRoleCommands(program);
   addUserCommands(program);
   addDbCommands(program);
+  addConnectionCommands(program);
   addDemoCommand(program);
   addInitCommand(program);
   quiet(program);

@@ -111,6 +111,11 @@ const schema = z
      * `dataRoots` add to them. @default `<TRIBUTARY_HOME>/data`, `/reports` and `/demo`
      */
     DATA_ROOTS: z.string().refine((v) => v.split(path.delimiter).some(Boolean), 'must name at least one folder').optional(),
+    /**
+     * A YAML or JSON file of named connections (`name: { url, token? }`), beside the
+     * `TRIB_CONN_<NAME>=<url>` variables (engine/connections.ts); kept outside the repo, mode 600.
+     */
+    TRIB_CONNECTIONS_FILE: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.QUEUE_BACKEND === 'redis' && !env.REDIS_URL) {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { connect, type Database } from '../db/client.ts';
 import { CallbackDeliverer } from './callback-delivery.ts';
+import { closeConnections } from './connections.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { executeTry, type ExecutorDeps } from './executor.ts';
 import { Leases } from './leases.ts';
@@ -210,5 +211,6 @@ export class Engine {
     await this.backend.close(); // running tries finish first, their leases still renewed
     this.leases?.stop();
     await this.database.close();
+    await closeConnections(); // the pools of TRIB_CONN_* connections this process opened
   }
 }

@@ -10,6 +10,24 @@ export const REDACTED = '••••••';
 
 const REDACT_PATHS = ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization', 'DASHBOARD_TOKEN'];
 
+/**
+ * Values masked in every line of every logger createLogger made (connection passwords and tokens,
+ * engine/connections.ts): as written and as escaped inside a JSON string.
+ */
+const processSecrets: string[] = [];
+
+/** Masks `value` in every later line of this process's loggers, wherever it appears. */
+export function hideInAllLogs(value: string): void {
+  for (const form of [value, JSON.stringify(value).slice(1, -1)]) {
+    if (form !== '' && !processSecrets.includes(form)) processSecrets.push(form);
+  }
+}
+
+/** `destination` with the process's secrets masked in each serialized line. */
+function maskingStream(destination: pino.DestinationStream): pino.DestinationStream {
+  return { write: (line: string) => destination.write(processSecrets.length === 0 ? line : (maskValues(line, processSecrets) as string)) };
+}
+
 export function createLogger(
   level = 'info',
   destination: pino.DestinationStream = pino.destination(2),
@@ -27,7 +45,7 @@ export function createLogger(
       },
       mixin,
     },
-    destination,
+    maskingStream(destination),
   );
 }
 

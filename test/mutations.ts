@@ -5,6 +5,7 @@
  * the code it names moves or changes. `find` and `replace` are each one line. The entries live in
  * test/mutations/, one file per area (engine SQL, engine TypeScript, files and loads, dashboard, the first hour, dashboard guards).
  */
+import { CONNECTION_MUTATIONS } from './mutations/connections.ts';
 import { DASHBOARD_MUTATIONS } from './mutations/dashboard.ts';
 import { DASHBOARD_GUARD_MUTATIONS } from './mutations/dashboard-guards.ts';
 import { DASHBOARD_USER_MUTATIONS } from './mutations/dashboard-users.ts';
@@ -29,4 +30,4 @@ export interface Mutation {
 }
 
 /** Every entry, in the order the runner applies them (each part groups one area). */
-export const MUTATIONS: Mutation[] = [...FILES_MUTATIONS, ...ENGINE_MUTATIONS, ...ENGINE_SQL_MUTATIONS, ...DASHBOARD_MUTATIONS, ...FIRST_HOUR_MUTATIONS, ...DASHBOARD_GUARD_MUTATIONS, ...DASHBOARD_USER_MUTATIONS];
+export const MUTATIONS: Mutation[] = [...FILES_MUTATIONS, ...ENGINE_MUTATIONS, ...ENGINE_SQL_MUTATIONS, ...DASHBOARD_MUTATIONS, ...FIRST_HOUR_MUTATIONS, ...DASHBOARD_GUARD_MUTATIONS, ...DASHBOARD_USER_MUTATIONS, ...CONNECTION_MUTATIONS];

@@ -13,7 +13,7 @@ import { RecordCleaner } from './clean.ts';
 import { countNew, ensureHistoryTable, historyTarget, recordReversals, recordUpdates, type HistoryTarget } from './history.ts';
 import { showUrl } from './http.ts';
 import { extractOptions, type ExtractOptions } from './options.ts';
-import { endpointUrl, walkPages } from './source.ts';
+import { endpointOf, walkPages } from './source.ts';
 import { StagedRecords } from './stage.ts';
 import { nextWatermark, readWatermark, saveWatermark } from './watermark.ts';
 
@@ -70,7 +70,7 @@ function coercionCounts(cleaner: RecordCleaner, plan: LoadPlan, dropped: Map<str
 export async function runExtract(ctx: TaskContext, options: ExtractOptions): Promise<ExtractResult> {
   const plan = compileLoad(options.load);
   const history = historyTarget(options.target, options.history);
-  const endpoint = endpointUrl(options, ctx);
+  const endpoint = endpointOf(options, ctx);
   const task = { dagId: ctx.dagId, taskId: ctx.taskId };
   // Two runs of this task wait for each other: the second resumes from the first one's watermark.
   await ctx.client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary.extract.${ctx.dagId}.${ctx.taskId}`]);
@@ -78,7 +78,7 @@ export async function runExtract(ctx: TaskContext, options: ExtractOptions): Pro
   await ensureAuditTable(ctx.client, plan.audit);
   await ensureHistoryTable(ctx.client, history);
   const cleaner = new RecordCleaner(plan.specs, options.defaults, options.timestampFormats);
-  const coercions = await coercionAudit(ctx, plan, cleaner, endpoint);
+  const coercions = await coercionAudit(ctx, plan, cleaner, endpoint.url);
   const mark = options.watermark;
   const before = mark ? ((await readWatermark(ctx.db, task, mark.column)) ?? mark.initial ?? null) : null;
   const staged = new StagedRecords(ctx, plan, cleaner, await copyDestination(ctx.client, plan), coercions);

@@ -4,6 +4,7 @@
  * LoadOptions that drive the shared upsert path (staging + INSERT … ON CONFLICT).
  */
 import { z } from 'zod';
+import { connectionOption } from '../../engine/connections.ts';
 import { columnFn } from '../load/column-types.ts';
 import { columnSchema, loadOptions, type ColumnSpec, type LoadOptions } from '../load/options.ts';
 import { identifier, tableName } from '../sql/schemas.ts';
@@ -78,8 +79,15 @@ const watermarkTypes: ReadonlyArray<ColumnSpec['type']> = [...timestampTypes, 'd
 
 const base = z
   .object({
-    /** The list endpoint; takes `{params.<name>}` (e.g. `{params.apiUrl}`). */
+    /** The list endpoint; takes `{params.<name>}` (e.g. `{params.apiUrl}`). With `connection`: a path under its URL (`accounts`). */
     url: z.string().min(1),
+    /**
+     * An http connection (`TRIB_CONN_<NAME>=https://…`, or the connections file with a `token`): its
+     * URL is the base `url` is resolved against, and its credentials (user:password in the URL:
+     * Basic; a `token`: Bearer) go in every request's Authorization header, never logged.
+     * @default none (`url` is absolute)
+     */
+    connection: connectionOption('http').optional(),
     /** Extra fixed query parameters. */
     query: z.record(param, z.string()).default({}),
     /** How pages are asked for: by page number (`page`) or by cursor (`cursor`). @default { style: 'page' } */

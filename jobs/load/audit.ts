@@ -57,8 +57,11 @@ function literal(value: unknown, dialect: PgDialect): string {
   return `'${String(value).replace(/'/g, "''")}'`;
 }
 
-/** CREATE TABLE IF NOT EXISTS for a Drizzle table definition (columns, defaults, primary key). */
-export function createTableSql(table: PgTable): string {
+/**
+ * CREATE TABLE IF NOT EXISTS for a Drizzle table definition (columns, defaults, primary key), in its
+ * own schema or in `schema`.
+ */
+export function createTableSql(table: PgTable, schema?: string): string {
   const config = getTableConfig(table);
   const dialect = new PgDialect();
   const columns = config.columns.map((c) => {
@@ -68,7 +71,17 @@ export function createTableSql(table: PgTable): string {
     if (c.default !== undefined) parts.push(`DEFAULT ${literal(c.default, dialect)}`);
     return parts.join(' ');
   });
-  return `CREATE TABLE IF NOT EXISTS ${quoteTable(`${config.schema ?? 'public'}.${config.name}`)} (${columns.join(', ')})`;
+  const keys = config.primaryKeys.map((pk) => `PRIMARY KEY (${pk.columns.map((c) => quoteIdent(c.name)).join(', ')})`);
+  return `CREATE TABLE IF NOT EXISTS ${quoteTable(`${schema ?? config.schema ?? 'public'}.${config.name}`)} (${[...columns, ...keys].join(', ')})`;
+}
+
+/** CREATE [UNIQUE] INDEX IF NOT EXISTS for each plain-column index of a Drizzle table definition, in `schema`. */
+export function createIndexesSql(table: PgTable, schema: string): string[] {
+  const config = getTableConfig(table);
+  return config.indexes.map(({ config: index }) => {
+    const columns = index.columns.map((c) => quoteIdent((c as { name: string }).name)).join(', ');
+    return `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${quoteIdent(index.name ?? '')} ON ${quoteTable(`${schema}.${config.name}`)} (${columns})`;
+  });
 }
 
 /** Creates a job table (schema, table, run index) if missing; concurrent first uses wait for the creator (ddl-lock.ts). */

@@ -2,6 +2,7 @@
  * `load` job kind: CSV files → a Postgres table at COPY speed, refused rows and applied coercions
  * audited, every row accounted for. Everything runs on ctx.client inside the try's transaction
  * (never BEGIN/COMMIT): rows, audit rows and ledger entries commit with the task's state or not at all.
+ * With `connection` (a warehouse), they commit on that database exactly once instead (warehouse.ts).
  * Returns `{ files: FileResult[], rows_read, rows_loaded, rows_rejected, rows_deduplicated, warnings }`;
  * `warnings`: per file, a line when its refused rows passed `rejectLimit.warn`, and one naming the
  * refused records that span several lines (the run shows them).
@@ -17,6 +18,7 @@ import { compileLoad, type LoadPlan } from './plan.ts';
 import { rejectWarnings } from './reject-limit.ts';
 import { closeSources, openSource, type FileToLoad } from './source-file.ts';
 import { resolveSources } from './sources.ts';
+import { loadIntoWarehouse } from './warehouse.ts';
 
 export { loadOptions, type LoadOptions, type LoadOptionsInput } from './options.ts';
 export type { FileResult } from './file-load.ts';
@@ -88,6 +90,11 @@ async function loadGroup(ctx: TaskContext, plan: LoadPlan, partition: string, fi
 }
 
 export async function runLoad(ctx: TaskContext, options: LoadOptions): Promise<LoadResult> {
+  if (options.connection === undefined) return loadSources(ctx, options);
+  return loadIntoWarehouse(ctx, options.connection, (warehouse) => loadSources(warehouse, options));
+}
+
+async function loadSources(ctx: TaskContext, options: LoadOptions): Promise<LoadResult> {
   const sources = await resolveSources(ctx, options);
   const files: FileToLoad[] = [];
   try {

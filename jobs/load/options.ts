@@ -3,6 +3,7 @@
  * trusts the parsed `LoadOptions`; `compileLoad()` (plan.ts) turns them into the hot-path plan.
  */
 import { z } from 'zod';
+import { connectionOption } from '../../engine/connections.ts';
 import { thresholdSchema } from '../sql/outcome.ts';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a SQL identifier');
@@ -234,6 +235,12 @@ export const loadOptions = z
     source: sourceSchema,
     /** `table` or `schema.table`; created from `columns` when missing (unless `createTable: false`). */
     target: tableName,
+    /**
+     * A postgres connection (`TRIB_CONN_<NAME>`) to load into, e.g. a warehouse: its rows, audit rows
+     * and ledger row commit there exactly once, with an inbox row the next delivery of the try finds
+     * (docs/warehouse.md). @default the database of record
+     */
+    connection: connectionOption('postgres').optional(),
     /** The file's columns, each with its type and checks; a created table has them in this order. */
     columns: z.array(columnSchema).min(1),
     /**

@@ -3,6 +3,7 @@
  * counts (reconcile_results) and the sampled mismatches (reconcile_mismatches). An `error`
  * reconciliation past its threshold throws RECONCILE_FAILED with `keepWrites` (results kept).
  */
+import type pg from 'pg';
 import { TributaryError } from '../../engine/errors.ts';
 import type { JobKind, TaskContext } from '../../engine/types.ts';
 import { reconcileMismatches, reconcileResults } from '../../db/schema/quality.ts';
@@ -11,6 +12,7 @@ import { planReconciliations, type ReconcilePlan } from './statement.ts';
 import { countOutcomes, decideOutcome, type Outcome } from '../sql/outcome.ts';
 import { contextResolver, preflightResolver } from '../sql/named-params.ts';
 import { explainStatement, runStatement } from '../sql/verify.ts';
+import { onDataClient, onPreflightClient } from '../sql/data-client.ts';
 
 export { reconcileOptions, type ReconcileOptions } from './options.ts';
 
@@ -43,35 +45,18 @@ export const reconcileKind: JobKind<ReconcileOptions> = {
   name: 'reconcile',
   options: reconcileOptions,
   async preflight(options, { client }) {
-    const plans = await planReconciliations(client, options.reconciliations, preflightResolver(), options.sampleLimit);
-    for (const plan of plans) await explainStatement(client, plan.text, plan.values, plan.user);
+    await onPreflightClient(client, options.connection, async (on) => {
+      const plans = await planReconciliations(on, options.reconciliations, preflightResolver(), options.sampleLimit);
+      for (const plan of plans) await explainStatement(on, plan.text, plan.values, plan.user);
+    });
   },
   handler: runReconcile,
 };
 
 async function runReconcile(ctx: TaskContext, options: ReconcileOptions) {
-  const { client } = ctx;
-  const plans = await planReconciliations(client, options.reconciliations, contextResolver(ctx), options.sampleLimit);
-  for (const plan of plans) await explainStatement(client, plan.text, plan.values, plan.user);
-  const runs: RecRun[] = [];
-  for (const plan of plans) {
-    ctx.signal.throwIfAborted();
-    const started = performance.now();
-    const { rows } = await runStatement<Counts & { sample: Mismatch[] }>(client, plan.text, plan.values, plan.user);
-    const durationMs = Math.round(performance.now() - started);
-    const row = rows[0];
-    const counts: Counts = {
-      keys_total: Number(row.keys_total),
-      matched: Number(row.matched),
-      mismatched: Number(row.mismatched),
-      left_only: Number(row.left_only),
-      right_only: Number(row.right_only),
-    };
-    const failing = plan.rec.failOn.reduce((sum, status) => sum + counts[status], 0);
-    const outcome = decideOutcome(plan.rec.severity, plan.rec.thresholds, failing, counts.keys_total);
-    runs.push({ plan, counts, failing, outcome, sample: row.sample, durationMs });
-    ctx.log.debug({ reconciliation: plan.rec.name, outcome, ...counts, durationMs }, 'reconciliation done');
-  }
+  // Both sides are read on the data's database (a connection's, in a transaction of its own); the
+  // results are stored with the run, in the try's transaction.
+  const runs = await onDataClient(ctx, options.connection, (client) => reconcile(ctx, client, options));
   for (const run of runs) await store(ctx, run);
   const summary = {
     reconciliations: runs.length,
@@ -93,6 +78,32 @@ async function runReconcile(ctx: TaskContext, options: ReconcileOptions) {
     );
   }
   return summary;
+}
+
+/** Runs each reconciliation's statement on `client`. */
+async function reconcile(ctx: TaskContext, client: pg.PoolClient, options: ReconcileOptions): Promise<RecRun[]> {
+  const plans = await planReconciliations(client, options.reconciliations, contextResolver(ctx), options.sampleLimit);
+  for (const plan of plans) await explainStatement(client, plan.text, plan.values, plan.user);
+  const runs: RecRun[] = [];
+  for (const plan of plans) {
+    ctx.signal.throwIfAborted();
+    const started = performance.now();
+    const { rows } = await runStatement<Counts & { sample: Mismatch[] }>(client, plan.text, plan.values, plan.user);
+    const durationMs = Math.round(performance.now() - started);
+    const row = rows[0];
+    const counts: Counts = {
+      keys_total: Number(row.keys_total),
+      matched: Number(row.matched),
+      mismatched: Number(row.mismatched),
+      left_only: Number(row.left_only),
+      right_only: Number(row.right_only),
+    };
+    const failing = plan.rec.failOn.reduce((sum, status) => sum + counts[status], 0);
+    const outcome = decideOutcome(plan.rec.severity, plan.rec.thresholds, failing, counts.keys_total);
+    runs.push({ plan, counts, failing, outcome, sample: row.sample, durationMs });
+    ctx.log.debug({ reconciliation: plan.rec.name, outcome, ...counts, durationMs }, 'reconciliation done');
+  }
+  return runs;
 }
 
 async function store(ctx: TaskContext, run: RecRun): Promise<void> {

@@ -3,6 +3,7 @@
  * trusted query, optional where / aggregate), a tolerance, severity and thresholds.
  */
 import { z } from 'zod';
+import { connectionOption } from '../../engine/connections.ts';
 import { SEVERITIES, thresholdsSchema } from '../sql/outcome.ts';
 import { identifier, resultName, sampleLimit, sqlText, tableName, uniqueNames } from '../sql/schemas.ts';
 
@@ -96,6 +97,11 @@ export const reconcileOptions = z
     reconciliations: z.array(reconciliationSchema).min(1),
     /** Mismatches kept per status per reconciliation (counts are always exact). @default 10 */
     sampleLimit: sampleLimit.default(10),
+    /**
+     * A postgres connection (`TRIB_CONN_<NAME>`) both sides are read from, in a transaction of its
+     * own; the results are stored with the run. @default the database of record
+     */
+    connection: connectionOption('postgres').optional(),
   })
   .strict()
   .superRefine((o, ctx) => uniqueNames(o.reconciliations, ctx, 'reconciliations'));

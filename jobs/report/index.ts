@@ -21,6 +21,7 @@ import { ConfinedFolder } from '../confined-folder.ts';
 import { renderTemplate } from '../templates.ts';
 import { SqlParams, contextResolver, preflightResolver, type ParamResolver } from '../sql/named-params.ts';
 import { definitionError, explainStatement } from '../sql/verify.ts';
+import { onDataClient, onPreflightClient } from '../sql/data-client.ts';
 
 export { reportOptions, type ReportOptions } from './options.ts';
 export { escapeFormula } from './cells.ts';
@@ -41,7 +42,7 @@ export const reportKind: JobKind<ReportOptions> = {
   options: reportOptions,
   async preflight(options, { client }) {
     const { text, values } = compile(options, preflightResolver());
-    await explainStatement(client, text, values, USER);
+    await onPreflightClient(client, options.connection, (on) => explainStatement(on, text, values, USER));
   },
   handler: runReport,
 };
@@ -72,28 +73,32 @@ async function* queryBatches(client: pg.PoolClient, text: string, values: unknow
 
 async function runReport(ctx: TaskContext, options: ReportOptions) {
   const { text, values } = compile(options, contextResolver(ctx));
-  await explainStatement(ctx.client, text, values, USER);
   const fileName = renderFileName(options.fileName, ctx, options.timezone);
-  const dir = await confinePath(renderTemplate(options.outputDir, ctx), ctx.dataRoots, 'report folder');
   let file: AtomicCsvFile | undefined;
   let columns: string[] = [];
   const kept: Array<Record<string, Json>> = [];
   try {
-    for await (const batch of queryBatches(ctx.client, text, values)) {
-      ctx.signal.throwIfAborted();
-      if (!file) {
-        columns = batch.columns;
-        // The folder is checked again on its open handle: the check above was on its name only.
-        const folder = await ConfinedFolder.open(dir, ctx.dataRoots, 'report folder');
-        file = await AtomicCsvFile.open(folder, fileName, { columns: columns.map(escapeFormula), header: options.header, delimiter: options.delimiter });
+    // The query runs on the data's database (a connection's, in a transaction of its own); the
+    // report's row is stored with the run, in the try's transaction.
+    const { written, csv } = await onDataClient(ctx, options.connection, async (client) => {
+      await explainStatement(client, text, values, USER);
+      const dir = await confinePath(renderTemplate(options.outputDir, ctx), ctx.dataRoots, 'report folder');
+      for await (const batch of queryBatches(client, text, values)) {
+        ctx.signal.throwIfAborted();
+        if (!file) {
+          columns = batch.columns;
+          // The folder is checked again on its open handle: the check above was on its name only.
+          const folder = await ConfinedFolder.open(dir, ctx.dataRoots, 'report folder');
+          file = await AtomicCsvFile.open(folder, fileName, { columns: columns.map(escapeFormula), header: options.header, delimiter: options.delimiter });
+        }
+        for (const row of batch.rows) {
+          if (kept.length < options.keepRows) kept.push(Object.fromEntries(columns.map((c, i) => [c, row[i]])));
+          await file.write(row.map(toCell));
+        }
       }
-      for (const row of batch.rows) {
-        if (kept.length < options.keepRows) kept.push(Object.fromEntries(columns.map((c, i) => [c, row[i]])));
-        await file.write(row.map(toCell));
-      }
-    }
-    if (!file) throw new Error('report query returned no result description');
-    const written = await file.finish();
+      if (!file) throw new Error('report query returned no result description');
+      return { written: await file.finish(), csv: file };
+    });
     await ctx.db
       .insert(reports)
       .values(record(ctx, written, fileName, columns, kept))
@@ -104,7 +109,7 @@ async function runReport(ctx: TaskContext, options: ReportOptions) {
     // The file replaces the target only once the row above is committed: a lost claim or a failed
     // try leaves the previous file, and the temp file is removed.
     await ctx.renameAfterCommit({ tempPath: written.tempPath, finalPath: written.path, sha256: written.sha256 });
-    await file.close();
+    await csv.close();
     const truncated = written.rows > kept.length;
     ctx.log.info({ path: written.path, rows: written.rows, bytes: written.bytes }, 'report written');
     const warnings = withoutUpstream(ctx);

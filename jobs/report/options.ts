@@ -3,6 +3,7 @@
  * params) → a CSV file named from a dated template in `outputDir`, recorded in `reports`.
  */
 import { z } from 'zod';
+import { connectionOption } from '../../engine/connections.ts';
 import { sqlText } from '../sql/schemas.ts';
 import { templateProblem } from './file-name.ts';
 
@@ -34,6 +35,11 @@ export const reportOptions = z
     delimiter: z.string().length(1).refine((d) => !/["\r\n]/.test(d), 'not a quote or newline').default(','),
     /** Rows kept as JSON in `reports.rows` for the dashboard API (the file has all rows). @default 10000 */
     keepRows: z.number().int().min(0).max(100_000).default(10_000),
+    /**
+     * A postgres connection (`TRIB_CONN_<NAME>`) the query runs on, in a transaction of its own; the
+     * report's row is stored with the run. @default the database of record
+     */
+    connection: connectionOption('postgres').optional(),
   })
   .strict();
 

@@ -3,6 +3,7 @@
  * every result and the per-table scorecards, returns counts per outcome. An `error` check past
  * its threshold throws CHECK_FAILED with `keepWrites` so the engine commits the stored results.
  */
+import type pg from 'pg';
 import { TributaryError } from '../../engine/errors.ts';
 import type { JobKind, TaskContext } from '../../engine/types.ts';
 import { checkResults, qualityScorecards } from '../../db/schema/quality.ts';
@@ -15,6 +16,7 @@ import type { Measured } from './table-checks.ts';
 import { countOutcomes, decideOutcome, type Outcome } from '../sql/outcome.ts';
 import { contextResolver, preflightResolver } from '../sql/named-params.ts';
 import { runStatement } from '../sql/verify.ts';
+import { onDataClient, onPreflightClient } from '../sql/data-client.ts';
 import type { TableInfo } from '../sql/catalog.ts';
 
 export { validateOptions, type ValidateOptions } from './options.ts';
@@ -31,13 +33,32 @@ export const validateKind: JobKind<ValidateOptions> = {
   name: 'validate',
   options: validateOptions,
   async preflight(options, { client }) {
-    await prepareChecks(client, options, { resolve: preflightResolver(), explain: true, mark: false });
+    await onPreflightClient(client, options.connection, (on) => prepareChecks(on, options, { resolve: preflightResolver(), explain: true, mark: false }));
   },
   handler: runValidate,
 };
 
 async function runValidate(ctx: TaskContext, options: ValidateOptions) {
-  const { client } = ctx;
+  // The checks read on the data's database (a connection's, in a transaction of its own); their
+  // results are stored with the run, in the try's transaction.
+  const { runs, scorecards } = await onDataClient(ctx, options.connection, (client) => runChecks(ctx, client, options));
+  await storeResults(ctx, runs);
+  await storeScorecards(ctx, scorecards);
+  const summary = summarise(runs, scorecards);
+  ctx.log.info({ outcomes: summary.outcomes }, 'checks done');
+  const failed = runs.filter((r) => r.outcome === 'fail');
+  if (failed.length > 0) {
+    const list = failed.map((r) => `${r.plan.check.name} on ${r.plan.check.table} (${r.measured.failing} of ${r.measured.evaluated} rows failing)`);
+    throw new TributaryError(
+      'CHECK_FAILED',
+      `task "${ctx.taskId}": ${failed.length} error check(s) failed: ${list.join(', ')}`,
+      { details: { keepWrites: true, summary } },
+    );
+  }
+  return summary;
+}
+
+async function runChecks(ctx: TaskContext, client: pg.PoolClient, options: ValidateOptions): Promise<{ runs: CheckRun[]; scorecards: Scorecard[] }> {
   if (options.scorecard) {
     await client.query(CREATE_FAILING_ROWS);
     await client.query('TRUNCATE trib_failing_rows');
@@ -58,21 +79,8 @@ async function runValidate(ctx: TaskContext, options: ValidateOptions) {
     runs.push({ plan, measured, outcome, durationMs });
     ctx.log.debug({ check: plan.check.name, outcome, failing: measured.failing, durationMs }, 'check done');
   }
-  await storeResults(ctx, runs);
   const scorecards = options.scorecard ? await computeScorecards(client, ctx.runId, scorecardTables(plans)) : [];
-  await storeScorecards(ctx, scorecards);
-  const summary = summarise(runs, scorecards);
-  ctx.log.info({ outcomes: summary.outcomes }, 'checks done');
-  const failed = runs.filter((r) => r.outcome === 'fail');
-  if (failed.length > 0) {
-    const list = failed.map((r) => `${r.plan.check.name} on ${r.plan.check.table} (${r.measured.failing} of ${r.measured.evaluated} rows failing)`);
-    throw new TributaryError(
-      'CHECK_FAILED',
-      `task "${ctx.taskId}": ${failed.length} error check(s) failed: ${list.join(', ')}`,
-      { details: { keepWrites: true, summary } },
-    );
-  }
-  return summary;
+  return { runs, scorecards };
 }
 
 function scorecardTables(plans: readonly CheckPlan[]): Array<{ info: TableInfo; checks: string[] }> {

@@ -3,6 +3,7 @@
  * parsed once when the DAG loads. Every identifier is validated here and quoted when compiled.
  */
 import { z } from 'zod';
+import { connectionOption } from '../../engine/connections.ts';
 import { SEVERITIES, thresholdsSchema } from '../sql/outcome.ts';
 import { identifier, resultName, sampleLimit, sqlText, tableName, uniqueNames } from '../sql/schemas.ts';
 
@@ -213,6 +214,11 @@ export const validateOptions = z
     ensureIndexes: z.boolean().default(false),
     /** Extra indexes to declare. @default [] */
     indexes: z.array(indexSpec).default([]),
+    /**
+     * A postgres connection (`TRIB_CONN_<NAME>`) whose tables are checked, in a transaction of its
+     * own; the results are stored with the run. @default the database of record
+     */
+    connection: connectionOption('postgres').optional(),
   })
   .strict()
   .superRefine((o, ctx) => uniqueNames(o.checks, ctx, 'checks'));

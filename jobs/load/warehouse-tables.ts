@@ -1,0 +1,54 @@
+/**
+ * The tables a load keeps on a warehouse connection, created there on first use (idempotent, safe
+ * under concurrency: ddl-lock.ts) from Drizzle definitions: in schema `tributary` of the warehouse,
+ * the file ledger (the same definition as the engine's, db/schema/load.ts) and the inbox (below);
+ * the audit tables are made as on the database of record (audit.ts). The warehouse's sessions put
+ * `tributary` first on their search_path (engine/connections.ts), so the ledger code runs unchanged.
+ */
+import { bigint, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
+import type pg from 'pg';
+import { quoteTable } from '../../db/identifiers.ts';
+import { loadLedger } from '../../db/schema/load.ts';
+import { createIndexesSql, createTableSql } from './audit.ts';
+import { lockForCreate } from './ddl-lock.ts';
+
+export const WAREHOUSE_SCHEMA = 'tributary';
+
+/**
+ * One row per try whose load committed on the warehouse: written in the load's own transaction, so
+ * it exists exactly when the rows do. A later delivery of the same try finds it and ends with
+ * `result` instead of loading again (docs/warehouse.md). `run_created_us` (the engine run's
+ * creation, µs since 1970) tells apart the runs of two engines loading into one warehouse.
+ */
+export const loadInbox = pgSchema(WAREHOUSE_SCHEMA).table(
+  'load_inbox',
+  {
+    runCreatedUs: bigint('run_created_us', { mode: 'number' }).notNull(),
+    taskInstanceId: bigint('task_instance_id', { mode: 'number' }).notNull(),
+    tryNumber: integer('try_number').notNull(),
+    attempt: integer('attempt').notNull(),
+    dagId: text('dag_id').notNull(),
+    runId: text('run_id').notNull(),
+    taskId: text('task_id').notNull(),
+    mapIndex: integer('map_index').notNull(),
+    /** The load's result, as the task ends with it. */
+    result: jsonb('result').notNull(),
+    committedAt: timestamp('committed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.runCreatedUs, t.taskInstanceId, t.tryNumber, t.attempt] })],
+);
+
+/** Creates the warehouse's ledger and inbox when missing (inside the caller's transaction). */
+export async function ensureWarehouseTables(client: pg.PoolClient): Promise<void> {
+  for (const table of [loadLedger, loadInbox] as PgTable[]) {
+    const name = getTableConfig(table).name;
+    const qualified = quoteTable(`${WAREHOUSE_SCHEMA}.${name}`);
+    const exists = async () => (await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [qualified])).rows[0].ok as boolean;
+    if (await exists()) continue;
+    await lockForCreate(client, WAREHOUSE_SCHEMA, name);
+    if (await exists()) continue;
+    await client.query(createTableSql(table, WAREHOUSE_SCHEMA));
+    for (const statement of createIndexesSql(table, WAREHOUSE_SCHEMA)) await client.query(statement);
+  }
+}
