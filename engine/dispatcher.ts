@@ -1,7 +1,7 @@
 /**
  * The bridge from Postgres state to BullMQ: enqueue the jobs a commit made ready, and sweep —
  * repair queued/running tries whose job is missing (a crash between COMMIT and enqueue, a wiped
- * Redis, a job BullMQ gave up on) and start runs that are waiting for a slot.
+ * Redis, a job BullMQ gave up on), start runs that are waiting for a slot, and trim the queues.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -12,7 +12,13 @@ import type { PendingJob } from './jobs.ts';
 import type { QueueBackend } from './queues.ts';
 import type { CompiledDag } from './types.ts';
 
-const KEEP_COMPLETED = { age: 3600, count: 2000 };
+/**
+ * Completed jobs are kept (a repeated add of the same id stays a no-op) until the sweeper trims
+ * them: older than an hour or beyond the newest 2,000 of a queue. Not BullMQ's removeOnComplete,
+ * which costs every completion a DELETE on the PostgreSQL backend (and with `count`, 40P01
+ * deadlocks between concurrent completions).
+ */
+const KEEP_COMPLETED = { ageMs: 3600_000, count: 2000 };
 const KEEP_FAILED = { age: 7 * 24 * 3600 };
 
 export class Dispatcher {
@@ -36,7 +42,7 @@ export class Dispatcher {
           delay: j.delayMs,
           priority: j.priority,
           attempts: 1, // retries are the engine's: each try is its own job
-          removeOnComplete: KEEP_COMPLETED,
+          removeOnComplete: false, // trimmed by the sweeper (KEEP_COMPLETED)
           removeOnFail: KEEP_FAILED,
         },
       }));
@@ -75,7 +81,19 @@ export class Dispatcher {
       this.log.warn({ jobs: missing.map((m) => m.jobId) }, `sweeper re-enqueued ${missing.length} job(s)`);
       await this.enqueue(missing);
     }
+    await this.trimCompleted();
     return missing.length + started;
+  }
+
+  /** Removes the completed jobs KEEP_COMPLETED lets go, oldest first, from the queues of the loaded DAGs. */
+  async trimCompleted(): Promise<void> {
+    const queues = new Set([...this.dags.values()].flatMap((dag) => [...dag.tasks.values()].map((task) => task.kind)));
+    for (const name of queues) {
+      const queue = this.backend.queue(name);
+      await queue.clean(KEEP_COMPLETED.ageMs, 0, 'completed');
+      const excess = (await queue.getCompletedCount()) - KEEP_COMPLETED.count;
+      if (excess > 0) await queue.clean(0, excess, 'completed');
+    }
   }
 
   /** Starts queued runs (maxActiveRuns slots freed, unpaused DAGs) and enqueues their first tasks. */

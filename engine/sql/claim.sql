@@ -15,8 +15,10 @@ RETURNS TABLE (
   id bigint, run_id bigint, task_id text, map_index int, try_number int, max_tries int, map_item jsonb,
   resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
   dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb
-) LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
-  WITH claimed AS (
+) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY WITH claimed AS (
     UPDATE task_instances ti SET state = 'running', started_at = clock_timestamp(), worker = p_worker, updated_at = now(),
       attempt = ti.attempt + 1,
       lost_attempts = ti.lost_attempts + (ti.state = 'running' AND ti.started_at >= pg_postmaster_start_time())::int,
@@ -57,5 +59,6 @@ RETURNS TABLE (
        SELECT u.result FROM task_instances u WHERE u.run_id = c.run_id AND u.task_id = up.task_id AND u.map_index = -1)), '{}'::jsonb)
      FROM dag_tasks dt, unnest(dt.upstream) AS up(task_id)
      WHERE dt.dag_id = r.dag_id AND dt.task_id = c.task_id)
-  FROM claimed c JOIN dag_runs r ON r.id = c.run_id, ended
+  FROM claimed c JOIN dag_runs r ON r.id = c.run_id, ended;
+END
 $$;

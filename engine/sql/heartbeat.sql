@@ -4,11 +4,16 @@
  * over (its lease had expired) is not touched.
  */
 CREATE OR REPLACE FUNCTION trib_heartbeat(p_ids bigint[], p_worker text, p_lease_ms float8)
-RETURNS int LANGUAGE sql AS $$
+RETURNS int LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_renewed int;
+BEGIN
   WITH renewed AS (
     UPDATE task_instances SET lease_until = now() + make_interval(secs => p_lease_ms / 1000)
     WHERE id = ANY(p_ids) AND worker = p_worker AND state = 'running'
     RETURNING 1
   )
-  SELECT count(*)::int FROM renewed
+  SELECT count(*)::int INTO v_renewed FROM renewed;
+  RETURN v_renewed;
+END
 $$;

@@ -19,7 +19,9 @@ $$;
 
 /* trib_job(...) → one job to enqueue after COMMIT, as engine/transitions.ts toPendingJobs reads it. */
 CREATE OR REPLACE FUNCTION trib_job(p_queue text, p_job_id text, p_instance bigint, p_try int, p_priority int) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT jsonb_strip_nulls(jsonb_build_object(
-    'queue', p_queue, 'jobId', p_job_id, 'instanceId', p_instance, 'tryNumber', p_try, 'priority', p_priority))
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  RETURN jsonb_strip_nulls(jsonb_build_object(
+    'queue', p_queue, 'jobId', p_job_id, 'instanceId', p_instance, 'tryNumber', p_try, 'priority', p_priority));
+END
 $$;

@@ -6,7 +6,10 @@
  * untouched; infra_retries counts these (the caller stops at INFRA_RETRY_MAX).
  */
 CREATE OR REPLACE FUNCTION trib_infra_retry(p_instance bigint, p_try int, p_attempt int, p_error text, p_code text, p_delay_ms float8)
-RETURNS text LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
+RETURNS text LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_job_id text;
+BEGIN
   WITH up AS (
     UPDATE task_instances SET state = 'queued', infra_retries = infra_retries + 1,
       job_id = trib_job_id(run_id, task_id, map_index, try_number, pokes, infra_retries + 1), error = p_error, error_code = p_code,
@@ -17,5 +20,7 @@ RETURNS text LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
     UPDATE task_attempts a SET state = 'infra_error', ended_at = clock_timestamp(), error = p_error, error_code = p_code
     FROM up WHERE a.task_instance_id = up.id AND a.try_number = p_try AND a.attempt = p_attempt
   )
-  SELECT job_id FROM up
+  SELECT job_id INTO v_job_id FROM up;
+  RETURN v_job_id;
+END
 $$;

@@ -6,7 +6,10 @@
  * locked the instance rows, so no claim or end can open or close one in between.
  */
 CREATE OR REPLACE FUNCTION trib_interrupt(p_ids bigint[], p_reason text) RETURNS int
-LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_closed int;
+BEGIN
   WITH tried AS (
     UPDATE task_tries t SET state = 'interrupted', ended_at = clock_timestamp(), error = p_reason,
       duration_ms = (extract(epoch FROM clock_timestamp() - t.started_at) * 1000)::int
@@ -16,5 +19,7 @@ LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
     UPDATE task_attempts a SET state = 'interrupted', ended_at = clock_timestamp(), error = p_reason
     WHERE a.task_instance_id = ANY(p_ids) AND a.state = 'running'
   )
-  SELECT count(*)::int FROM tried
+  SELECT count(*)::int INTO v_closed FROM tried;
+  RETURN v_closed;
+END
 $$;

@@ -5,8 +5,10 @@
  * delivery always gets the same id, so enqueueing it twice is a no-op.
  */
 CREATE OR REPLACE FUNCTION trib_job_id(p_run bigint, p_task text, p_map_index int, p_try int, p_poke int DEFAULT 0, p_infra int DEFAULT 0)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT 'r' || p_run || '-' || p_task || '-m' || p_map_index || '-t' || p_try
+RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN 'r' || p_run || '-' || p_task || '-m' || p_map_index || '-t' || p_try
     || CASE WHEN p_poke > 0 THEN '-p' || p_poke ELSE '' END
-    || CASE WHEN p_infra > 0 THEN '-i' || p_infra ELSE '' END
+    || CASE WHEN p_infra > 0 THEN '-i' || p_infra ELSE '' END;
+END
 $$;

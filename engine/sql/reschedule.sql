@@ -6,7 +6,10 @@
  * rows behind.
  */
 CREATE OR REPLACE FUNCTION trib_reschedule(p_instance bigint, p_try int, p_attempt int, p_state jsonb, p_delay_ms float8)
-RETURNS text LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
+RETURNS text LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_job_id text;
+BEGIN
   WITH up AS (
     UPDATE task_instances SET state = 'queued', pokes = pokes + 1, job_id = trib_job_id(run_id, task_id, map_index, try_number, pokes + 1),
       resume_state = p_state, attempt = attempt - 1, lease_until = NULL,
@@ -16,5 +19,7 @@ RETURNS text LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
   ), dropped AS (
     DELETE FROM task_attempts a USING up WHERE a.task_instance_id = up.id AND a.try_number = p_try AND a.attempt = p_attempt
   )
-  SELECT job_id FROM up
+  SELECT job_id INTO v_job_id FROM up;
+  RETURN v_job_id;
+END
 $$;

@@ -4,7 +4,8 @@
  * by key: recording twice is a no-op. Runs in the caller's transaction.
  */
 CREATE OR REPLACE FUNCTION trib_task_event(p_instance bigint, p_try int, p_event text, p_error text) RETURNS void
-LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
   INSERT INTO callback_events (key, dag_id, run_id, task_id, event, payload)
   SELECT 'task:' || ti.run_id || ':' || ti.task_id || ':' || ti.map_index || ':' || p_try || ':' || p_event,
     r.dag_id, ti.run_id, ti.task_id, p_event,
@@ -15,5 +16,6 @@ LANGUAGE sql SET plan_cache_mode = force_generic_plan AS $$
   JOIN dag_runs r ON r.id = ti.run_id
   JOIN dag_tasks dt ON dt.dag_id = r.dag_id AND dt.task_id = ti.task_id
   WHERE ti.id = p_instance AND p_event = ANY(dt.callback_events)
-  ON CONFLICT (key) DO NOTHING
+  ON CONFLICT (key) DO NOTHING;
+END
 $$;

@@ -3,8 +3,9 @@
  * Airflow's trigger rules; test/support/trigger-rules.ts holds the reference table of cases the
  * tests check this against. An unknown rule waits.
  */
-CREATE OR REPLACE FUNCTION trib_decide(p_rule text, p_states text[]) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE
+CREATE OR REPLACE FUNCTION trib_decide(p_rule text, p_states text[]) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  RETURN CASE
     WHEN cardinality(p_states) = 0 THEN 'run'
     WHEN p_rule = 'all_success' THEN CASE
       WHEN p_states && ARRAY['failed', 'upstream_failed'] THEN 'upstream_failed'
@@ -23,7 +24,8 @@ CREATE OR REPLACE FUNCTION trib_decide(p_rule text, p_states text[]) RETURNS tex
       WHEN p_states <@ trib_over_states() THEN 'run'
       ELSE 'wait' END
     ELSE 'wait'
-  END
+  END;
+END
 $$;
 
 /* trib_run_outcome(leaf states) → 'running' | 'failed' | 'success' (Airflow's leaf rule, as runOutcome). */

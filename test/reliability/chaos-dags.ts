@@ -10,7 +10,7 @@ import { defineDag } from '../../engine/dag.ts';
 import { TributaryError } from '../../engine/errors.ts';
 import type { JobKind } from '../../engine/types.ts';
 
-const EFFECTS_TABLE = 'CREATE TABLE IF NOT EXISTS public.chaos_effects (run_id bigint, task_id text, pid int, at timestamptz DEFAULT clock_timestamp())';
+export const EFFECTS_TABLE = 'CREATE TABLE IF NOT EXISTS public.chaos_effects (run_id bigint, task_id text, pid int, at timestamptz DEFAULT clock_timestamp())';
 
 /** Every body start, outside the database: one line per start in $CHAOS_COUNTER_FILE (when set). */
 function countStart(runId: string, taskId: string): void {
@@ -62,7 +62,17 @@ export const flakyOnce: JobKind<Record<string, never>> = {
   },
 };
 
-export const chaosKinds = [slowEffect, suicide, failing, flakyOnce] as JobKind[];
+/** One effect row per mapped child (task id `each[i]`), in the try's transaction; chaos_effects must exist. */
+export const childEffect: JobKind<Record<string, never>> = {
+  name: 'child_effect',
+  options: z.object({}).prefault({}),
+  async handler(ctx) {
+    await ctx.client.query('INSERT INTO chaos_effects (run_id, task_id, pid) VALUES ($1, $2, $3)', [ctx.runId, `${ctx.taskId}[${ctx.mapIndex}]`, process.pid]);
+    return null;
+  },
+};
+
+export const chaosKinds = [slowEffect, suicide, failing, flakyOnce, childEffect] as JobKind[];
 
 export const chainDag = defineDag({
   id: 'chain',
@@ -133,4 +143,15 @@ export const reportDag = defineDag({
   tasks: { report: { kind: 'report', options: { query: 'SELECT g AS n FROM generate_series(1, 1000) g', outputDir: '{params.dir}', fileName: 'r_{yyyymmdd}.csv' } } },
 });
 
-export const chaosDags = [chainDag, suicideDag, loadDag, redisWipeDag, handoverDag, reportDag];
+export const FANOUT_CHILDREN = 4000;
+
+/** A wide fan-out (test/reliability/fanout-kill.test.ts kills its worker in the middle). */
+export const fanoutDag = defineDag({
+  id: 'chaos_fanout',
+  tasks: {
+    list: { kind: 'noop', options: { result: Array.from({ length: FANOUT_CHILDREN }, (_, i) => i) } },
+    each: { kind: 'child_effect', upstream: ['list'], mapOver: { task: 'list' } },
+  },
+});
+
+export const chaosDags = [chainDag, suicideDag, loadDag, redisWipeDag, handoverDag, reportDag, fanoutDag];

@@ -5,7 +5,7 @@
  * The run gets a temp folder of its own (run-temp-dir.ts): teardown fails if anything is left in it.
  */
 import type { TestProject } from 'vitest/node';
-import { useRunTempDir } from './run-temp-dir.ts';
+import { useRunTempDir, type RunTempDir } from './run-temp-dir.ts';
 import { startServices, type Services } from './services.ts';
 
 declare module 'vitest' {
@@ -15,11 +15,30 @@ declare module 'vitest' {
   }
 }
 
+/**
+ * One temp folder per `vitest run`, shared by the setups of its projects (vitest.config.ts: the
+ * engine suite again on PostgreSQL 15), each with its own services: the last teardown checks it.
+ * Process-wide, as each project may load this module afresh.
+ */
+const shared = globalThis as { tributaryRunTemp?: { temp: Promise<RunTempDir>; users: number } };
+async function sharedRunTempDir(): Promise<Pick<RunTempDir, 'finish'>> {
+  const entry = (shared.tributaryRunTemp ??= { temp: useRunTempDir(), users: 0 });
+  entry.users++;
+  const temp = await entry.temp;
+  return {
+    async finish() {
+      if (--entry.users > 0) return;
+      delete shared.tributaryRunTemp;
+      await temp.finish();
+    },
+  };
+}
+
 export default async function setup(project: TestProject) {
-  const temp = await useRunTempDir();
+  const temp = await sharedRunTempDir();
   let services: Services;
   try {
-    services = await startServices({ redis: true });
+    services = await startServices({ redis: true, pgBin: project.config.env?.PG_BIN }); // a project's own PostgreSQL (vitest.config.ts)
   } catch (err) {
     await temp.finish().catch(() => undefined); // the start's own error is the one to see
     throw err;
