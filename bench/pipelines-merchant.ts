@@ -23,14 +23,14 @@ import merchantActivity from '../schedules/merchant_activity.ts';
 import { findings, truthDifferences } from '../test/e2e/merchant-activity-truth.ts';
 import { freshDatabase, startServices } from '../test/support/services.ts';
 
-const DAYS = ['2025-05-13', '2025-05-14'];
-const EVENTS_PER_DAY = 1_000_000;
+export const DAYS = ['2025-05-13', '2025-05-14'];
+export const EVENTS_PER_DAY = 1_000_000;
 const DIR = path.resolve('.tributary/bench/merchant_activity');
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
-const ROUNDS = 2;
+export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+export const ROUNDS = 2;
 
-const log = (msg: string) => process.stderr.write(`[bench:pipelines] ${msg}\n`);
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
+export const log = (msg: string) => process.stderr.write(`[bench:pipelines] ${msg}\n`);
+export const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export interface MerchantBench {
   merchant_day_seconds: number;
@@ -41,12 +41,12 @@ export interface MerchantBench {
 }
 
 /** The shipped DAG with the sensor's size-stability wait off: the files are complete before the runs. */
-function benchDag(): DagSpec {
+export function benchDag(): DagSpec {
   const files = merchantActivity.tasks.files;
   return { ...merchantActivity, tasks: { ...merchantActivity.tasks, files: { ...files, options: { ...(files.options as object), stableForMs: 0 } } } };
 }
 
-async function waitForEnd(engine: Engine, runId: number): Promise<string> {
+export async function waitForEnd(engine: Engine, runId: number): Promise<string> {
   for (;;) {
     const { rows } = await engine.pool.query<{ state: string }>('SELECT state FROM dag_runs WHERE id = $1', [runId]);
     if (rows[0].state === 'success' || rows[0].state === 'failed') return rows[0].state;
@@ -54,7 +54,7 @@ async function waitForEnd(engine: Engine, runId: number): Promise<string> {
   }
 }
 
-async function runDay(engine: Engine, dagId: string, day: string, params: Record<string, string>): Promise<{ runId: number; seconds: number }> {
+export async function runDay(engine: Engine, dagId: string, day: string, params: Record<string, string>): Promise<{ runId: number; seconds: number }> {
   const started = performance.now();
   const { runId } = await triggerRun(engine.pool, engine.dispatcher, engine.dag(dagId), { date: day, params });
   if ((await waitForEnd(engine, runId)) !== 'success') throw new Error(`merchant_activity run of ${day} failed`);
@@ -62,7 +62,7 @@ async function runDay(engine: Engine, dagId: string, day: string, params: Record
 }
 
 /** Seconds per task of a run, from its last try's 'try started' line to its 'try succeeded' line (after the commit). */
-async function triedSeconds(pool: pg.Pool, runId: number): Promise<Record<string, number>> {
+export async function triedSeconds(pool: pg.Pool, runId: number): Promise<Record<string, number>> {
   const { rows } = await pool.query<{ task_id: string; seconds: number }>(
     `SELECT ti.task_id,
        extract(epoch FROM max(l.at) FILTER (WHERE l.message = 'try succeeded') - min(l.at) FILTER (WHERE l.message = 'try started'))::float8 AS seconds
@@ -78,7 +78,7 @@ async function triedSeconds(pool: pg.Pool, runId: number): Promise<Record<string
  * Raw COPY of the rows day two loaded (its events are the ones dated that day, exported from
  * merchant_events) into a table defined like merchant_events holding day one's rows: seconds, rows.
  */
-async function copyBaseline(url: string, dir: string): Promise<{ seconds: number; rows: number }> {
+export async function copyBaseline(url: string, dir: string): Promise<{ seconds: number; rows: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const file = path.join(dir, 'baseline_day2.csv');
@@ -107,7 +107,7 @@ async function copyBaseline(url: string, dir: string): Promise<{ seconds: number
  * Takes day two back out (its events — the ones dated that day —, its ledger entry, its audit
  * rows) and vacuums, so its load can run again on the table as day one left it.
  */
-async function undoDayTwo(pool: pg.Pool, runId: number, file: string): Promise<void> {
+export async function undoDayTwo(pool: pg.Pool, runId: number, file: string): Promise<void> {
   await pool.query('DELETE FROM merchant_events WHERE event_timestamp >= CAST($1 AS date) AND event_timestamp < CAST($1 AS date) + 1', [DAYS[1]]);
   await pool.query('DELETE FROM load_ledger WHERE path = $1', [file]);
   for (const audit of ['audit.merchant_events_rejects', 'audit.merchant_events_coercions']) {

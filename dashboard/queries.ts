@@ -63,13 +63,15 @@ export interface RunRow {
   runType: string;
   /** Who triggered a manual or backfill run (an audit actor); null for the scheduler's. */
   triggeredBy: string | null;
+  /** The DAG version the run was created with (engine/dag-version.ts). */
+  dagVersion: string | null;
   params: Record<string, Json>;
   createdAt: Date;
   startedAt: Date | null;
   endedAt: Date | null;
 }
 
-const RUN_COLUMNS = `id, dag_id AS "dagId", logical_date AS "logicalDate", state, run_type AS "runType", triggered_by AS "triggeredBy", params,
+const RUN_COLUMNS = `id, dag_id AS "dagId", logical_date AS "logicalDate", state, run_type AS "runType", triggered_by AS "triggeredBy", dag_version AS "dagVersion", params,
   created_at AS "createdAt", started_at AS "startedAt", ended_at AS "endedAt"`;
 
 /** The newest runs of a DAG (older than logical date `before`, when given), each with its count of warnings. */

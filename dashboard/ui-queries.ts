@@ -128,6 +128,8 @@ export interface AttemptRow {
   error: string | null;
   /** When the attempt's worker came back to find its claim taken over (it committed nothing). */
   fencedAt: Date | null;
+  /** The DAG version the worker ran it with, when not the run's own (a rolling upgrade); else null. */
+  dagVersion: string | null;
 }
 
 /** `lost`, or `lost, fenced <time>` when its worker came back after the takeover. */
@@ -140,7 +142,7 @@ export async function runAttempts(pool: pg.Pool, runId: number): Promise<Attempt
   const { rows } = await pool.query<AttemptRow>(
     `SELECT ti.task_id AS "taskId", ti.map_index AS "mapIndex", a.try_number AS "tryNumber", a.attempt, a.state, a.worker,
        a.started_at AS "startedAt", a.ended_at AS "endedAt", a.error_code AS "errorCode", a.error,
-       a.fenced_at AS "fencedAt"
+       a.fenced_at AS "fencedAt", a.dag_version AS "dagVersion"
      FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id
      WHERE ti.run_id = $1 ORDER BY ti.task_id, ti.map_index, a.try_number, a.attempt`,
     [runId],

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { recordRetryEvent } from './callbacks.ts';
 import { describeError, isRetryable, TributaryError } from './errors.ts';
 import { retryDelay, type PendingJob } from './jobs.ts';
-import type { CollectedLine } from './logger.ts';
+import { maskTaskSecrets, type CollectedLine } from './logger.ts';
 import type { OutageLog } from './outage.ts';
 import { saveTaskLogs } from './task-store.ts';
 import { commitTry, endTry, type Ended } from './transitions.ts';
@@ -69,7 +69,7 @@ export type Written = Pick<Ended, 'jobs' | 'settle'>;
  */
 export async function writeFailure(client: pg.PoolClient, a: EndingAttempt, decision: Decision, err: unknown): Promise<Written | null> {
   const { claimed: c, dag, task } = a;
-  const message = describeError(err);
+  const message = maskTaskSecrets(a.log, describeError(err));
   // A connection lost under the attempt carries no code of its own: an outage is named as one.
   const code = errorCode(err) ?? (decision.kind === 'infra' ? 'DATABASE_UNAVAILABLE' : null);
   if (decision.kind === 'fail') return endTry(client, c, { state: 'failed', result: null, error: message, code, lines: a.lines });

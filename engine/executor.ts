@@ -17,7 +17,7 @@ import { enqueueSafely, recordFailure, writeFailure, type EndingAttempt, type Fa
 import { describeError, isInfrastructure, TributaryError } from './errors.ts';
 import type { PendingJob } from './jobs.ts';
 import type { Leases } from './leases.ts';
-import { taskLogger, type CollectedLine } from './logger.ts';
+import { maskTaskSecrets, taskLogger, type CollectedLine } from './logger.ts';
 import { taskParams } from './secret-params.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
@@ -79,6 +79,20 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
 }
 
 /**
+ * A rolling upgrade: this worker's copy of the DAG is another version than the run was created
+ * with. The try runs with this worker's copy (the graph and trigger rules stay the registered
+ * ones, the task's handler and options are this worker's) — refusing it could leave a run with no
+ * worker able to take it once every worker is upgraded — and that is put on the record: the
+ * attempt's dag_version (null means the run's own) and a warning line in the task's log.
+ */
+async function recordOtherVersion(client: pg.PoolClient, claimed: Claimed, dag: CompiledDag, log: Logger): Promise<void> {
+  await client.query('UPDATE task_attempts SET dag_version = $4 WHERE task_instance_id = $1 AND try_number = $2 AND attempt = $3',
+    [claimed.id, claimed.try_number, claimed.attempt, dag.version]);
+  log.warn({ dag_version: dag.version, run_dag_version: claimed.run_dag_version },
+    `this worker runs version ${dag.version} of dag ${dag.id}; run ${claimed.run_id} was created with version ${claimed.run_dag_version} (a rolling upgrade?): the try runs with this worker's copy of the task`);
+}
+
+/**
  * Runs one claimed try on `client` (inside the transaction claimAndBegin opened). Returns the next
  * try when this one handed it over — its lease entry added, `client` still checked out, inside the
  * next try's transaction — else null, with `client` released.
@@ -136,6 +150,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
     // A poke of a rescheduling handler (sensor) continues its try: the engine logs its start and
     // first reschedule once; later pokes store only what the handler logs.
     if (claimed.pokes === 0) log.info('try started');
+    if (claimed.run_dag_version !== null && claimed.run_dag_version !== dag.version) await recordOtherVersion(client, claimed, dag, log);
     const outcome = await withTimeout(kind.handler(ctx, task.options), task.timeoutMs, controller, () => (destroy = true));
     rescheduled = isReschedule(outcome);
     if (isReschedule(outcome)) {
@@ -144,7 +159,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
     } else {
       const ended = await endTry(client, claimed, {
-        state: 'success', result: outcome as Json, error: null, code: null, lines: [...lines, storedLine(bindings, 'try succeeded')],
+        state: 'success', result: maskTaskSecrets(log, outcome as Json), error: null, code: null, lines: [...lines, storedLine(bindings, 'try succeeded')],
         take: mayHandOver ? { queue: task.kind, worker: deps.workerName, leaseMs: deps.leases.leaseMs } : undefined,
       });
       if (!ended) throw new LostClaim();

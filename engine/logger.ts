@@ -134,6 +134,15 @@ export function hideInTaskLog(log: Logger, value: string): void {
   if (collector && !collector.hidden.includes(value)) collector.hidden.push(value);
 }
 
+/**
+ * `value` with every secret hidden in the try's logger masked: a try's result and error message are
+ * stored and shown like its log lines, so a handler that returns or throws a secret leaks it no more.
+ */
+export function maskTaskSecrets<T>(log: Logger, value: T): T {
+  const collector = (log as unknown as Record<symbol, Collector | undefined>)[COLLECTOR];
+  return collector && collector.hidden.length > 0 ? (maskValues(value, collector.hidden) as T) : value;
+}
+
 function maskValues(value: unknown, hidden: readonly string[]): unknown {
   if (typeof value === 'string') return hidden.reduce((text, secret) => text.split(secret).join(REDACTED), value);
   if (Array.isArray(value)) return value.map((item) => maskValues(item, hidden));

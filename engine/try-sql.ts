@@ -80,4 +80,6 @@ export interface Claimed {
   params: Record<string, Json>;
   /** Results of the task's upstream tasks, by task id (a mapped parent holds its children's list). */
   upstream: Record<string, Json>;
+  /** The DAG version the run was created with (dag_runs.dag_version); null for runs from before versions. */
+  run_dag_version: string | null;
 }

@@ -172,10 +172,11 @@ ${t.warnings.map((w) => html`<div class="warn">⚠ ${w}</div>`)}</td>
   const attemptsTable = attempts.length === 0 ? html`` : html`<details><summary>Attempts (${attempts.length})</summary><div class="scroll"><table id="attempts">
 <thead><tr><th>Task</th><th class="num">Try.attempt</th><th>State</th><th>Worker</th><th>Started</th><th>Ended</th><th>Error</th></tr></thead><tbody>
 ${attempts.map((a) => html`<tr><td>${a.taskId}${a.mapIndex >= 0 ? `[${a.mapIndex}]` : ''}</td><td class="num">${a.tryNumber}.${a.attempt}</td><td>${attemptState(a, when)}</td>
-<td>${a.worker}</td><td>${when(a.startedAt)}</td><td>${when(a.endedAt)}</td><td>${errorText(a.errorCode, a.error)}</td></tr>`)}</tbody></table></div></details>`;
+<td>${a.worker}${a.dagVersion ? html` <span class="version-other" title="this worker's copy of the DAG was another version than the run's">(ran DAG version ${a.dagVersion})</span>` : ''}</td><td>${when(a.startedAt)}</td><td>${when(a.endedAt)}</td><td>${errorText(a.errorCode, a.error)}</td></tr>`)}</tbody></table></div></details>`;
   const body = html`<h1>${run.dagId} · ${when(run.logicalDate)} ${badge(run.state)}</h1>
 ${run.state === 'queued' && run.waitReason ? html`<p class="flash waiting" id="wait-reason" role="status"><strong>Queued, not started:</strong> ${run.waitReason}</p>` : ''}
 <dl class="meta"><dt>Run</dt><dd>#${run.id} (${run.runType}${run.triggeredBy ? html`, triggered by <span id="triggered-by">${run.triggeredBy}</span>` : ''})</dd>
+<dt>DAG version</dt><dd><code id="dag-version">${run.dagVersion ?? '–'}</code>${run.dagVersion && dags.get(run.dagId) && dags.get(run.dagId)!.version !== run.dagVersion ? html` (this dashboard has version <code>${dags.get(run.dagId)!.version}</code>)` : ''}</dd>
 <dt>Data interval</dt><dd>${when(run.logicalDate)} → ${when(interval.rows[0]?.end)}</dd>
 <dt>Started / ended</dt><dd>${when(run.startedAt)} → ${when(run.endedAt)} (${duration(runMs)})</dd>
 <dt>Warnings</dt><dd>${run.warnings}</dd>

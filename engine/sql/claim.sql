@@ -1,6 +1,6 @@
 /*
  * trib_claim(instance, try, worker, lease ms) → the try's context in ONE row (task, run, params,
- * the results of its upstream tasks), or no row. Starts a new attempt of a queued try, or takes
+ * the results of its upstream tasks, the DAG version the run was created with), or no row. Starts a new attempt of a queued try, or takes
  * over a running one whose lease expired. The attempt taken over is closed: 'infra_error'
  * (counted in infra_retries) when it started before the database server did — a restart or a
  * stop ended its connection, its worker may well be alive — else 'lost' (counted in
@@ -14,7 +14,7 @@ CREATE OR REPLACE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker tex
 RETURNS TABLE (
   id bigint, run_id bigint, task_id text, map_index int, try_number int, max_tries int, map_item jsonb,
   resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
-  dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb
+  dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb, run_dag_version text
 ) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 BEGIN
@@ -58,7 +58,8 @@ BEGIN
     (SELECT coalesce(jsonb_object_agg(up.task_id, (
        SELECT u.result FROM task_instances u WHERE u.run_id = c.run_id AND u.task_id = up.task_id AND u.map_index = -1)), '{}'::jsonb)
      FROM dag_tasks dt, unnest(dt.upstream) AS up(task_id)
-     WHERE dt.dag_id = r.dag_id AND dt.task_id = c.task_id)
+     WHERE dt.dag_id = r.dag_id AND dt.task_id = c.task_id),
+    r.dag_version
   FROM claimed c JOIN dag_runs r ON r.id = c.run_id, ended;
 END
 $$;

@@ -1,4 +1,4 @@
-/** Mutation list, part: connections and exactly-once loads into a warehouse (issue 21 items 1 and 2). See test/mutations.ts. */
+/** Mutation list, part: connections, exactly-once loads into a warehouse and DAG versions (issue 21). See test/mutations.ts. */
 import type { Mutation } from '../mutations.ts';
 
 const UNIT = 'test/unit/engine/connections.test.ts';
@@ -19,8 +19,8 @@ export const CONNECTION_MUTATIONS: Mutation[] = [
     file: 'jobs/sql/data-client.ts',
     find: "throw broken || isInfrastructure(err) ? outage(name, committing ? 'COMMIT failed (it may have landed)' : 'connection lost', err) : err;",
     replace: 'throw err;',
-    tests: [CUT],
-    guards: 'a warehouse connection lost (at COMMIT too) is an infrastructure retry of the same try',
+    tests: [CUT, 'test/integration/connections/warehouse-restart.test.ts'],
+    guards: 'a warehouse connection lost (at COMMIT, or by a server restart mid-load) is an infrastructure retry of the same try',
   },
   {
     id: 'warehouse-keepalive',
@@ -45,5 +45,37 @@ export const CONNECTION_MUTATIONS: Mutation[] = [
     replace: 'return;',
     tests: [UNIT],
     guards: "an unknown connection name is a DAG error at load time where connections are configured",
+  },
+  {
+    id: 'attempt-other-version-recorded',
+    file: 'engine/executor.ts',
+    find: 'if (claimed.run_dag_version !== null && claimed.run_dag_version !== dag.version) await recordOtherVersion(client, claimed, dag, log);',
+    replace: '',
+    tests: ['test/integration/engine/dag-version.test.ts'],
+    guards: 'a try run by a worker with another DAG version than its run records the version it ran',
+  },
+  {
+    id: 'warehouse-inbox-row',
+    file: 'jobs/load/warehouse.ts',
+    find: '    await db.insert(loadInbox).values({',
+    replace: '    if (false) await db.insert(loadInbox).values({',
+    tests: ['test/reliability/multi-host.test.ts'],
+    guards: 'every load into a warehouse commits its inbox row with its rows (scheduler, two workers and the warehouse killed or restarted mid-day)',
+  },
+  {
+    id: 'secret-result-masked',
+    file: 'engine/executor.ts',
+    find: 'result: maskTaskSecrets(log, outcome as Json)',
+    replace: 'result: outcome as Json',
+    tests: ['test/integration/engine/secret-result-mask.test.ts'],
+    guards: "a handler that returns a secret param's value does not store it in the try's result",
+  },
+  {
+    id: 'secret-error-masked',
+    file: 'engine/attempt-end.ts',
+    find: 'const message = maskTaskSecrets(a.log, describeError(err));',
+    replace: 'const message = describeError(err);',
+    tests: ['test/integration/engine/secret-result-mask.test.ts'],
+    guards: "a handler that throws a secret param's value does not store it in the try's error",
   },
 ];

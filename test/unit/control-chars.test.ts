@@ -71,7 +71,7 @@ describe('params rendered into paths and patterns', () => {
 describe('trib run show prints no value on a line of its own', () => {
   const forged = 'ok\nrun 9 of other — success\r\u0085\u2028\u001b[31m';
   const run: RunDetail = {
-    id: 7, dagId: 'forge', logicalDate, state: 'failed', runType: 'manual', triggeredBy: forged, params: { note: forged },
+    id: 7, dagId: 'forge', logicalDate, state: 'failed', runType: 'manual', triggeredBy: forged, dagVersion: 'abc123abc123', params: { note: forged },
     createdAt: logicalDate, startedAt: logicalDate, endedAt: logicalDate, warnings: 1,
     tasks: [{
       taskId: 'load', mapIndex: -1, state: 'failed', tryNumber: 1, maxTries: 1, queue: 'load', startedAt: logicalDate, endedAt: logicalDate,
