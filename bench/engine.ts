@@ -2,13 +2,15 @@
  * bench:engine — engine overhead against raw BullMQ, on both queue backends, same services, same
  * process: a 200-task linear chain of noop tasks (ms per hop) and one run mapping 1,000 noop
  * tasks (tasks/s), best of 3 rounds, each round running the raw baseline and Tributary back to
- * back; then the chain again with HANDOVER_MAX=0 (every try through the queue).
+ * back; then the chain again with HANDOVER_MAX=0 (every try through the queue). The third row,
+ * always run, is a local Redis Cluster (three masters, test/support/redis-cluster.ts): Tributary
+ * with REDIS_CLUSTER and prefix `{bench_cluster_…}` against raw BullMQ on the same cluster.
  * `pg_round_trips_per_hop` counts every query the engine's own pool sent during the best chain
  * round (a query hook on its clients), divided by the hops, and `pg_wait_ms_per_hop` the time the
  * engine waited on them. Progress goes to stderr; the last stdout line is one JSON array.
  */
 import { Queue, Worker, createPostgresBackend, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { runMigrations } from '../db/migrate.ts';
@@ -18,6 +20,7 @@ import { Engine } from '../engine/engine.ts';
 import { triggerRun } from '../engine/operations.ts';
 import type { TaskSpec } from '../engine/types.ts';
 import { builtinKinds } from '../jobs/index.ts';
+import { startRedisCluster } from '../test/support/redis-cluster.ts';
 import { freshDatabase, startServices } from '../test/support/services.ts';
 
 const CHAIN = 200;
@@ -36,7 +39,7 @@ const fanoutDag = defineDag({
   },
 });
 
-type Backend = 'redis' | 'postgres';
+type Backend = 'redis' | 'postgres' | 'redis-cluster';
 
 /**
  * Counts the queries sent by the clients of one pool (BullMQ's own Postgres pool is not counted)
@@ -69,7 +72,9 @@ async function ours(backend: Backend, databaseUrl: string, redisUrl: string | un
   await runMigrations(database);
   await database.close();
   const engine = new Engine({
-    databaseUrl, queueBackend: backend, redisUrl, queuePrefix: `bench_${backend}_h${handoverMax}`, dags, kinds,
+    databaseUrl, queueBackend: backend === 'postgres' ? 'postgres' : 'redis', redisUrl, redisCluster: backend === 'redis-cluster',
+    // On a cluster every key of a queue must hash to one slot: the `{…}` hash tag.
+    queuePrefix: backend === 'redis-cluster' ? `{bench_cluster_h${handoverMax}}` : `bench_${backend}_h${handoverMax}`, dags, kinds,
     log: pino({ level: 'silent' }), poolSize: 20, handoverMax,
   });
   const queries = countQueries(engine.pool);
@@ -106,13 +111,15 @@ async function ours(backend: Backend, databaseUrl: string, redisUrl: string | un
 }
 
 async function raw(backend: Backend, databaseUrl: string, redisUrl?: string) {
-  const redis = backend === 'redis' ? new Redis(String(redisUrl), { maxRetriesPerRequest: null }) : undefined;
+  const redis = backend === 'redis' ? new Redis(String(redisUrl), { maxRetriesPerRequest: null })
+    : backend === 'redis-cluster' ? new Cluster(clusterNodes(String(redisUrl)), { redisOptions: { maxRetriesPerRequest: null } }) : undefined;
+  const prefix = backend === 'redis-cluster' ? '{raw}' : 'raw';
   const pgConnection = { connectionString: databaseUrl, schema: 'bullmq_raw', migrate: true };
   const queue = (name: string) =>
-    backend === 'redis' ? new Queue(name, { connection: redis!, prefix: 'raw' }) : new Queue(name, { connection: pgConnection }, createPostgresBackend);
+    redis ? new Queue(name, { connection: redis, prefix }) : new Queue(name, { connection: pgConnection }, createPostgresBackend);
   const worker = (name: string, fn: (job: Job) => Promise<void>) =>
-    backend === 'redis'
-      ? new Worker(name, fn, { connection: redis!, prefix: 'raw', concurrency: CONCURRENCY })
+    redis
+      ? new Worker(name, fn, { connection: redis, prefix, concurrency: CONCURRENCY })
       : new Worker(name, fn, { connection: pgConnection, concurrency: CONCURRENCY }, createPostgresBackend);
 
   // Chain: each job enqueues the next.
@@ -159,14 +166,19 @@ async function raw(backend: Backend, databaseUrl: string, redisUrl?: string) {
 
 const round = (n: number, d = 2) => Number(n.toFixed(d));
 
+/** `redis://127.0.0.1:p1,redis://127.0.0.1:p2` → ioredis Cluster seed nodes. */
+const clusterNodes = (urls: string) => urls.split(',').map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) }));
+
 async function main() {
   const services = await startServices({ redis: true });
+  const cluster = await startRedisCluster();
   const results = [];
   try {
-    for (const backend of ['redis', 'postgres'] as const) {
-      const url = await freshDatabase(services.databaseUrl, `bench_engine_${backend}`);
-      const r = await raw(backend, url, services.redisUrl);
-      const o = await ours(backend, url, services.redisUrl, 20);
+    for (const backend of ['redis', 'postgres', 'redis-cluster'] as const) {
+      const url = await freshDatabase(services.databaseUrl, `bench_engine_${backend.replace('-', '_')}`);
+      const redisUrl = backend === 'redis-cluster' ? cluster.url : services.redisUrl;
+      const r = await raw(backend, url, redisUrl);
+      const o = await ours(backend, url, redisUrl, 20);
       const best = { chain: Infinity, rawChain: Infinity, fanout: Infinity, rawFanout: Infinity, roundTrips: 0, pgWait: 0 };
       for (let i = 1; i <= ROUNDS; i++) {
         console.error(`[bench:engine] ${backend}: round ${i} of ${ROUNDS}…`);
@@ -178,7 +190,7 @@ async function main() {
       }
       await o.close();
       // The same chain with every try through the queue (HANDOVER_MAX=0), against the same baseline.
-      const q = await ours(backend, url, services.redisUrl, 0);
+      const q = await ours(backend, url, redisUrl, 0);
       let queueOnly = Infinity;
       let rawAgain = Infinity;
       for (let i = 1; i <= ROUNDS; i++) {
@@ -211,6 +223,7 @@ async function main() {
       results.push(row);
     }
   } finally {
+    await cluster.stop();
     await services.stop();
   }
   console.log(JSON.stringify(results));

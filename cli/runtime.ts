@@ -52,6 +52,7 @@ export function createEngine(config: Config, databaseUrl: string, dags: Map<stri
     databaseUrl,
     queueBackend: config.QUEUE_BACKEND,
     redisUrl: config.REDIS_URL,
+    redisCluster: config.REDIS_CLUSTER,
     queuePrefix: config.QUEUE_PREFIX,
     schema: config.TRIBUTARY_SCHEMA,
     taskIdleTimeoutMs: config.TASK_IDLE_TIMEOUT_MS,

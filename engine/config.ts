@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { TributaryError } from './errors.ts';
+import { HASH_TAG_MESSAGE, hasHashTag } from './queues.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -20,8 +21,13 @@ const schema = z
     /** @default 'redis' when REDIS_URL is set, else 'postgres' */
     QUEUE_BACKEND: z.enum(['redis', 'postgres']).optional(),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
-    /** Key prefix (redis) or schema (postgres) of the queues. @default 'tributary' */
-    QUEUE_PREFIX: z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits, underscore').default('tributary'),
+    /**
+     * `true`: REDIS_URL is a Redis Cluster — one node, or a comma list of seed nodes — reached through
+     * ioredis' Cluster client; QUEUE_PREFIX must then carry a hash tag (`{tributary}`). @default false
+     */
+    REDIS_CLUSTER: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    /** Key prefix (redis) or schema (postgres) of the queues; `{name}` (a Redis Cluster hash tag) for redis only. @default 'tributary' */
+    QUEUE_PREFIX: z.string().regex(/^([a-z_][a-z0-9_]{0,40}|\{[a-z_][a-z0-9_]{0,40}\}[a-z0-9_]{0,20})$/, 'lowercase letters, digits, underscore (or {name} for a Redis Cluster)').default('tributary'),
     /**
      * Postgres schema of the engine's own tables and functions (runs, tries, ledgers, results).
      * Every Tributary connection resolves unqualified names there first. @default 'tributary'
@@ -120,6 +126,13 @@ const schema = z
   .superRefine((env, ctx) => {
     if (env.QUEUE_BACKEND === 'redis' && !env.REDIS_URL) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when QUEUE_BACKEND=redis' });
+    }
+    const redis = (env.QUEUE_BACKEND ?? (env.REDIS_URL ? 'redis' : 'postgres')) === 'redis';
+    if (redis && env.REDIS_CLUSTER && !hasHashTag(env.QUEUE_PREFIX)) {
+      ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: HASH_TAG_MESSAGE });
+    }
+    if (!redis && env.QUEUE_PREFIX.includes('{')) {
+      ctx.addIssue({ code: 'custom', path: ['QUEUE_PREFIX'], message: 'is a Postgres schema with QUEUE_BACKEND=postgres: lowercase letters, digits, underscore, no {hash tag}' });
     }
   });
 

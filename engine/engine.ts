@@ -23,6 +23,8 @@ export interface EngineOptions {
   databaseUrl: string;
   queueBackend: 'redis' | 'postgres';
   redisUrl?: string;
+  /** REDIS_URL is a Redis Cluster (REDIS_CLUSTER); queuePrefix must then carry a `{hash tag}`. @default false */
+  redisCluster?: boolean;
   queuePrefix: string;
   /** Postgres schema of the engine's tables (TRIBUTARY_SCHEMA). @default 'tributary' */
   schema?: string;
@@ -98,6 +100,7 @@ export class Engine {
     this.backend = createQueueBackend({
       kind: options.queueBackend,
       redisUrl: options.redisUrl,
+      cluster: options.redisCluster,
       databaseUrl: options.databaseUrl,
       prefix: options.queuePrefix,
     });
@@ -127,6 +130,7 @@ export class Engine {
 
   /** Upserts the DAG registry (keeps pause flags; a new DAG may start paused, see pausedAtCreation). */
   async register(): Promise<void> {
+    await this.backend.verify(); // a Redis Cluster behind REDIS_URL without REDIS_CLUSTER=true (or the reverse)
     await registerDags(this.pool, this.options.dags.values(), { pausedAtCreation: this.options.pausedAtCreation ?? false });
   }
 

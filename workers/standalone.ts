@@ -67,6 +67,7 @@ async function writeEnvFile(file: string, config: Config, engine: Engine): Promi
     DATABASE_URL: engine.options.databaseUrl,
     QUEUE_BACKEND: config.QUEUE_BACKEND,
     REDIS_URL: config.REDIS_URL,
+    REDIS_CLUSTER: config.REDIS_CLUSTER ? 'true' : undefined,
     QUEUE_PREFIX: engine.options.queuePrefix,
     TRIBUTARY_SCHEMA: engine.options.schema,
     DAGS_DIR: path.resolve(config.DAGS_DIR),

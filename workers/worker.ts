@@ -24,6 +24,7 @@ export function startWorkerRole({ engine, config, log, queues }: WorkerRole): st
 
 /** Runs the worker role until a signal, then stops gracefully. */
 export async function runWorker(role: WorkerRole): Promise<void> {
+  await role.engine.backend.verify(); // a Redis Cluster behind REDIS_URL without REDIS_CLUSTER=true (or the reverse)
   startWorkerRole(role);
   const reloader = watchDags({ engines: [role.engine], dir: role.config.DAGS_DIR, log: role.log });
   await waitForShutdown(role.log);

@@ -1,4 +1,4 @@
-/** Mutation list, part: connections, exactly-once loads into a warehouse and DAG versions (issue 21). See test/mutations.ts. */
+/** Mutation list, part: connections, exactly-once loads into a warehouse and DAG versions (issue 21), Redis Cluster. See test/mutations.ts. */
 import type { Mutation } from '../mutations.ts';
 
 const UNIT = 'test/unit/engine/connections.test.ts';
@@ -77,5 +77,21 @@ export const CONNECTION_MUTATIONS: Mutation[] = [
     replace: 'const message = describeError(err);',
     tests: ['test/integration/engine/secret-result-mask.test.ts'],
     guards: "a handler that throws a secret param's value does not store it in the try's error",
+  },
+  {
+    id: 'redis-cluster-hash-tag',
+    file: 'engine/queues.ts',
+    find: 'return /^[^{]*\\{[^}]+\\}/.test(prefix);',
+    replace: 'return true;',
+    tests: ['test/integration/engine/redis-cluster.test.ts'],
+    guards: 'on a Redis Cluster a QUEUE_PREFIX without a {hash tag} is refused before anything is queued',
+  },
+  {
+    id: 'redis-cluster-client',
+    file: 'engine/queues.ts',
+    find: '    if (options.cluster) {',
+    replace: '    if (false as boolean) {',
+    tests: ['test/integration/engine/redis-cluster.test.ts'],
+    guards: 'with REDIS_CLUSTER=true the queues and workers use a cluster client (chain, fan-out, sensor on a real 3-master cluster)',
   },
 ];

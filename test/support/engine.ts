@@ -87,6 +87,10 @@ export async function startTestEngine(options: {
   schema?: string;
   /** New DAGs start paused (DAGS_PAUSED_AT_CREATION). @default the engine's (false) */
   pausedAtCreation?: boolean;
+  /** Another Redis than the suite's (e.g. a local cluster, with a `{hash tag}` queuePrefix). @default the suite's server */
+  redis?: { url: string; cluster: boolean };
+  /** @default a unique prefix per engine */
+  queuePrefix?: string;
 }): Promise<TestEngine> {
   const database = await createTestDatabase({ schema: options.schema });
   await database.pool.query(
@@ -98,8 +102,9 @@ export async function startTestEngine(options: {
   const engine = new Engine({
     databaseUrl: database.url,
     queueBackend: options.backend,
-    redisUrl: redisUrl(),
-    queuePrefix: uniquePrefix(options.backend === 'redis' ? 'tq' : 'bullmq_t'),
+    redisUrl: options.redis?.url ?? redisUrl(),
+    redisCluster: options.redis?.cluster,
+    queuePrefix: options.queuePrefix ?? uniquePrefix(options.backend === 'redis' ? 'tq' : 'bullmq_t'),
     dags,
     kinds,
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
