@@ -6,7 +6,6 @@
  * user's sessions; a role change applies at the user's next request (sessions read it live).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import argon2 from 'argon2';
 import type pg from 'pg';
 import { TributaryError } from '../engine/errors.ts';
 
@@ -43,6 +42,8 @@ export interface TokenRow {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
+/** Loaded on the first password hashed or checked: a native module no other command needs. */
+const argon2 = async () => (await import('argon2')).default;
 
 export function checkRole(role: string): Role {
   if ((ROLES as readonly string[]).includes(role)) return role as Role;
@@ -60,7 +61,7 @@ export class UserStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async add(name: string, role: Role, password: string | null): Promise<void> {
-    const hash = password === null ? null : await argon2.hash(checkPassword(password));
+    const hash = password === null ? null : await (await argon2()).hash(checkPassword(password));
     const { rowCount } = await this.pool.query(
       'INSERT INTO dashboard_users (name, role, password_hash) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
       [checkUserName(name), checkRole(role), hash],
@@ -83,7 +84,7 @@ export class UserStore {
 
   /** A new password (null: none, tokens only); every session of the user ends. Returns the sessions ended. */
   async setPassword(name: string, password: string | null): Promise<number> {
-    const hash = password === null ? null : await argon2.hash(checkPassword(password));
+    const hash = password === null ? null : await (await argon2()).hash(checkPassword(password));
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -110,7 +111,7 @@ export class UserStore {
       'SELECT role, password_hash AS hash FROM dashboard_users WHERE name = $1', [name],
     );
     const hash = rows[0]?.hash;
-    if (!hash || !(await argon2.verify(hash, password).catch(() => false))) return undefined;
+    if (!hash || !(await (await argon2()).verify(hash, password).catch(() => false))) return undefined;
     return { name, role: rows[0].role };
   }
 
