@@ -83,10 +83,12 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
  * with. The try runs with this worker's copy (the graph and trigger rules stay the registered
  * ones, the task's handler and options are this worker's) — refusing it could leave a run with no
  * worker able to take it once every worker is upgraded — and that is put on the record: the
- * attempt's dag_version (null means the run's own) and a warning line in the task's log.
+ * attempt's dag_version (null means the run's own) and a warning line in the task's log. Written
+ * on its own (not in the try's transaction): a row lock on the attempt held by a long try would
+ * block the takeover that ends a stopped worker's attempt.
  */
-async function recordOtherVersion(client: pg.PoolClient, claimed: Claimed, dag: CompiledDag, log: Logger): Promise<void> {
-  await client.query('UPDATE task_attempts SET dag_version = $4 WHERE task_instance_id = $1 AND try_number = $2 AND attempt = $3',
+async function recordOtherVersion(pool: pg.Pool, claimed: Claimed, dag: CompiledDag, log: Logger): Promise<void> {
+  await pool.query('UPDATE task_attempts SET dag_version = $4 WHERE task_instance_id = $1 AND try_number = $2 AND attempt = $3',
     [claimed.id, claimed.try_number, claimed.attempt, dag.version]);
   log.warn({ dag_version: dag.version, run_dag_version: claimed.run_dag_version },
     `this worker runs version ${dag.version} of dag ${dag.id}; run ${claimed.run_id} was created with version ${claimed.run_dag_version} (a rolling upgrade?): the try runs with this worker's copy of the task`);
@@ -150,7 +152,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
     // A poke of a rescheduling handler (sensor) continues its try: the engine logs its start and
     // first reschedule once; later pokes store only what the handler logs.
     if (claimed.pokes === 0) log.info('try started');
-    if (claimed.run_dag_version !== null && claimed.run_dag_version !== dag.version) await recordOtherVersion(client, claimed, dag, log);
+    if (claimed.run_dag_version !== null && claimed.run_dag_version !== dag.version) await recordOtherVersion(deps.pool, claimed, dag, log);
     const outcome = await withTimeout(kind.handler(ctx, task.options), task.timeoutMs, controller, () => (destroy = true));
     rescheduled = isReschedule(outcome);
     if (isReschedule(outcome)) {

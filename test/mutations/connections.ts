@@ -49,7 +49,7 @@ export const CONNECTION_MUTATIONS: Mutation[] = [
   {
     id: 'attempt-other-version-recorded',
     file: 'engine/executor.ts',
-    find: 'if (claimed.run_dag_version !== null && claimed.run_dag_version !== dag.version) await recordOtherVersion(client, claimed, dag, log);',
+    find: 'if (claimed.run_dag_version !== null && claimed.run_dag_version !== dag.version) await recordOtherVersion(deps.pool, claimed, dag, log);',
     replace: '',
     tests: ['test/integration/engine/dag-version.test.ts'],
     guards: 'a try run by a worker with another DAG version than its run records the version it ran',
