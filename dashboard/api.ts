@@ -5,7 +5,7 @@
  * task, mark, pause, backfill, bulk clear). Requests are validated by the zod schemas listed in `API_ROUTES` (which
  * also make /api/openapi.json), after dashboard/input-guards.ts: a POST that is not JSON is a 415, filter text with
  * control characters, an out-of-range cursor or a body nested too deep a 400. Params in runs are masked as the run
- * page masks them. Errors answer `{ error: CODE, message }` with 400/403/404/409/415/500.
+ * page masks them. Errors answer `{ error: CODE, message }` with 400/403/404/409/415/500 (503: data kept in a connection this process does not define).
  */
 import { pipeline } from 'node:stream/promises';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
@@ -22,7 +22,7 @@ import {
 import { checkDepth, checkParams, CursorDate, FilterText, unreadableBody } from './input-guards.ts';
 import { redactParams } from '../engine/secret-params.ts';
 import { dagSummaries, getRun, latestReport, listRuns, runDetail } from './queries.ts';
-import { auditOf, refusedPage } from './refused.ts';
+import { auditOf, refusedPage, refusedPool } from './refused.ts';
 import { AuditQuery } from './access-pages.ts';
 import { listAudit } from '../engine/audit-log.ts';
 import { UserStore } from './users.ts';
@@ -69,6 +69,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   REPORT_ROW_NOT_FOUND: 404,
   PATH_OUTSIDE_ROOT: 403,
   RUN_EXISTS: 409,
+  CONNECTION_UNDEFINED: 503,
 };
 
 /** The HTTP status of an error: by its code; a body express could not parse is a 400. */
@@ -248,8 +249,8 @@ export function apiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: 
   });
   route('get', '/runs/{runId}/refused', async (req, _res, { query }: { query: z.output<typeof RefusedQuery> }) => {
     const run = await getRun(engine.pool, runOf(req));
-    const audit = auditOf(engine.dag(run.dagId), query.task);
-    return refusedPage(engine.pool, audit, run.id, query.task, query, { after: query.after, limit: query.limit });
+    const source = auditOf(engine.dag(run.dagId), query.task);
+    return refusedPage(refusedPool(engine.pool, source), source.audit, run.id, query.task, query, { after: query.after, limit: query.limit });
   });
   route('get', '/runs/{runId}/reports/{reportId}/file', async (req, res) => {
     const run = await getRun(engine.pool, runOf(req));

@@ -1,27 +1,50 @@
 /**
  * The refused-rows browser's data: a load task's audit table (from its DAG options, as the load
- * job names it), one page of a run's refused rows by id cursor, filtered by rule and column, and
- * the same rows as CSV, cells formula-escaped like report cells. The table name comes from the
- * definition, never from the request.
+ * job names it) and the database it is in — the database of record, or the load's `connection`
+ * (a warehouse keeps its own audit rows) —, one page of a run's refused rows by id cursor,
+ * filtered by rule and column, and the same rows as CSV, cells formula-escaped like report cells.
+ * The table name comes from the definition, never from the request.
  */
 import type pg from 'pg';
 import { z } from 'zod';
+import { connectionsConfigured, processConnections } from '../engine/connections.ts';
 import { TributaryError } from '../engine/errors.ts';
 import type { CompiledDag, Json } from '../engine/types.ts';
 import { auditTarget, type AuditTarget } from '../jobs/load/audit.ts';
 import { escapeFormula } from '../jobs/report/cells.ts';
 
-const LoadNames = z.object({ target: z.string(), audit: z.string().optional() });
+const LoadNames = z.object({ target: z.string(), audit: z.string().optional(), connection: z.string().optional() });
 
-/** The audit table of `taskId`, a load task of `dag`. */
-export function auditOf(dag: CompiledDag, taskId: string): AuditTarget {
+/** Where a load's refused rows are: its audit table, in the database of record or in its connection. */
+export interface RefusedSource {
+  audit: AuditTarget;
+  /** The load's `connection` option; null = the database of record. */
+  connection: string | null;
+}
+
+/** The refused rows' source of `taskId`, a load task of `dag`. */
+export function auditOf(dag: CompiledDag, taskId: string): RefusedSource {
   const task = dag.tasks.get(taskId);
   if (!task) throw new TributaryError('TASK_NOT_FOUND', `dag "${dag.id}" has no task "${taskId}"`);
   const names = LoadNames.safeParse(task.options);
   if (task.kind !== 'load' || !names.success) {
     throw new TributaryError('ARGUMENT_INVALID', `task "${taskId}" of dag "${dag.id}" is not a load: it has no refused rows`);
   }
-  return auditTarget(names.data.target, names.data.audit);
+  return { audit: auditTarget(names.data.target, names.data.audit), connection: names.data.connection ?? null };
+}
+
+/**
+ * The pool to read `source` with: `record` (the database of record), or the pool of the load's
+ * connection. CONNECTION_UNDEFINED (a 503 saying what to set) when this process does not define it.
+ */
+export function refusedPool(record: pg.Pool, source: RefusedSource): pg.Pool {
+  if (source.connection === null) return record;
+  const name = source.connection;
+  if (!connectionsConfigured() || !processConnections().names().includes(name)) {
+    throw new TributaryError('CONNECTION_UNDEFINED',
+      `the refused rows of this load are in connection "${name}" (${source.audit.schema}.${source.audit.table}), which this dashboard does not define: set TRIB_CONN_${name.toUpperCase()} (or TRIB_CONNECTIONS_FILE) where the dashboard runs to browse them here`);
+  }
+  return processConnections().pool(name);
 }
 
 export interface RefusedFilter {

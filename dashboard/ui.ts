@@ -19,7 +19,7 @@ import { backfillPage, dagPage } from './pages/dag.ts';
 import { homePage } from './pages/home.ts';
 import { refusedBrowserPage, type RefusedView } from './pages/refused.ts';
 import { runPage } from './pages/run.ts';
-import { auditOf, refusedCsv } from './refused.ts';
+import { auditOf, refusedCsv, refusedPool } from './refused.ts';
 import { getRun } from './queries.ts';
 import { idParam, statusOf } from './api.ts';
 
@@ -192,9 +192,10 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
   router.get('/runs/:id/refused.csv', page(async (req, res) => {
     const runId = idParam(req.params.id as string);
     const view = refusedView(req);
-    const audit = auditOf(engine.dag((await getRun(engine.pool, runId)).dagId), view.taskId);
+    const source = auditOf(engine.dag((await getRun(engine.pool, runId)).dagId), view.taskId);
+    const pool = refusedPool(engine.pool, source);
     res.type('text/csv').attachment(`run-${runId}-${view.taskId}-refused.csv`);
-    for await (const chunk of refusedCsv(engine.pool, audit, runId, view.taskId, view)) {
+    for await (const chunk of refusedCsv(pool, source.audit, runId, view.taskId, view)) {
       if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
     }
     res.end();

@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   DAG_INVALID: 'permanent',
   DAG_NOT_FOUND: 'permanent',
   CONFIG_INVALID: 'permanent',
+  /** The dashboard was asked for data kept in a connection its own process does not define. */
+  CONNECTION_UNDEFINED: 'permanent',
   OPTIONS_INVALID: 'permanent',
   IDENTIFIER_INVALID: 'permanent',
   RUN_NOT_FOUND: 'permanent',

@@ -5,9 +5,13 @@
  * a run_id, and callback events — in batches, each statement its own transaction. Queued and
  * running runs are never touched; the load ledger is kept (it dedupes files). Each DAG's latest
  * run of each run type is kept, however old (`airflow db clean` keeps the last run too): the DAG
- * list shows it, and the scheduler's fallback for a DAG with no stored progress reads it.
+ * list shows it, and the scheduler's fallback for a DAG with no stored progress reads it. On the
+ * warehouse connections this process defines, the same runs' inbox and refused rows go first
+ * (engine/retention-connections.ts), counted as `<connection>:<table>`.
  */
 import pg from 'pg';
+import { connectionsConfigured } from './connections.ts';
+import { cleanOnConnections, type ExpiredRun } from './retention-connections.ts';
 
 export interface CleanOptions {
   /** Runs that ended (success or failed) before this instant are deleted. */
@@ -111,17 +115,23 @@ export async function cleanRuns(pool: pg.Pool, options: CleanOptions): Promise<C
   const args = [options.before, options.dagId ?? null];
   const tables = [...(await instanceTables(pool)), ...RESULT_ROWS, ...(await auditTables(pool)), INSTANCES];
   const counts: CleanCounts = new Map([...tables.map((t) => [t.name, 0] as const), ['dag_runs', 0]]);
+  const elsewhere = (connection: string, table: string, n: number) => counts.set(`${connection}:${table}`, (counts.get(`${connection}:${table}`) ?? 0) + n);
+  const expired = (sql: string, values: unknown[]) => pool.query<ExpiredRun>(
+    `SELECT id::float8 AS id, (extract(epoch FROM created_at) * 1000000)::bigint::float8 AS "createdUs" FROM dag_runs WHERE ${ELIGIBLE} ${sql}`, values);
+  const warehouses = connectionsConfigured();
   const latest = await pool.query<{ n: number }>('SELECT trib_retention_kept($1, $2) AS n', args);
   const result = { deleted: counts, kept: latest.rows[0].n };
   if (options.dryRun) {
     for (const table of tables) counts.set(table.name, (await pool.query<{ n: number }>(countSql(table), args)).rows[0].n);
     const runs = await pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM dag_runs WHERE ${ELIGIBLE}`, args);
     counts.set('dag_runs', runs.rows[0].n);
+    if (warehouses) await cleanOnConnections((await expired('', args)).rows, { dryRun: true, batch }, elsewhere);
     return result;
   }
   for (;;) {
-    const chunk = await pool.query<{ id: number }>(`SELECT id FROM dag_runs WHERE ${ELIGIBLE} ORDER BY id LIMIT $3`, [...args, batch]);
+    const chunk = await expired('ORDER BY id LIMIT $3', [...args, batch]);
     if (chunk.rows.length === 0) return result;
+    if (warehouses) await cleanOnConnections(chunk.rows, { dryRun: false, batch }, elsewhere);
     const ids = chunk.rows.map((r) => r.id);
     for (const table of tables) {
       const sql = deleteBatchSql(table);

@@ -15,7 +15,7 @@ export function ageArg(value: string): number {
 export function addDbCommands(program: Command): void {
   const db = program.command('db').description('maintain the database of record');
   db.command('clean')
-    .description('delete runs that ended before a cutoff, with their tries, logs, results, reports and audit rows (in batches); each DAG\'s latest run of each type is kept')
+    .description('delete runs that ended before a cutoff, with their tries, logs, results, reports and audit rows (in batches), and their inbox and refused rows on the warehouse connections defined here; each DAG\'s latest run of each type is kept')
     .requiredOption('--older-than <age>', 'age of the runs to delete, e.g. 30d or 12h', ageArg)
     .option('--dag <dag>', 'only this DAG\'s runs')
     .option('--dry-run', 'print the rows per table that would be deleted; delete nothing')

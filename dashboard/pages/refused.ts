@@ -6,7 +6,8 @@
 import type pg from 'pg';
 import type { CompiledDag } from '../../engine/types.ts';
 import { getRun } from '../queries.ts';
-import { auditOf, refusedFacets, refusedPage, type RefusedFilter } from '../refused.ts';
+import { TributaryError } from '../../engine/errors.ts';
+import { auditOf, refusedFacets, refusedPage, refusedPool, type RefusedFilter } from '../refused.ts';
 import { html, layout } from '../html.ts';
 
 export const REFUSED_PAGE_ROWS = 100;
@@ -24,18 +25,30 @@ export function refusedQuery(view: RefusedView): string {
 export async function refusedBrowserPage(pool: pg.Pool, runId: number, dags: ReadonlyMap<string, CompiledDag>, view: RefusedView, csrf: string): Promise<string> {
   const run = await getRun(pool, runId);
   const dag = dags.get(run.dagId);
-  const audit = dag ? auditOf(dag, view.taskId) : undefined;
-  const [page, facets] = audit
+  const source = dag ? auditOf(dag, view.taskId) : undefined;
+  const audit = source?.audit;
+  // A load into a connection this dashboard does not define: say so on the page, with what to set.
+  let from: pg.Pool | undefined;
+  let unreachable = '';
+  try {
+    from = source && refusedPool(pool, source);
+  } catch (err) {
+    if (!(err instanceof TributaryError && err.code === 'CONNECTION_UNDEFINED')) throw err;
+    unreachable = err.message;
+  }
+  const [page, facets] = audit && from
     ? await Promise.all([
-      refusedPage(pool, audit, runId, view.taskId, view, { after: view.after, limit: REFUSED_PAGE_ROWS }),
-      refusedFacets(pool, audit, runId, view.taskId),
+      refusedPage(from, audit, runId, view.taskId, view, { after: view.after, limit: REFUSED_PAGE_ROWS }),
+      refusedFacets(from, audit, runId, view.taskId),
     ])
     : [{ rows: [], total: 0, totalCapped: false, nextAfter: null }, { rules: [], columns: [] }];
+  const where = source?.connection ? html` of connection <code>${source.connection}</code>` : '';
   const options = (values: string[]) => values.map((v) => html`<option value="${v}"></option>`);
   const query = refusedQuery(view);
   const body = html`<h1>Refused rows · ${view.taskId}</h1>
-<p><span id="refused-total">${page.total.toLocaleString('en')}${page.totalCapped ? '+' : ''}</span> refused row${page.total === 1 ? '' : 's'} match${audit ? html` in <code>${audit.schema}.${audit.table}</code>` : ''}.
+<p><span id="refused-total">${page.total.toLocaleString('en')}${page.totalCapped ? '+' : ''}</span> refused row${page.total === 1 ? '' : 's'} match${audit ? html` in <code>${audit.schema}.${audit.table}</code>${where}` : ''}.
 <a href="/runs/${runId}/refused.csv?${query}" download>Download CSV</a></p>
+${unreachable ? html`<p class="warn" id="refused-unreachable">${unreachable}</p>` : ''}
 <form method="get" action="/runs/${runId}/refused" class="bar" role="search"><input type="hidden" name="task" value="${view.taskId}">
 <label>Rule <input name="rule" list="rules" value="${view.rule ?? ''}" placeholder="any"></label><datalist id="rules">${options(facets.rules)}</datalist>
 <label>Column <input name="column" list="columns" value="${view.column ?? ''}" placeholder="any"></label><datalist id="columns">${options(facets.columns)}</datalist>

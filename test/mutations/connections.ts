@@ -7,6 +7,30 @@ const CUT = 'test/integration/connections/inbox-commit-cut.test.ts';
 
 export const CONNECTION_MUTATIONS: Mutation[] = [
   {
+    id: 'warehouse-retention',
+    file: 'engine/retention.ts',
+    find: 'if (warehouses) await cleanOnConnections(chunk.rows, { dryRun: false, batch }, elsewhere);',
+    replace: '',
+    tests: ['test/integration/connections/warehouse-retention.test.ts'],
+    guards: "retention deletes the expired runs' inbox and refused rows on the warehouse connections, before their engine rows",
+  },
+  {
+    id: 'warehouse-retention-own-runs',
+    file: 'engine/retention-connections.ts',
+    find: ': (await pool.query(`DELETE FROM ${INBOX} i USING ${RUNS} WHERE i.run_id = r.run_id AND i.run_created_us = r.created_us`, args)).rowCount ?? 0;',
+    replace: ': (await pool.query(`DELETE FROM ${INBOX} i USING ${RUNS} WHERE i.run_id = r.run_id`, args)).rowCount ?? 0;',
+    tests: ['test/integration/connections/warehouse-retention.test.ts'],
+    guards: "retention on a warehouse deletes only this engine's runs' inbox rows (run id and creation time), not another engine's with the same run id",
+  },
+  {
+    id: 'warehouse-refused-browsed',
+    file: 'dashboard/refused.ts',
+    find: 'if (source.connection === null) return record;',
+    replace: 'return record;',
+    tests: ['test/integration/connections/warehouse-run.test.ts'],
+    guards: "a warehouse load's refused rows are browsed from the warehouse's audit table, and a dashboard without the connection says what to set",
+  },
+  {
     id: 'warehouse-inbox-found',
     file: 'jobs/load/warehouse.ts',
     find: 'if (earlier) {',

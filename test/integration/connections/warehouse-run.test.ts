@@ -94,10 +94,13 @@ describe('a day on a warehouse connection (trib worker, trigger, dashboard)', ()
     const worker = spawnTrib(['worker'], env);
     const port = await freePort();
     const dashboard = spawnTrib(['dashboard'], { ...env, DASHBOARD_PORT: String(port) });
+    // A dashboard whose process does not define the connection: it says so, with what to set.
+    const blindPort = await freePort();
+    const blind = spawnTrib(['dashboard'], { ...env, TRIB_CONN_WAREHOUSE: '', DASHBOARD_PORT: String(blindPort) });
     let runId: number;
     const answers: string[] = [];
     try {
-      await dashboard.waitFor(/dashboard listening/);
+      await Promise.all([dashboard.waitFor(/dashboard listening/), blind.waitFor(/dashboard listening/)]);
       const trigger = await trib(['trigger', 'warehouse_day', '--date', '2025-05-13'], env);
       expect(trigger.stderr).toBe('');
       runId = Number(trigger.stdout.match(/run (\d+)/)?.[1]);
@@ -111,20 +114,33 @@ describe('a day on a warehouse connection (trib worker, trigger, dashboard)', ()
       const states = await engineDb.pool.query('SELECT task_id, state FROM task_instances WHERE run_id = $1 ORDER BY task_id', [runId]);
       expect(states.rows).toEqual(['check', 'load', 'report', 'totals'].map((task_id) => ({ task_id, state: 'success' })));
 
-      const get = async (url: string, accept = 'application/json') => {
-        const res = await fetch(`http://127.0.0.1:${port}${url}`, { headers: { authorization: `Bearer ${TOKEN}`, accept } });
+      const get = async (url: string, accept = 'application/json', on = port, status = 200) => {
+        const res = await fetch(`http://127.0.0.1:${on}${url}`, { headers: { authorization: `Bearer ${TOKEN}`, accept } });
         const text = await res.text();
-        expect(res.status, `${url}: ${text.slice(0, 300)}`).toBe(200);
+        expect(res.status, `${url}: ${text.slice(0, 300)}`).toBe(status);
         answers.push(text);
         return text;
       };
       for (const url of [`/api/runs/${runId}`, `/api/runs/${runId}/files`, `/api/runs/${runId}/checks`, `/api/runs/${runId}/attempts`, '/api/dags', '/api/audit']) await get(url);
       for (const task of ['load', 'check', 'totals', 'report']) await get(`/api/runs/${runId}/logs?task=${task}`);
       expect(await get(`/runs/${runId}`, 'text/html')).toContain('warehouse_day');
+      // The refused rows are browsed from the warehouse's audit table: the generator's count.
+      const refused = JSON.parse(await get(`/api/runs/${runId}/refused?task=load&limit=5`));
+      expect(refused.total).toBe(day.rejected);
+      expect(refused.rows).toHaveLength(Math.min(5, day.rejected));
+      const page = await get(`/runs/${runId}/refused?task=load`, 'text/html');
+      expect(page).toContain(`<span id="refused-total">${day.rejected.toLocaleString('en')}</span>`);
+      expect(page).toMatch(/customer_ratings_rejects<\/code> of connection <code>warehouse<\/code>/);
+      expect((await get(`/runs/${runId}/refused.csv?task=load`, 'text/csv')).trim().split('\n')).toHaveLength(day.rejected + 1);
+      const missing = JSON.parse(await get(`/api/runs/${runId}/refused?task=load`, 'application/json', blindPort, 503));
+      expect(missing.error).toBe('CONNECTION_UNDEFINED');
+      expect(missing.message).toContain('set TRIB_CONN_WAREHOUSE');
+      expect(await get(`/runs/${runId}/refused?task=load`, 'text/html', blindPort)).toMatch(/id="refused-unreachable">the refused rows of this load are in connection/);
     } finally {
       worker.child.kill('SIGTERM');
       dashboard.child.kill('SIGTERM');
-      await Promise.all([worker.exited, dashboard.exited]);
+      blind.child.kill('SIGTERM');
+      await Promise.all([worker.exited, dashboard.exited, blind.exited]);
     }
 
     // The warehouse holds the day: the generator's valid rows, its refused rows, one ledger row, one inbox row.
@@ -152,7 +168,7 @@ describe('a day on a warehouse connection (trib worker, trigger, dashboard)', ()
     const logged = worker.err() + worker.out();
     expect(logged).toContain('working on connection \\"warehouse\\"');
     expect(logged).toContain(warehouse.url.replace(warehouse.secret, '***')); // log lines mask URL passwords as ***
-    const everything = [logged, dashboard.err(), dashboard.out(), listed.stdout, listed.stderr, ...answers, await everyRow(engineDb), await everyRow(warehouse.database)];
+    const everything = [logged, dashboard.err(), dashboard.out(), blind.err(), blind.out(), listed.stdout, listed.stderr, ...answers, await everyRow(engineDb), await everyRow(warehouse.database)];
     for (const [i, text] of everything.entries()) expect(text.includes(warehouse.secret), `output ${i} holds the password`).toBe(false);
   });
 });

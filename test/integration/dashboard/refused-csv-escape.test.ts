@@ -54,7 +54,7 @@ beforeAll(async () => {
   t = await startTestEngine({ backend: 'redis', dags: [dag], workers: false });
   dashboard = await startDashboard({ engine: t.engine, port: 0, token: TOKEN, log: pino({ level: 'silent' }), backfillMaxRuns: 20 });
   ({ runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('amounts')!, { date: '2025-05-13' }));
-  const audit = auditOf(t.dags.get('amounts')!, 'load');
+  const { audit } = auditOf(t.dags.get('amounts')!, 'load');
   const client = await t.database.pool.connect();
   try {
     await ensureAuditTable(client, audit);
