@@ -1,6 +1,6 @@
 /**
  * Retention on the postgres connections this process defines (warehouses a load wrote into): the
- * inbox rows (`tributary.load_inbox`) of the runs being deleted, and the refused rows (`audit.*`)
+ * inbox rows (`<engine schema>.load_inbox` there) of the runs being deleted, and the refused rows (`audit.*`)
  * those loads committed with them. A warehouse load's audit rows and its inbox row commit in one
  * transaction, so every such audit row has an inbox row naming its run's id AND its run's creation
  * time: matching both keeps one engine's clean from touching another engine's runs that happen to
@@ -8,7 +8,7 @@
  * Runs before their engine rows: a warehouse that cannot be reached stops the clean, so no
  * warehouse row is left behind naming a run that is gone.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { processConnections } from './connections.ts';
 import { describeError, TributaryError } from './errors.ts';
 
@@ -17,8 +17,6 @@ export interface ExpiredRun {
   /** dag_runs.created_at in µs since 1970, as the inbox stores it. */
   createdUs: number;
 }
-
-const INBOX = 'tributary.load_inbox';
 
 /** $1 run ids (text), $2 their creation µs: the expired runs as rows `r(run_id, created_us)`. */
 const RUNS = 'unnest($1::text[], $2::bigint[]) AS r(run_id, created_us)';
@@ -33,13 +31,15 @@ async function warehouseAuditTables(pool: pg.Pool): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-/** Rows of audit table `table` of the expired runs' warehouse loads (alias t), as a WHERE. */
-const auditOfExpired = `EXISTS (SELECT 1 FROM ${INBOX} i JOIN ${RUNS} ON i.run_id = r.run_id AND i.run_created_us = r.created_us
-  WHERE i.run_id = t.run_id::text AND i.task_id = t.task_id)`;
-
-async function cleanOne(pool: pg.Pool, runs: ExpiredRun[], dryRun: boolean, batch: number, count: (table: string, n: number) => void): Promise<void> {
+async function cleanOne(
+  pool: pg.Pool, schema: string, runs: ExpiredRun[], dryRun: boolean, batch: number, count: (table: string, n: number) => void,
+): Promise<void> {
+  const INBOX = `${pg.escapeIdentifier(schema)}.load_inbox`;
   const { rows } = await pool.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [INBOX]);
-  if (!rows[0].ok) return; // no load ever wrote here
+  if (!rows[0].ok) return; // no load of this engine schema ever wrote here
+  // Rows of an audit table (alias t) of the expired runs' warehouse loads, as a WHERE.
+  const auditOfExpired = `EXISTS (SELECT 1 FROM ${INBOX} i JOIN ${RUNS} ON i.run_id = r.run_id AND i.run_created_us = r.created_us
+    WHERE i.run_id = t.run_id::text AND i.task_id = t.task_id)`;
   const args = [runs.map((r) => String(r.id)), runs.map((r) => r.createdUs)];
   for (const table of await warehouseAuditTables(pool)) {
     if (dryRun) {
@@ -55,23 +55,24 @@ async function cleanOne(pool: pg.Pool, runs: ExpiredRun[], dryRun: boolean, batc
   const inbox = dryRun
     ? (await pool.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${INBOX} i JOIN ${RUNS} ON i.run_id = r.run_id AND i.run_created_us = r.created_us`, args)).rows[0].n
     : (await pool.query(`DELETE FROM ${INBOX} i USING ${RUNS} WHERE i.run_id = r.run_id AND i.run_created_us = r.created_us`, args)).rowCount ?? 0;
-  count(INBOX, inbox);
+  count(`${schema}.load_inbox`, inbox);
 }
 
 /**
- * Cleans (or, dry, counts) the expired runs' rows on every postgres connection of this process;
+ * Cleans (or, dry, counts) the expired runs' rows on every postgres connection of this process,
+ * whose inbox is in warehouse schema `schema` (the engine's);
  * `count(connection, table, rows)` adds to the caller's totals. DATABASE_UNAVAILABLE naming the
  * connection when one cannot be reached.
  */
 export async function cleanOnConnections(
-  runs: ExpiredRun[], options: { dryRun: boolean; batch: number }, count: (connection: string, table: string, n: number) => void,
+  schema: string, runs: ExpiredRun[], options: { dryRun: boolean; batch: number }, count: (connection: string, table: string, n: number) => void,
 ): Promise<void> {
   if (runs.length === 0) return;
   const connections = processConnections();
   for (const shown of connections.list()) {
     if (shown.kind !== 'postgres') continue;
     try {
-      await cleanOne(connections.pool(shown.name), runs, options.dryRun, options.batch, (table, n) => count(shown.name, table, n));
+      await cleanOne(connections.pool(shown.name), schema, runs, options.dryRun, options.batch, (table, n) => count(shown.name, table, n));
     } catch (err) {
       throw new TributaryError('DATABASE_UNAVAILABLE',
         `retention on connection "${shown.name}" (${shown.url}) failed: ${describeError(err)}; nothing more was deleted, the next clean retries`, { cause: err });

@@ -119,19 +119,21 @@ export async function cleanRuns(pool: pg.Pool, options: CleanOptions): Promise<C
   const expired = (sql: string, values: unknown[]) => pool.query<ExpiredRun>(
     `SELECT id::float8 AS id, (extract(epoch FROM created_at) * 1000000)::bigint::float8 AS "createdUs" FROM dag_runs WHERE ${ELIGIBLE} ${sql}`, values);
   const warehouses = connectionsConfigured();
+  // The warehouse side keeps its inbox in a schema named like the engine's (jobs/load/warehouse-tables.ts).
+  const schema = warehouses ? (await pool.query<{ s: string }>('SELECT current_schema() AS s')).rows[0].s : '';
   const latest = await pool.query<{ n: number }>('SELECT trib_retention_kept($1, $2) AS n', args);
   const result = { deleted: counts, kept: latest.rows[0].n };
   if (options.dryRun) {
     for (const table of tables) counts.set(table.name, (await pool.query<{ n: number }>(countSql(table), args)).rows[0].n);
     const runs = await pool.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM dag_runs WHERE ${ELIGIBLE}`, args);
     counts.set('dag_runs', runs.rows[0].n);
-    if (warehouses) await cleanOnConnections((await expired('', args)).rows, { dryRun: true, batch }, elsewhere);
+    if (warehouses) await cleanOnConnections(schema, (await expired('', args)).rows, { dryRun: true, batch }, elsewhere);
     return result;
   }
   for (;;) {
     const chunk = await expired('ORDER BY id LIMIT $3', [...args, batch]);
     if (chunk.rows.length === 0) return result;
-    if (warehouses) await cleanOnConnections(chunk.rows, { dryRun: false, batch }, elsewhere);
+    if (warehouses) await cleanOnConnections(schema, chunk.rows, { dryRun: false, batch }, elsewhere);
     const ids = chunk.rows.map((r) => r.id);
     for (const table of tables) {
       const sql = deleteBatchSql(table);

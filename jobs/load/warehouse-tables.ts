@@ -1,9 +1,11 @@
 /**
  * The tables a load keeps on a warehouse connection, created there on first use (idempotent, safe
- * under concurrency: ddl-lock.ts) from Drizzle definitions: in schema `tributary` of the warehouse,
- * the file ledger (the same definition as the engine's, db/schema/load.ts) and the inbox (below);
- * the audit tables are made as on the database of record (audit.ts). The warehouse's sessions put
- * `tributary` first on their search_path (engine/connections.ts), so the ledger code runs unchanged.
+ * under concurrency: ddl-lock.ts) from Drizzle definitions: in the warehouse schema named like the
+ * engine's (`tributary`; `trib dags test` runs on `tributary_test`, so a test load never marks a
+ * file loaded for the real runs), the file ledger (the same definition as the engine's,
+ * db/schema/load.ts) and the inbox (below); the audit tables are made as on the database of record
+ * (audit.ts). A load's warehouse transaction puts that schema first on its search_path
+ * (warehouse.ts), so the ledger code runs unchanged.
  */
 import { bigint, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
@@ -13,6 +15,7 @@ import { loadLedger } from '../../db/schema/load.ts';
 import { createIndexesSql, createTableSql } from './audit.ts';
 import { lockForCreate } from './ddl-lock.ts';
 
+/** The default warehouse schema (the engine schema's default name). */
 export const WAREHOUSE_SCHEMA = 'tributary';
 
 /**
@@ -21,7 +24,7 @@ export const WAREHOUSE_SCHEMA = 'tributary';
  * `result` instead of loading again (docs/warehouse.md). `run_created_us` (the engine run's
  * creation, µs since 1970) tells apart the runs of two engines loading into one warehouse.
  */
-export const loadInbox = pgSchema(WAREHOUSE_SCHEMA).table(
+const inboxIn = (schema: string) => pgSchema(schema).table(
   'load_inbox',
   {
     runCreatedUs: bigint('run_created_us', { mode: 'number' }).notNull(),
@@ -39,16 +42,26 @@ export const loadInbox = pgSchema(WAREHOUSE_SCHEMA).table(
   (t) => [primaryKey({ columns: [t.runCreatedUs, t.taskInstanceId, t.tryNumber, t.attempt] })],
 );
 
-/** Creates the warehouse's ledger and inbox when missing (inside the caller's transaction). */
-export async function ensureWarehouseTables(client: pg.PoolClient): Promise<void> {
-  for (const table of [loadLedger, loadInbox] as PgTable[]) {
+export type LoadInbox = ReturnType<typeof inboxIn>;
+const inboxes = new Map<string, LoadInbox>();
+
+/** The inbox table in warehouse schema `schema`. */
+export function loadInbox(schema: string = WAREHOUSE_SCHEMA): LoadInbox {
+  let table = inboxes.get(schema);
+  if (!table) inboxes.set(schema, (table = inboxIn(schema)));
+  return table;
+}
+
+/** Creates the warehouse's ledger and inbox in `schema` when missing (inside the caller's transaction). */
+export async function ensureWarehouseTables(client: pg.PoolClient, schema: string = WAREHOUSE_SCHEMA): Promise<void> {
+  for (const table of [loadLedger, loadInbox(schema)] as PgTable[]) {
     const name = getTableConfig(table).name;
-    const qualified = quoteTable(`${WAREHOUSE_SCHEMA}.${name}`);
+    const qualified = quoteTable(`${schema}.${name}`);
     const exists = async () => (await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [qualified])).rows[0].ok as boolean;
     if (await exists()) continue;
-    await lockForCreate(client, WAREHOUSE_SCHEMA, name);
+    await lockForCreate(client, schema, name);
     if (await exists()) continue;
-    await client.query(createTableSql(table, WAREHOUSE_SCHEMA));
-    for (const statement of createIndexesSql(table, WAREHOUSE_SCHEMA)) await client.query(statement);
+    await client.query(createTableSql(table, schema));
+    for (const statement of createIndexesSql(table, schema)) await client.query(statement);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A load into a warehouse connection, exactly once across two databases: the transactional inbox
- * (docs/warehouse.md). In ONE transaction on the warehouse: its tables ensured, the try's inbox lock
+ * (docs/warehouse.md). In ONE transaction on the warehouse, on the schema named like the engine's
+ * (warehouse-tables.ts) first on its search_path: its tables ensured, the try's inbox lock
  * taken, then either the inbox row an earlier delivery of this try committed — its result is the
  * task's, nothing is loaded again — or the load itself (rows, audit rows, ledger rows, all on the
  * warehouse) and this delivery's inbox row; COMMIT. The engine's end follows in the try's own
@@ -10,6 +11,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Json, TaskContext } from '../../engine/types.ts';
 import { connectionTransaction, contextOn } from '../sql/data-client.ts';
+import type pg from 'pg';
 import { ensureWarehouseTables, loadInbox } from './warehouse-tables.ts';
 
 /** The try as the engine's record names it: the inbox's key. */
@@ -48,6 +50,18 @@ async function keepSessionAlive(ctx: TaskContext): Promise<NodeJS.Timeout | null
   return setInterval(() => void ctx.client.query('SELECT 1').catch(() => undefined), Math.max(100, Math.floor(limitMs / 3)));
 }
 
+/**
+ * The warehouse schema of this load: the engine's (the try's session resolves the engine's tables
+ * there first), put first on the warehouse transaction's search_path and its tables ensured.
+ */
+async function onEngineSchema(ctx: TaskContext, client: pg.PoolClient): Promise<string> {
+  const { rows } = await ctx.client.query<{ schema: string }>('SELECT current_schema() AS schema');
+  const schema = rows[0].schema;
+  await client.query(`SELECT set_config('search_path', format('%I, public', $1::text), true)`, [schema]);
+  await ensureWarehouseTables(client, schema);
+  return schema;
+}
+
 export async function loadIntoWarehouse<T extends object>(
   ctx: TaskContext, connection: string, load: (warehouse: TaskContext) => Promise<T>,
 ): Promise<T> {
@@ -55,7 +69,7 @@ export async function loadIntoWarehouse<T extends object>(
   if (key === null) {
     ctx.log.info({ connection }, 'load: not a queued delivery (no claimed attempt): loading without an inbox row');
     return connectionTransaction(ctx, connection, async (client) => {
-      await ensureWarehouseTables(client);
+      await onEngineSchema(ctx, client);
       return load(contextOn(ctx, client));
     });
   }
@@ -69,19 +83,20 @@ export async function loadIntoWarehouse<T extends object>(
 
 function inWarehouse<T extends object>(ctx: TaskContext, connection: string, key: TryKey, load: (warehouse: TaskContext) => Promise<T>): Promise<T> {
   return connectionTransaction(ctx, connection, async (client) => {
-    await ensureWarehouseTables(client);
+    const schema = await onEngineSchema(ctx, client);
+    const inbox = loadInbox(schema);
     // Two deliveries of one try (a stale one still running) load one after the other: the second finds the first's row.
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`tributary.inbox.${key.runCreatedUs}.${key.taskInstanceId}.${key.tryNumber}`]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${schema}.inbox.${key.runCreatedUs}.${key.taskInstanceId}.${key.tryNumber}`]);
     const db = drizzle(client);
-    const [earlier] = await db.select({ attempt: loadInbox.attempt, result: loadInbox.result }).from(loadInbox)
-      .where(and(eq(loadInbox.runCreatedUs, key.runCreatedUs), eq(loadInbox.taskInstanceId, key.taskInstanceId), eq(loadInbox.tryNumber, key.tryNumber)))
-      .orderBy(desc(loadInbox.attempt)).limit(1);
+    const [earlier] = await db.select({ attempt: inbox.attempt, result: inbox.result }).from(inbox)
+      .where(and(eq(inbox.runCreatedUs, key.runCreatedUs), eq(inbox.taskInstanceId, key.taskInstanceId), eq(inbox.tryNumber, key.tryNumber)))
+      .orderBy(desc(inbox.attempt)).limit(1);
     if (earlier) {
       ctx.log.info({ connection, attempt: earlier.attempt }, `load: attempt ${earlier.attempt} of this try already committed on connection "${connection}"; ending with its result, nothing loaded again`);
       return earlier.result as T;
     }
     const result = await load(contextOn(ctx, client));
-    await db.insert(loadInbox).values({
+    await db.insert(inbox).values({
       ...key, dagId: ctx.dagId, runId: ctx.runId, taskId: ctx.taskId, mapIndex: ctx.mapIndex, result: result as Json,
     });
     return result;

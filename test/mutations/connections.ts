@@ -7,9 +7,17 @@ const CUT = 'test/integration/connections/inbox-commit-cut.test.ts';
 
 export const CONNECTION_MUTATIONS: Mutation[] = [
   {
+    id: 'warehouse-engine-schema',
+    file: 'jobs/load/warehouse.ts',
+    find: "  await client.query(`SELECT set_config('search_path', format('%I, public', $1::text), true)`, [schema]);",
+    replace: '',
+    tests: ['test/integration/connections/warehouse-retention.test.ts'],
+    guards: 'a load on another engine schema (trib dags test) keeps its warehouse ledger in that schema: it never marks a file loaded for the real runs',
+  },
+  {
     id: 'warehouse-retention',
     file: 'engine/retention.ts',
-    find: 'if (warehouses) await cleanOnConnections(chunk.rows, { dryRun: false, batch }, elsewhere);',
+    find: 'if (warehouses) await cleanOnConnections(schema, chunk.rows, { dryRun: false, batch }, elsewhere);',
     replace: '',
     tests: ['test/integration/connections/warehouse-retention.test.ts'],
     guards: "retention deletes the expired runs' inbox and refused rows on the warehouse connections, before their engine rows",
@@ -81,8 +89,8 @@ export const CONNECTION_MUTATIONS: Mutation[] = [
   {
     id: 'warehouse-inbox-row',
     file: 'jobs/load/warehouse.ts',
-    find: '    await db.insert(loadInbox).values({',
-    replace: '    if (false) await db.insert(loadInbox).values({',
+    find: '    await db.insert(inbox).values({',
+    replace: '    if (false) await db.insert(inbox).values({',
     tests: ['test/reliability/multi-host.test.ts'],
     guards: 'every load into a warehouse commits its inbox row with its rows (scheduler, two workers and the warehouse killed or restarted mid-day)',
   },

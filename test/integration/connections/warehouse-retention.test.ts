@@ -4,7 +4,10 @@
  * and, on the warehouse, their inbox rows and refused rows — counted as `warehouse:<table>`, the
  * dry run counting the same — while the latest run's rows, the ledger (it dedupes files) and
  * another engine's rows that share a run id stay. A warehouse that cannot be reached stops the
- * clean before any engine row goes.
+ * clean before any engine row goes. An engine on another schema (`trib dags test` runs on
+ * `tributary_test`) keeps its ledger and inbox in that schema on the warehouse too: its load of a
+ * file the real runs loaded loads it (as a test run does with the user's tables), and marks nothing
+ * loaded for the real runs.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -23,6 +26,7 @@ let t: TestEngine;
 let warehouse: Warehouse;
 let base: string;
 let truth: W1Truth;
+let dag: DagSpec;
 const runIds: number[] = [];
 
 beforeAll(async () => {
@@ -30,7 +34,7 @@ beforeAll(async () => {
   base = await tempFolder('conn-retention');
   truth = await generateCustomerRatings({ dir: path.join(base, 'data'), seed: 8, size: 120, days: DAYS, agencies: ['acme'] });
   vi.stubEnv('TRIB_CONN_WAREHOUSE', warehouse.url);
-  const dag = { id: 'warehouse_days', tasks: { load: loadTask(path.join(base, 'data')) } } as DagSpec;
+  dag = { id: 'warehouse_days', tasks: { load: loadTask(path.join(base, 'data')) } } as DagSpec;
   t = await startTestEngine({ backend: 'redis', dags: [dag], dataRoots: [base] });
   for (const file of truth.files) {
     const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.dags.get('warehouse_days')!, { date: file.date });
@@ -100,5 +104,23 @@ describe('retention on a warehouse connection', () => {
     const after = await t.database.pool.query('SELECT count(*)::int AS n FROM dag_runs WHERE id = $1', [old.id]);
     expect(after.rows[0].n).toBe(1);
     expect((await t.database.pool.query('SELECT count(*)::int AS n FROM dag_runs')).rows[0].n).toBe(latestBefore.rows[0].n);
+  });
+
+  it('an engine on another schema (as `trib dags test`) keeps its ledger and inbox in that schema on the warehouse', { timeout: 60_000 }, async () => {
+    await closeConnections();
+    vi.stubEnv('TRIB_CONN_WAREHOUSE', warehouse.url);
+    const tested = await startTestEngine({ backend: 'redis', dags: [dag], dataRoots: [base], schema: 'tributary_test' });
+    try {
+      const day = truth.files[0];
+      const { runId } = await triggerRun(tested.engine.pool, tested.engine.dispatcher, tested.dags.get('warehouse_days')!, { date: day.date });
+      expect(await tested.waitForRun(runId, 60_000)).toBe('success');
+      const { rows: [load] } = await tested.database.pool.query(`SELECT result FROM task_instances WHERE run_id = $1 AND task_id = 'load'`, [runId]);
+      expect(load.result).toMatchObject({ rows_loaded: day.valid, rows_rejected: day.rejected });
+      expect(await wh('SELECT count(*) AS n FROM tributary_test.load_ledger')).toBe(1);
+      expect(await wh('SELECT count(*) AS n FROM tributary_test.load_inbox')).toBe(1);
+      expect(await wh('SELECT count(*) AS n FROM tributary.load_ledger')).toBe(DAYS);
+    } finally {
+      await tested.close();
+    }
   });
 });
