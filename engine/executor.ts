@@ -21,7 +21,7 @@ import { maskTaskSecrets, taskLogger, type CollectedLine } from './logger.ts';
 import { taskParams } from './secret-params.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
-import { claimAndBegin, commitTry, endTry } from './transitions.ts';
+import { claimAndBegin, commitTry, endTry, nextInSlice } from './transitions.ts';
 import { markFenced, rescheduleTry, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
 import type { JobKind } from './types.ts';
@@ -69,13 +69,35 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
   let next: Claimed | null = claimed;
   for (let handovers = 0; next; handovers++) {
     const current: Claimed = next;
+    let ran: Ran;
     try {
-      next = await runAttempt(deps, current, client, handovers < deps.handoverMax && !deps.stopping());
+      ran = await runAttempt(deps, current, client, handovers < deps.handoverMax && !deps.stopping());
     } finally {
       deps.leases.delete(current.id, current.attempt);
     }
+    next = ran.next;
+    if (!ran.handedOn && current.map_index >= 0) await handSliceOn(deps, current);
   }
   return 'done';
+}
+
+/** What runAttempt left: the try handed over to run next, and whether its end handed a mapped child's slice on. */
+interface Ran {
+  next: Claimed | null;
+  handedOn: boolean;
+}
+
+/** A try that did not end through trib_end's success path. */
+const NOT_ENDED: Ran = { next: null, handedOn: false };
+
+/**
+ * A mapped child that did not succeed (a retry, a failure, a sensor's poke, a lost claim) passes
+ * its slice on here, after its end committed: the next child of the slice is enqueued
+ * (engine/sql/slice.sql). Best effort: if it fails, the sweeper enqueues that child.
+ */
+async function handSliceOn(deps: ExecutorDeps, child: Claimed): Promise<void> {
+  const jobs = await nextInSlice(deps.pool, child.id).catch(() => []);
+  await enqueueSafely(deps, jobs);
 }
 
 /**
@@ -95,11 +117,12 @@ async function recordOtherVersion(pool: pg.Pool, claimed: Claimed, dag: Compiled
 }
 
 /**
- * Runs one claimed try on `client` (inside the transaction claimAndBegin opened). Returns the next
+ * Runs one claimed try on `client` (inside the transaction claimAndBegin opened). `next`: the next
  * try when this one handed it over — its lease entry added, `client` still checked out, inside the
- * next try's transaction — else null, with `client` released.
+ * next try's transaction — else null, with `client` released. `handedOn`: its successful end took
+ * care of a mapped child's slice (trib_end).
  */
-async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolClient, mayHandOver: boolean): Promise<Claimed | null> {
+async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolClient, mayHandOver: boolean): Promise<Ran> {
   const dag = deps.dags.get(claimed.dag_id);
   const task = dag?.tasks.get(claimed.task_id);
   const kind = task && deps.kinds.get(task.kind);
@@ -109,12 +132,12 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   if (!dag || !task || !kind) {
     const err = new TributaryError('DAG_NOT_FOUND', `task ${claimed.dag_id}.${claimed.task_id} is not in the loaded DAGs`);
     await recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
-    return null;
+    return NOT_ENDED;
   }
   if (claimed.lost_attempts >= deps.workerLostLimit) {
     const err = new TributaryError('WORKER_LOST', `the worker running this try was lost ${claimed.lost_attempts} times (limit ${deps.workerLostLimit})`);
     await recordFailure(deps, ending, err, false, await emptyTransactionEnded(client));
-    return null;
+    return NOT_ENDED;
   }
   // A connection lost mid-try emits 'error' on the client: note it (and keep it from crashing the process).
   let broken = false;
@@ -129,6 +152,9 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   let settle: number | null = null;
   let next: Claimed | null = null;
   let rescheduled = false;
+  // The handler's own copy of the upstream results, made when it first reads them: claimed.upstream
+  // stays as read, for a sibling of its slice that may share it (endTry).
+  let upstream: Claimed['upstream'] | undefined;
   try {
     const ctx: TaskContext = {
       dagId: claimed.dag_id,
@@ -140,7 +166,12 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       logicalDate: claimed.logical_date,
       dataInterval: { start: claimed.logical_date, end: claimed.interval_end },
       params: taskParams(dag, claimed.params, log), // env secrets resolved, secret values hidden from the log
-      upstream: claimed.upstream,
+      get upstream() {
+        return (upstream ??= structuredClone(claimed.upstream));
+      },
+      set upstream(value) {
+        upstream = value;
+      },
       dataRoots,
       log,
       resumeState: claimed.resume_state ?? undefined,
@@ -183,25 +214,25 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       client.release();
       log.warn('claim lost to another delivery; nothing committed');
       await markFenced(deps.pool, claimed);
-      return null;
+      return NOT_ENDED;
     }
     if (destroy || broken) {
       // A timed-out handler may still be using the connection: destroying it makes Postgres roll back.
       client.release(true);
       await recordFailure(deps, ending, err, infra, null);
       await afterRecorded();
-      return null;
+      return NOT_ENDED;
     }
     if (keep) {
       await keepWritesAndFail(deps, ending, client, onError, err, effects);
-      return null;
+      return NOT_ENDED;
     }
     const rolled = await client.query('ROLLBACK').then(() => true, () => false);
     client.removeListener('error', onError);
     if (!rolled) client.release(true);
     await recordFailure(deps, ending, err, infra, rolled ? client : null);
     await afterRecorded();
-    return null;
+    return NOT_ENDED;
   }
   // The handed-over try's lease started in this try's end: renew it from that COMMIT on, before
   // the hooks and the enqueue (a slow hook or a Redis outage must not let it expire and re-deliver it).
@@ -212,7 +243,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   if (!rescheduled) deps.log.info(bindings, 'try succeeded');
   await effects.committed(deps.pool, log);
   await enqueueSafely(deps, jobs);
-  return next;
+  return { next, handedOn: !rescheduled };
 }
 
 /**

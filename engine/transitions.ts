@@ -1,6 +1,6 @@
 /**
  * The TypeScript side of the engine's state machine, kept thin: each function calls one function
- * of engine/sql (claim, end, advance, start-queued-runs, settle-map; the contract on top of each file) and maps its result to the jobs the dispatcher enqueues after COMMIT.
+ * of engine/sql (claim, end, advance, start-queued-runs, settle-map, slice; the contract on top of each file) and maps its result to the jobs the dispatcher enqueues after COMMIT.
  */
 import type pg from 'pg';
 import type { PendingJob } from './jobs.ts';
@@ -63,7 +63,7 @@ export interface TryEnd {
   error: string | null;
   code: string | null;
   lines: readonly CollectedLine[];
-  /** Hand-over: claim the next try made ready on this queue for this worker, in the same transaction. */
+  /** Hand-over: claim the next try made ready on this queue (or the next child of a mapped child's slice) for this worker, in the same transaction. */
   take?: { queue: string; worker: string; leaseMs: number };
 }
 
@@ -75,13 +75,16 @@ export interface Ended {
   next: Claimed | null;
 }
 
-/** trib_claim's row as trib_end returns it inside JSON: its timestamps as text. */
-type ClaimedJson = Omit<Claimed, 'logical_date' | 'interval_end'> & { logical_date: string; interval_end: string };
+/** trib_claim's row as trib_end returns it inside JSON: its timestamps as text, `upstream` null when it is the ending try's. */
+type ClaimedJson = Omit<Claimed, 'logical_date' | 'interval_end' | 'upstream'> & {
+  logical_date: string; interval_end: string; upstream: Claimed['upstream'] | null;
+};
 
 /**
  * Ends the claimed try for good inside its transaction (trib_end). null when the claim was lost
  * (the caller must roll back); else the jobs to enqueue, for a mapped child the parent id to
- * settle after COMMIT (commitTry), and the next try when it was handed over.
+ * settle after COMMIT (commitTry), and the next try when it was handed over — a mapped sibling
+ * whose upstream rows are those `c` read from shares `c.upstream` (never handed to a handler as is).
  */
 export async function endTry(client: pg.PoolClient, c: Claimed, end: TryEnd): Promise<Ended | null> {
   const { lines, take } = end;
@@ -91,13 +94,25 @@ export async function endTry(client: pg.PoolClient, c: Claimed, end: TryEnd): Pr
     values: [
       c.id, c.try_number, c.attempt, end.state, JSON.stringify(end.result ?? null), end.error, end.code,
       lines.map((l) => l.level), lines.map((l) => l.message), lines.map((l) => JSON.stringify(l.fields)), lines.map((l) => l.at),
-      take?.worker ?? null, take?.leaseMs ?? null, take?.queue ?? null,
+      take?.worker ?? null, take?.leaseMs ?? null, take?.queue ?? null, take ? c.upstream_key : null,
     ],
   });
   const { ended } = rows[0];
   if (!ended.won) return null;
-  const next = ended.next ? { ...ended.next, logical_date: new Date(ended.next.logical_date), interval_end: new Date(ended.next.interval_end) } : null;
-  return { jobs: toPendingJobs(ended.jobs), settle: ended.settle ?? null, next };
+  return { jobs: toPendingJobs(ended.jobs), settle: ended.settle ?? null, next: ended.next ? fromJson(ended.next, c) : null };
+}
+
+/** trib_claim leaves `upstream` out only when its upstream key is the one trib_end passed, `c`'s. */
+function fromJson(next: ClaimedJson, c: Claimed): Claimed {
+  return { ...next, upstream: next.upstream ?? c.upstream, logical_date: new Date(next.logical_date), interval_end: new Date(next.interval_end) };
+}
+
+/** The job of the next queued child in a mapped child's slice (trib_slice_next), when there is one. */
+export async function nextInSlice(pool: pg.Pool, instanceId: number): Promise<PendingJob[]> {
+  const { rows } = await pool.query<{ job: SqlJob | null }>({
+    name: 'trib_slice_next', text: 'SELECT trib_slice_next($1) AS job', values: [instanceId],
+  });
+  return toPendingJobs(rows[0].job ? [rows[0].job] : []);
 }
 
 /**

@@ -7,8 +7,8 @@
 import type pg from 'pg';
 import type { Json } from './types.ts';
 
-/** engine/sql/end.sql: trib_end(instance, try, attempt, state, result, error, code, log lines ×4, worker, lease ms, take queue). */
-export const END_SQL = 'SELECT trib_end($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS ended';
+/** engine/sql/end.sql: trib_end(instance, try, attempt, state, result, error, code, log lines ×4, worker, lease ms, take queue, upstream key). */
+export const END_SQL = 'SELECT trib_end($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS ended';
 
 /** What a failed attempt leaves: its error, its code, and how long until the next attempt or try. */
 export interface AttemptFailure {
@@ -78,8 +78,10 @@ export interface Claimed {
   logical_date: Date;
   interval_end: Date;
   params: Record<string, Json>;
-  /** Results of the task's upstream tasks, by task id (a mapped parent holds its children's list). */
+  /** Results of the task's upstream tasks, by task id (a mapped parent holds its children's list). Handlers get a copy. */
   upstream: Record<string, Json>;
   /** The DAG version the run was created with (dag_runs.dag_version); null for runs from before versions. */
   run_dag_version: string | null;
+  /** Which rows `upstream` was read from (engine/sql/claim.sql): a sibling with the same key has the same results. */
+  upstream_key: string | null;
 }

@@ -9,12 +9,16 @@
  * backend. A try that is finished, or running under a live lease, or whose run is not running,
  * is not claimed. The claim commits before the handler starts: on its own
  * (engine/transitions.ts claimAndBegin), or with the end of the try before it (a hand-over, trib_end).
+ * `upstream_key` (a mapped child's) names the rows the upstream results were read from (the task's
+ * graph row and each upstream instance, by row version): when it equals `upstream seen` (a mapped sibling's, taken by
+ * trib_end) `upstream` is NULL — the results are those the caller already holds, not sent again.
  */
-CREATE OR REPLACE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8)
+CREATE OR REPLACE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8, p_upstream_seen text DEFAULT NULL)
 RETURNS TABLE (
   id bigint, run_id bigint, task_id text, map_index int, try_number int, max_tries int, map_item jsonb,
   resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
-  dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb, run_dag_version text
+  dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb, run_dag_version text,
+  upstream_key text
 ) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 BEGIN
@@ -55,11 +59,20 @@ BEGIN
   SELECT c.id, c.run_id, c.task_id, c.map_index, c.try_number, c.max_tries, c.map_item,
     c.resume_state, c.pokes, c.attempt, c.lost_attempts, c.infra_retries,
     r.dag_id, r.logical_date, r.interval_end, r.params,
-    (SELECT coalesce(jsonb_object_agg(up.task_id, (
-       SELECT u.result FROM task_instances u WHERE u.run_id = c.run_id AND u.task_id = up.task_id AND u.map_index = -1)), '{}'::jsonb)
-     FROM dag_tasks dt, unnest(dt.upstream) AS up(task_id)
-     WHERE dt.dag_id = r.dag_id AND dt.task_id = c.task_id),
-    r.dag_version
-  FROM claimed c JOIN dag_runs r ON r.id = c.run_id, ended;
+    CASE WHEN p_upstream_seen IS NULL OR k.key IS NULL OR k.key <> p_upstream_seen THEN
+      (SELECT coalesce(jsonb_object_agg(up.task_id, (
+         SELECT u.result FROM task_instances u WHERE u.run_id = c.run_id AND u.task_id = up.task_id AND u.map_index = -1)), '{}'::jsonb)
+       FROM dag_tasks dt, unnest(dt.upstream) AS up(task_id)
+       WHERE dt.dag_id = r.dag_id AND dt.task_id = c.task_id)
+    END,
+    r.dag_version, k.key
+  FROM claimed c JOIN dag_runs r ON r.id = c.run_id CROSS JOIN ended
+  LEFT JOIN LATERAL (
+    SELECT dt.xmin::text || ':' || coalesce((
+      SELECT string_agg(coalesce(u.id || '.' || u.xmin::text, '-'), ',' ORDER BY up.ord)
+      FROM unnest(dt.upstream) WITH ORDINALITY AS up(task_id, ord)
+      LEFT JOIN task_instances u ON u.run_id = c.run_id AND u.task_id = up.task_id AND u.map_index = -1), '') AS key
+    FROM dag_tasks dt WHERE c.map_index >= 0 AND dt.dag_id = r.dag_id AND dt.task_id = c.task_id -- only a mapped child has siblings
+  ) k ON true;
 END
 $$;

@@ -1,11 +1,14 @@
 /*
  * trib_end(instance, try, attempt, state 'success'|'failed', result, error, code, log lines…,
- * worker, lease ms, take queue) → {won, jobs, settle?, runState?, next?}. Ends a try for good in the caller's transaction: the
+ * worker, lease ms, take queue, upstream key) → {won, jobs, settle?, runState?, next?}. Ends a try for good in the caller's transaction: the
  * compare-and-set on (id, try, attempt, 'running') — a delivery that lost its claim changes
  * nothing and gets won=false (the caller rolls back) —, the try and attempt rows, the try's log
  * lines, the callback event, and the downstream decision. A parent task takes its run lock first
- * and returns the jobs trib_advance made ready. A mapped child takes no shared lock: it returns
- * `settle` (its parent's id) for the caller to pass to trib_settle_map after COMMIT. The end time
+ * and returns the jobs trib_advance made ready. A mapped child takes no shared lock: it hands its
+ * slice on (engine/sql/slice.sql: the next child taken when `take queue` is its queue, else that
+ * child's job returned; a sibling taken gets `upstream` NULL when its upstream key is this try's:
+ * the caller's results stand), and when its slice is done returns `settle` (its parent's id) for the
+ * caller to pass to trib_settle_map after COMMIT. The end time
  * is clock_timestamp(): now() would be the start of the try's transaction, before the handler.
  * Hand-over (like Temporal's eager activity dispatch): when `take queue` is given and a job it
  * made ready is on that queue (and has no priority), the same transaction claims that try for
@@ -16,7 +19,7 @@
 CREATE OR REPLACE FUNCTION trib_end(
   p_instance bigint, p_try int, p_attempt int, p_state text, p_result jsonb, p_error text, p_code text,
   p_levels text[], p_messages text[], p_fields jsonb[], p_ats timestamptz[],
-  p_worker text DEFAULT NULL, p_lease_ms float8 DEFAULT NULL, p_take_queue text DEFAULT NULL
+  p_worker text DEFAULT NULL, p_lease_ms float8 DEFAULT NULL, p_take_queue text DEFAULT NULL, p_upstream_key text DEFAULT NULL
 ) RETURNS jsonb LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   t record;
@@ -57,7 +60,18 @@ BEGIN
   IF cardinality(t.callback_events) > 0 THEN
     PERFORM trib_task_event(p_instance, p_try, CASE p_state WHEN 'success' THEN 'success' ELSE 'failure' END, p_error);
   END IF;
-  IF t.map_index >= 0 THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb, 'settle', t.parent); END IF;
+  IF t.map_index >= 0 THEN
+    -- A mapped child hands its slice on (engine/sql/slice.sql): the next child is taken, or its job
+    -- returned; either way a sibling is still open, so only a slice's last child settles the parent.
+    v_take := trib_slice_next(p_instance);
+    IF v_take IS NULL THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb, 'settle', t.parent); END IF;
+    IF p_take_queue = v_take ->> 'queue' THEN
+      SELECT to_jsonb(c) INTO v_next
+      FROM trib_claim((v_take ->> 'instanceId')::bigint, (v_take ->> 'tryNumber')::int, p_worker, p_lease_ms, p_upstream_key) AS c;
+      IF v_next IS NOT NULL THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb, 'next', v_next); END IF;
+    END IF;
+    RETURN jsonb_build_object('won', true, 'jobs', jsonb_build_array(v_take));
+  END IF;
   IF t.run_state IS DISTINCT FROM 'running' THEN RETURN jsonb_build_object('won', true, 'jobs', '[]'::jsonb); END IF;
   v_advanced := trib_advance(t.run_id, ARRAY[t.task_id], true) || jsonb_build_object('won', true);
   IF p_take_queue IS NULL THEN RETURN v_advanced; END IF;

@@ -1,9 +1,10 @@
 /*
  * trib_expand(run, parent instance, task) → jobs: a mapped task whose upstreams allow it to run
  * reads its list from the upstream result (map_over_task, map_over_path) and inserts one queued
- * child per item; a re-run (cleared task) reuses the rows with the next try number, so job ids
- * stay fresh. Not a list → the parent fails (MAP_SOURCE_INVALID); an empty list → it succeeds
- * with []. Returns {jobs, ended} (ended: the parent is over, its downstream may move).
+ * child per item, returning the jobs of the first child of each slice (engine/sql/slice.sql); a
+ * re-run (cleared task) reuses the rows with the next try number, so job ids stay fresh. Not a
+ * list → the parent fails (MAP_SOURCE_INVALID); an empty list → it succeeds with []. Returns
+ * {jobs, ended} (ended: the parent is over, its downstream may move).
  */
 CREATE OR REPLACE FUNCTION trib_expand(p_run bigint, p_parent bigint, p_task text, p_dag text) RETURNS jsonb
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
@@ -36,7 +37,9 @@ BEGIN
       job_id = trib_job_id(p_run, p_task, ti.map_index, ti.try_number + 1), queued_at = now(), updated_at = now()
     RETURNING ti.id, ti.map_index, ti.try_number, ti.job_id
   )
-  SELECT jsonb_agg(trib_job(t.queue, inserted.job_id, inserted.id, inserted.try_number, t.priority) ORDER BY inserted.map_index)
+  -- Only each slice's first child gets a job now (engine/sql/slice.sql); every child of a task with a priority does.
+  SELECT coalesce(jsonb_agg(trib_job(t.queue, inserted.job_id, inserted.id, inserted.try_number, t.priority) ORDER BY inserted.map_index)
+    FILTER (WHERE inserted.map_index < trib_map_slices() OR t.priority IS NOT NULL), '[]'::jsonb)
   INTO v_jobs FROM inserted;
   UPDATE task_instances SET state = 'mapped', updated_at = now() WHERE id = p_parent;
   RETURN jsonb_build_object('jobs', v_jobs, 'ended', false);

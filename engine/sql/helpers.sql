@@ -25,3 +25,8 @@ BEGIN
     'queue', p_queue, 'jobId', p_job_id, 'instanceId', p_instance, 'tryNumber', p_try, 'priority', p_priority));
 END
 $$;
+
+/* trib_map_slices() → how many slices a mapped task's children run in (engine/sql/slice.sql). */
+CREATE OR REPLACE FUNCTION trib_map_slices() RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT 64
+$$;

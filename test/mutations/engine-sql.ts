@@ -3,6 +3,7 @@ import type { Mutation } from '../mutations.ts';
 
 const TRIGGER_SQL = 'engine/sql/trigger-rules.sql';
 const TRIGGER_SQL_TEST = 'test/integration/engine/trigger-rules-sql.test.ts';
+const SLICES_TEST = 'test/integration/engine/map-slices.test.ts';
 
 export const ENGINE_SQL_MUTATIONS: Mutation[] = [
   {
@@ -340,5 +341,69 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
     replace: '',
     tests: ['test/integration/engine/queue-retention.test.ts'],
     guards: 'the sweeper keeps at most the newest 2,000 completed jobs per queue',
+  },
+  {
+    id: 'sql-slice-expand-heads',
+    file: 'engine/sql/expand.sql',
+    find: '    FILTER (WHERE inserted.map_index < trib_map_slices() OR t.priority IS NOT NULL)',
+    replace: '    FILTER (WHERE true)',
+    tests: [SLICES_TEST],
+    guards: "trib_expand: only the first child of each of a mapped task's 64 slices gets a queue job",
+  },
+  {
+    id: 'sql-slice-end-takes-next',
+    file: 'engine/sql/end.sql',
+    find: "    IF p_take_queue = v_take ->> 'queue' THEN",
+    replace: '    IF false THEN',
+    tests: [SLICES_TEST],
+    guards: "trib_end: a mapped child's end claims the next child of its slice in its own transaction",
+  },
+  {
+    id: 'sql-slice-not-prioritized',
+    file: 'engine/sql/slice.sql',
+    find: '  JOIN dag_tasks dt ON dt.dag_id = r.dag_id AND dt.task_id = ti.task_id AND dt.priority IS NULL',
+    replace: '  JOIN dag_tasks dt ON dt.dag_id = r.dag_id AND dt.task_id = ti.task_id',
+    tests: [SLICES_TEST],
+    guards: 'trib_slice_next: the children of a task with a priority are not sliced (each keeps its own queue job)',
+  },
+  {
+    id: 'sql-sweep-slice-waits',
+    file: 'engine/sql/sweep.sql',
+    find: "    AND NOT (ti.state = 'queued' AND ti.map_index >= trib_map_slices()",
+    replace: '    AND NOT (false',
+    tests: [SLICES_TEST],
+    guards: 'trib_sweep_due: a mapped child waiting for its predecessor in its slice is not enqueued by the sweeper',
+  },
+  {
+    id: 'sql-sweep-slice-predecessor-over',
+    file: 'engine/sql/sweep.sql',
+    find: '        AND p.map_index = ti.map_index - trib_map_slices() AND p.state = ANY(trib_active_states()))',
+    replace: '        AND p.map_index = ti.map_index - trib_map_slices())',
+    tests: [SLICES_TEST],
+    guards: 'trib_sweep_due: a mapped child whose predecessor in its slice is over (its worker died before passing the slice on) is enqueued',
+  },
+  {
+    id: 'sql-claim-upstream-key',
+    file: 'engine/sql/claim.sql',
+    find: '    CASE WHEN p_upstream_seen IS NULL OR k.key IS NULL OR k.key <> p_upstream_seen THEN',
+    replace: '    CASE WHEN p_upstream_seen IS NULL THEN',
+    tests: [SLICES_TEST],
+    guards: "trib_claim: a sibling taken by hand-over reuses the ending child's upstream results only while their rows are unchanged",
+  },
+  {
+    id: 'executor-slice-hand-on',
+    file: 'engine/executor.ts',
+    find: '    if (!ran.handedOn && current.map_index >= 0) await handSliceOn(deps, current);',
+    replace: '',
+    tests: [SLICES_TEST],
+    guards: "a mapped child that does not succeed passes its slice on at once (its successor does not wait for the child's retry)",
+  },
+  {
+    id: 'executor-upstream-copy',
+    file: 'engine/executor.ts',
+    find: '        return (upstream ??= structuredClone(claimed.upstream));',
+    replace: '        return claimed.upstream;',
+    tests: [SLICES_TEST],
+    guards: "a handler's changes to its ctx.upstream reach no sibling that shares the results it was claimed with",
   },
 ];
