@@ -2,7 +2,9 @@
  * bench:peers — Tributary beside the job queues it is measured against, in one process, on the
  * same Postgres and Redis: graphile-worker, pg-boss, raw BullMQ (Redis and PostgreSQL backend),
  * and Tributary on both backends with hand-over on and off. Each round runs every system in turn
- * (interleaved, so a slow minute hurts all alike): a chain of HOPS jobs each adding the next
+ * (interleaved, so a slow minute hurts all alike), each alone: made on a fresh database, warmed
+ * up, measured, closed — no other system's workers poll the servers while one is measured. It
+ * measures a chain of HOPS jobs each adding the next
  * (ms per hop), a fan-out of FANOUT jobs added at once (jobs/s, and the CPU it cost per job from
  * /proc: this process, the Postgres server, redis-server), and PINGS single jobs one after another
  * (median ms from add to handler start). Best of ROUNDS; CPU is the mean over the rounds.
@@ -68,34 +70,32 @@ async function main() {
       ['tributary postgres', async () => tributary(SIZES, 'postgres', 20, await db('trib_pg'), redisUrl)],
       ['tributary postgres HANDOVER_MAX=0', async () => tributary(SIZES, 'postgres', 0, await db('trib_pg_h0'), redisUrl)],
     ];
-    for (const [name, make] of makers) {
-      if (!name.includes(only)) continue;
-      console.error(`[bench:peers] starting ${name}…`);
-      const contender = await make();
-      contenders.push(contender);
-      await contender.chain(); // warm-up: connections, prepared statements, JIT
-      await contender.fanout();
-      await contender.addToStart();
-    }
-    const tallies = new Map<Contender, Tally[]>(contenders.map((c) => [c, []]));
+    const tallies = new Map<string, Tally[]>();
     for (let r = 1; r <= ROUNDS; r++) {
-      for (const contender of contenders) {
-        console.error(`[bench:peers] round ${r} of ${ROUNDS}: ${contender.name}…`);
+      for (const [name, make] of makers) {
+        if (!name.includes(only)) continue;
+        console.error(`[bench:peers] round ${r} of ${ROUNDS}: ${name}…`);
+        const contender = await make();
+        contenders.push(contender);
+        await contender.chain(); // warm-up: connections, prepared statements, JIT
+        await contender.fanout();
+        await contender.addToStart();
         const chainMs = await timed(() => contender.chain());
         const before = meter.sample();
         const fanoutMs = await timed(() => contender.fanout());
         const cpu = cpuSince(before, meter.sample());
         const pings: number[] = [];
         for (let i = 0; i < PINGS; i++) pings.push(await contender.addToStart());
-        tallies.get(contender)!.push({ chainMs, fanoutMs, pingMs: median(pings), cpu });
+        tallies.set(name, [...(tallies.get(name) ?? []), { chainMs, fanoutMs, pingMs: median(pings), cpu }]);
+        await contender.close();
+        contenders.splice(contenders.indexOf(contender), 1);
       }
     }
-    const rows = contenders.map((c) => {
-      const t = tallies.get(c)!;
+    const rows = [...tallies].map(([name, t]) => {
       const perTask = (key: keyof CpuSample) => round(t.reduce((sum, x) => sum + x.cpu[key], 0) / (t.length * SIZES.fanout), 3);
       const cpu = { node: perTask('node'), postgres: perTask('postgres'), redis: perTask('redis') };
       return {
-        system: c.name,
+        system: name,
         chain_ms_per_hop: round(Math.min(...t.map((x) => x.chainMs)) / SIZES.hops),
         fanout_jobs_per_s: round(SIZES.fanout / (Math.min(...t.map((x) => x.fanoutMs)) / 1000), 0),
         add_to_start_ms: round(Math.min(...t.map((x) => x.pingMs))),

@@ -33,6 +33,9 @@ function dags(sizes: Sizes) {
   ];
 }
 
+/** Engines made so far: each gets its own queue prefix (a job id left in Redis by an earlier one would make an add a no-op). */
+let made = 0;
+
 export async function tributary(
   sizes: Sizes, backend: 'redis' | 'postgres', handoverMax: number, databaseUrl: string, redisUrl: string,
 ): Promise<Contender> {
@@ -51,7 +54,7 @@ export async function tributary(
   await runMigrations(database);
   await database.close();
   const engine = new Engine({
-    databaseUrl, queueBackend: backend, redisUrl, queuePrefix: `peers_${backend}_h${handoverMax}`, dags: compiled, kinds,
+    databaseUrl, queueBackend: backend, redisUrl, queuePrefix: `peers_${backend}_h${handoverMax}_${(made++).toString(36)}`, dags: compiled, kinds,
     log: pino({ level: 'silent' }), poolSize: 20, handoverMax,
   });
   await engine.register();
