@@ -283,7 +283,7 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
     file: 'engine/sql/claim.sql',
     find: "      state = CASE WHEN a.started_at < pg_postmaster_start_time() THEN 'infra_error' ELSE 'lost' END,",
     replace: "      state = 'lost',",
-    tests: ['test/reliability/pg-restart.test.ts'],
+    tests: ['test/reliability/pg-restart.test.ts', 'test/reliability/pg-restart-postgres.test.ts'],
     guards: 'an attempt a database restart ended is recorded as an outage, not a lost worker',
   },
   {

@@ -210,7 +210,7 @@ export const ENGINE_MUTATIONS: Mutation[] = [
     file: 'engine/callback-delivery.ts',
     find: "        (err: unknown) => this.outage.passFailed('database', err, () => this.options.pool.query('SELECT 1'), 'callback delivery pass failed; the next one retries'),",
     replace: "        (err: unknown) => this.options.log.error({ err: String(err) }, 'callback delivery pass failed; the next one retries'),",
-    tests: ['test/reliability/pg-restart.test.ts'],
+    tests: ['test/reliability/pg-restart.test.ts', 'test/reliability/pg-restart-postgres.test.ts'],
     guards: 'a database outage is one line when it starts and one when it ends, not a line per failed callback pass',
   },
   {
@@ -218,7 +218,7 @@ export const ENGINE_MUTATIONS: Mutation[] = [
     file: 'engine/attempt-end.ts',
     find: "  const code = errorCode(err) ?? (decision.kind === 'infra' ? 'DATABASE_UNAVAILABLE' : null);",
     replace: '  const code = errorCode(err);',
-    tests: ['test/reliability/pg-restart.test.ts'],
+    tests: ['test/reliability/pg-restart.test.ts', 'test/reliability/pg-restart-postgres.test.ts'],
     guards: 'an attempt an outage ended carries a code (DATABASE_UNAVAILABLE when the lost connection gave none)',
   },
 ];
