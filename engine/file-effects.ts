@@ -115,7 +115,10 @@ async function complete(effect: RecordedEffect, superseded: boolean): Promise<{ 
       error: `file ${effect.finalPath} is lost: neither its written copy ${effect.tempPath} nor a file with its sha256 ${effect.sha256} is there; clear the task to write it again`,
     };
   } catch (err) {
-    return { state: 'pending', error: `file ${effect.finalPath} is not in place: ${describeError(err)}; the sweeper tries again` };
+    // The rename works through the folder's descriptor (/proc/self/fd/N/…): name the real folder, so
+    // the same cause gives the same line at every sweep (logged once) whatever descriptor it had.
+    const reason = describeError(err).replace(/\/proc\/self\/fd\/\d+\//g, `${path.dirname(effect.finalPath)}/`);
+    return { state: 'pending', error: `file ${effect.finalPath} is not in place: ${reason}; the sweeper tries again` };
   }
 }
 

@@ -143,6 +143,9 @@ describe('durable file effects (redis)', () => {
     const warnings = await runWarnings(database.pool, [runId]);
     expect(warnings.map((w) => [w.taskId, w.message])).toEqual([['report', effect.error]]);
     expect(effect.error).toContain(path.join(dir, name));
+    // The OS message names the real folder, not the descriptor the rename went through (it differs per sweep).
+    expect(effect.error).not.toContain('/proc/self/fd/');
+    expect(effect.error).toMatch(new RegExp(`rename '${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\.report_ok_20250602`));
     await engine.dispatcher.sweep(0);
     await engine.dispatcher.sweep(0); // the same error again: logged once
     expect((await taskLog(runId)).filter((l) => l.level === 'error').map((l) => l.message)).toEqual([effect.error]);
