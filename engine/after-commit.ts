@@ -32,6 +32,11 @@ export class AfterCommit {
   ) {}
 
   /** The TaskContext members that register effects. */
+  /** Whether the try registered an effect (its end must then commit on its own connection, engine/lane-batch.ts). */
+  get used(): boolean {
+    return this.hooks.length > 0 || this.renames.length > 0;
+  }
+
   context(): Pick<TaskContext, 'afterCommit' | 'renameAfterCommit'> {
     return {
       afterCommit: (onCommit, onRollback) => void this.hooks.push({ onCommit, onRollback }),

@@ -21,7 +21,8 @@ import { maskTaskSecrets, taskLogger, type CollectedLine } from './logger.ts';
 import { taskParams } from './secret-params.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
-import { claimAndBegin, commitTry, endTry, nextInSlice } from './transitions.ts';
+import { LaneBatch, type HeldEnd } from './lane-batch.ts';
+import { claimAndBegin, commitTry, endTry, nextInSlice, type BatchEnded } from './transitions.ts';
 import { markFenced, rescheduleTry, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
 import type { JobKind } from './types.ts';
@@ -66,29 +67,65 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
   // A successful try may hand the next one over (same queue, same connection): run it here. Each
   // try's lease entry is added as soon as its claim commits (for a handed-over one, by runAttempt).
   deps.leases.add(claimed.id, claimed.attempt);
+  const lane = new LaneBatch(deps);
+  let connection: pg.PoolClient = client;
   let next: Claimed | null = claimed;
   for (let handovers = 0; next; handovers++) {
     const current: Claimed = next;
-    let ran: Ran;
+    let ran: Ran = NOT_ENDED;
     try {
-      ran = await runAttempt(deps, current, client, handovers < deps.handoverMax && !deps.stopping());
+      ran = await runAttempt(deps, current, connection, lane, handovers);
     } finally {
-      deps.leases.delete(current.id, current.attempt);
+      if (!ran.held) deps.leases.delete(current.id, current.attempt);
     }
     next = ran.next;
-    if (!ran.handedOn && current.map_index >= 0) await handSliceOn(deps, current);
+    if (next) continue;
+    // The try ended without handing over (it failed, or the delivery stops): the ends still held
+    // are written (handing the slice on), then the children still claimed run on a new connection.
+    const wrote = lane.holding > 0;
+    await lane.writeOnPool();
+    if (!ran.handedOn && current.map_index >= 0 && !wrote && lane.claimed.length === 0) await handSliceOn(deps, current);
+    next = lane.next();
+    const fresh = next && (await transactionFor(deps, next, lane));
+    if (!fresh) break;
+    connection = fresh;
   }
   return 'done';
 }
 
-/** What runAttempt left: the try handed over to run next, and whether its end handed a mapped child's slice on. */
+/**
+ * A new connection inside a transaction for the claimed children, or null: then none of them runs
+ * here, and their leases, no longer renewed, expire and they are delivered again.
+ */
+async function transactionFor(deps: ExecutorDeps, next: Claimed, lane: LaneBatch): Promise<pg.PoolClient | null> {
+  let client: pg.PoolClient | undefined;
+  try {
+    client = await deps.pool.connect();
+    await client.query('BEGIN');
+    return client;
+  } catch (err) {
+    client?.release(true);
+    for (const c of [next, ...lane.claimed.splice(0)]) deps.leases.delete(c.id, c.attempt);
+    deps.log.warn(`claimed children left to run again once their leases expire: ${describeError(err)}`);
+    return null;
+  }
+}
+
+/**
+ * What runAttempt left: the try handed over to run next, whether its end handed a mapped child's
+ * slice on, and whether its end is held, not written yet (engine/lane-batch.ts).
+ */
 interface Ran {
   next: Claimed | null;
   handedOn: boolean;
+  held?: boolean;
 }
 
 /** A try that did not end through trib_end's success path. */
 const NOT_ENDED: Ran = { next: null, handedOn: false };
+
+/** Why a try's signal is aborted once it is over (a reason given: no DOMException and its stack per try). */
+const TRY_OVER = new Error('the try is over');
 
 /**
  * A mapped child that did not succeed (a retry, a failure, a sensor's poke, a lost claim) passes
@@ -122,7 +159,8 @@ async function recordOtherVersion(pool: pg.Pool, claimed: Claimed, dag: Compiled
  * next try's transaction — else null, with `client` released. `handedOn`: its successful end took
  * care of a mapped child's slice (trib_end).
  */
-async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolClient, mayHandOver: boolean): Promise<Ran> {
+async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolClient, lane: LaneBatch, handovers: number): Promise<Ran> {
+  const mayHandOver = handovers < deps.handoverMax && !deps.stopping();
   const dag = deps.dags.get(claimed.dag_id);
   const task = dag?.tasks.get(claimed.task_id);
   const kind = task && deps.kinds.get(task.kind);
@@ -151,7 +189,10 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   let jobs: PendingJob[];
   let settle: number | null = null;
   let next: Claimed | null = null;
+  let batch: BatchEnded | null = null;
   let rescheduled = false;
+  // Whether the handler used its try's transaction (a mapped child that did not may have its end held: lane-batch.ts).
+  let usedTransaction = false;
   // The handler's own copy of the upstream results, made when it first reads them: claimed.upstream
   // stays as read, for a sibling of its slice that may share it (endTry).
   let upstream: Claimed['upstream'] | undefined;
@@ -175,8 +216,14 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       dataRoots,
       log,
       resumeState: claimed.resume_state ?? undefined,
-      client,
-      db: drizzle(client),
+      get client() {
+        usedTransaction = true;
+        return client;
+      },
+      get db() {
+        usedTransaction = true;
+        return drizzle(client);
+      },
       signal: controller.signal,
       ...effects.context(),
     };
@@ -190,6 +237,21 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       if (claimed.pokes === 0) log.info({ delay_ms: outcome.reschedule.delayMs }, 'rescheduled');
       jobs = await reschedule(client, task, claimed, outcome);
       await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
+    } else if (lane.takes(claimed, mayHandOver)) {
+      const end: HeldEnd = { claimed, result: maskTaskSecrets(log, outcome as Json), lines: [...lines, storedLine(bindings, 'try succeeded')], log, bindings };
+      const on = () => lane.sliceOn(task.kind, mayHandOver ? deps.handoverMax - handovers : 0);
+      if (!usedTransaction && !effects.used) {
+        if (lane.hold(end)) {
+          client.removeListener('error', onError);
+          controller.abort(TRY_OVER);
+          return { next: lane.next(), handedOn: true, held: true };
+        }
+        batch = await lane.write(client, on());
+      } else {
+        batch = await lane.write(client, on(), end);
+        if (!batch.won.has(claimed.id)) throw new LostClaim();
+      }
+      ({ jobs, settle } = batch);
     } else {
       const ended = await endTry(client, claimed, {
         state: 'success', result: maskTaskSecrets(log, outcome as Json), error: null, code: null, lines: [...lines, storedLine(bindings, 'try succeeded')],
@@ -199,9 +261,10 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       ({ jobs, settle, next } = ended);
     }
     committing = true;
-    jobs.push(...(await commitTry(client, { settle, begin: next !== null })));
+    jobs.push(...(await commitTry(client, { settle, begin: next !== null || (batch?.taken.length ?? 0) > 0 || lane.claimed.length > 0 })));
   } catch (err) {
     controller.abort();
+    lane.forget(claimed);
     const infra = broken || isInfrastructure(err);
     const keep = keepsWrites(err) && !infra;
     // Before the COMMIT nothing committed (a kept failure commits below): undo the effects now. A
@@ -237,13 +300,18 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
   // The handed-over try's lease started in this try's end: renew it from that COMMIT on, before
   // the hooks and the enqueue (a slow hook or a Redis outage must not let it expire and re-deliver it).
   if (next) deps.leases.add(next.id, next.attempt);
+  const held = batch !== null && lane.holds(claimed);
+  if (batch) {
+    await lane.written(batch);
+    next = lane.next();
+  }
   client.removeListener('error', onError);
   if (!next) client.release();
-  controller.abort();
-  if (!rescheduled) deps.log.info(bindings, 'try succeeded');
+  controller.abort(TRY_OVER);
+  if (!rescheduled && !held) deps.log.info(bindings, 'try succeeded');
   await effects.committed(deps.pool, log);
   await enqueueSafely(deps, jobs);
-  return { next, handedOn: !rescheduled };
+  return { next, handedOn: !rescheduled, held };
 }
 
 /**

@@ -107,6 +107,51 @@ function fromJson(next: ClaimedJson, c: Claimed): Claimed {
   return { ...next, upstream: next.upstream ?? c.upstream, logical_date: new Date(next.logical_date), interval_end: new Date(next.interval_end) };
 }
 
+/** A mapped child's successful end, held to be written with its siblings' (engine/lane-batch.ts). */
+export interface ChildEnd {
+  claimed: Claimed;
+  result: Json;
+  lines: readonly CollectedLine[];
+}
+
+/**
+ * How a batch end goes on with the slice: `hold` — the caller still holds claimed children of it;
+ * `take` — up to that many next children claimed for `worker` (0: the next child's job).
+ */
+export type SliceOn = { hold: true } | { take: number; queue: string; worker: string; leaseMs: number };
+
+export interface BatchEnded extends Ended {
+  /** The ids of the children whose end was written (the others' claims were lost). */
+  won: Set<number>;
+  /** Every child the batch end claimed, in slice order (`next` is the first). */
+  taken: Claimed[];
+}
+
+/**
+ * Ends mapped children of one slice as succeeded inside the caller's transaction
+ * (engine/sql/end-batch.sql), each by its own compare-and-set, and goes on with the slice.
+ * Children taken share the upstream results of the last child ended when their upstream key is its.
+ */
+export async function endBatch(client: pg.PoolClient, ends: readonly ChildEnd[], on: SliceOn): Promise<BatchEnded> {
+  const lines = ends.flatMap((e, i) => e.lines.map((l) => ({ owner: i + 1, line: l })));
+  const last = ends[ends.length - 1].claimed;
+  const take = 'take' in on ? on : null;
+  const { rows } = await client.query<{ ended: { won: number[]; jobs: SqlJob[]; settle?: number; next: ClaimedJson[] } }>({
+    name: 'trib_end_batch',
+    text: 'SELECT trib_end_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) AS ended',
+    values: [
+      ends.map((e) => e.claimed.id), ends.map((e) => e.claimed.try_number), ends.map((e) => e.claimed.attempt),
+      ends.map((e) => JSON.stringify(e.result ?? null)),
+      lines.map((l) => l.owner), lines.map((l) => l.line.level), lines.map((l) => l.line.message),
+      lines.map((l) => JSON.stringify(l.line.fields)), lines.map((l) => l.line.at),
+      take?.worker ?? null, take?.leaseMs ?? null, take?.queue ?? null, take ? take.take : -1, take ? last.upstream_key : null,
+    ],
+  });
+  const { ended } = rows[0];
+  const taken = ended.next.map((n) => fromJson(n, last));
+  return { won: new Set(ended.won.map(Number)), jobs: toPendingJobs(ended.jobs), settle: ended.settle ?? null, next: taken[0] ?? null, taken };
+}
+
 /** The job of the next queued child in a mapped child's slice (trib_slice_next), when there is one. */
 export async function nextInSlice(pool: pg.Pool, instanceId: number): Promise<PendingJob[]> {
   const { rows } = await pool.query<{ job: SqlJob | null }>({

@@ -4,6 +4,7 @@ import type { Mutation } from '../mutations.ts';
 const TRIGGER_SQL = 'engine/sql/trigger-rules.sql';
 const TRIGGER_SQL_TEST = 'test/integration/engine/trigger-rules-sql.test.ts';
 const SLICES_TEST = 'test/integration/engine/map-slices.test.ts';
+const LANE_TEST = 'test/integration/engine/lane-batch.test.ts';
 
 export const ENGINE_SQL_MUTATIONS: Mutation[] = [
   {
@@ -393,7 +394,7 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
   {
     id: 'executor-slice-hand-on',
     file: 'engine/executor.ts',
-    find: '    if (!ran.handedOn && current.map_index >= 0) await handSliceOn(deps, current);',
+    find: '    if (!ran.handedOn && current.map_index >= 0 && !wrote && lane.claimed.length === 0) await handSliceOn(deps, current);',
     replace: '',
     tests: [SLICES_TEST],
     guards: "a mapped child that does not succeed passes its slice on at once (its successor does not wait for the child's retry)",
@@ -405,5 +406,37 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
     replace: '        return claimed.upstream;',
     tests: [SLICES_TEST],
     guards: "a handler's changes to its ctx.upstream reach no sibling that shares the results it was claimed with",
+  },
+  {
+    id: 'sql-end-batch-cas',
+    file: 'engine/sql/end-batch.sql',
+    find: "    WHERE ti.id = g.id AND ti.try_number = g.try_number AND ti.attempt = g.attempt AND ti.state = 'running' AND ti.map_index >= 0",
+    replace: "    WHERE ti.id = g.id AND ti.try_number = g.try_number AND ti.state = 'running' AND ti.map_index >= 0",
+    tests: [LANE_TEST],
+    guards: 'trib_end_batch: each held end is written by its own compare-and-set on its attempt (a child taken over meanwhile is not ended)',
+  },
+  {
+    id: 'lane-batch-fenced',
+    file: 'engine/lane-batch.ts',
+    find: '      if (ended.won.has(end.claimed.id)) this.deps.log.info(end.bindings, \'try succeeded\');',
+    replace: '      if (true) this.deps.log.info(end.bindings, \'try succeeded\');',
+    tests: [LANE_TEST],
+    guards: 'a held end whose claim was lost is put on its attempt record (fenced), not logged as succeeded',
+  },
+  {
+    id: 'lane-batch-holds',
+    file: 'engine/lane-batch.ts',
+    find: '    return this.claimed.length > 0 && this.held.length < LANE_BATCH && performance.now() - this.heldSince < HOLD_MS;',
+    replace: '    return false;',
+    tests: [LANE_TEST],
+    guards: 'the ends of children that did not use their transaction are written together (fewer transactions than children)',
+  },
+  {
+    id: 'executor-writer-not-held',
+    file: 'engine/executor.ts',
+    find: '      if (!usedTransaction && !effects.used) {',
+    replace: '      if (!effects.used) {',
+    tests: [LANE_TEST],
+    guards: 'a child that used its transaction ends in it, never held: a failing sibling cannot roll its write back after its end was written',
   },
 ];
