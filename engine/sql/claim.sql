@@ -1,19 +1,21 @@
 /*
- * trib_claim(instance, try, worker, lease ms) → the try's context in ONE row (task, run, params,
- * the results of its upstream tasks, the DAG version the run was created with), or no row. Starts a new attempt of a queued try, or takes
- * over a running one whose lease expired. The attempt taken over is closed: 'infra_error'
- * (counted in infra_retries) when it started before the database server did — a restart or a
- * stop ended its connection, its worker may well be alive — else 'lost' (counted in
+ * trib_claim_batch(instances, tries, worker, lease ms, upstream seen) → the context of each try
+ * claimed, one row each in the order given (task, run, params, the results of its upstream tasks,
+ * the DAG version the run was created with); a try not claimed has no row. Starts a new attempt of
+ * a queued try, or takes over a running one whose lease expired. The attempt taken over is closed:
+ * 'infra_error' (counted in infra_retries) when it started before the database server did — a
+ * restart or a stop ended its connection, its worker may well be alive — else 'lost' (counted in
  * lost_attempts). Its backend, if still there, is terminated, so a stopped worker (SIGSTOP, a
  * frozen VM) keeps no row or table lock from the new attempt. The new attempt records its own
  * backend. A try that is finished, or running under a live lease, or whose run is not running,
  * is not claimed. The claim commits before the handler starts: on its own
- * (engine/transitions.ts claimAndBegin), or with the end of the try before it (a hand-over, trib_end).
+ * (engine/transitions.ts claimAndBegin), or with the end of the try before it (a hand-over,
+ * trib_end; several children of a mapped task's slice at once, trib_end_batch).
  * `upstream_key` (a mapped child's) names the rows the upstream results were read from (the task's
  * graph row and each upstream instance, by row version): when it equals `upstream seen` (a mapped sibling's, taken by
  * trib_end) `upstream` is NULL — the results are those the caller already holds, not sent again.
  */
-CREATE OR REPLACE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8, p_upstream_seen text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION trib_claim_batch(p_instances bigint[], p_tries int[], p_worker text, p_lease_ms float8, p_upstream_seen text DEFAULT NULL)
 RETURNS TABLE (
   id bigint, run_id bigint, task_id text, map_index int, try_number int, max_tries int, map_item jsonb,
   resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
@@ -22,18 +24,22 @@ RETURNS TABLE (
 ) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 BEGIN
-  RETURN QUERY WITH claimed AS (
+  RETURN QUERY WITH given AS (
+    SELECT * FROM unnest(p_instances, p_tries) WITH ORDINALITY AS g(id, try_number, n)
+  ), claimed AS (
     UPDATE task_instances ti SET state = 'running', started_at = clock_timestamp(), worker = p_worker, updated_at = now(),
       attempt = ti.attempt + 1,
       lost_attempts = ti.lost_attempts + (ti.state = 'running' AND ti.started_at >= pg_postmaster_start_time())::int,
       infra_retries = ti.infra_retries + (ti.state = 'running' AND ti.started_at < pg_postmaster_start_time())::int,
       lease_until = clock_timestamp() + make_interval(secs => p_lease_ms / 1000), not_before = NULL
-    WHERE ti.id = p_instance AND ti.try_number = p_try
+    FROM given g
+    -- `= ANY`: the primary key finds each try (a join alone is planned as a scan of every unfinished instance).
+    WHERE ti.id = ANY (p_instances) AND ti.id = g.id AND ti.try_number = g.try_number
       AND EXISTS (SELECT 1 FROM dag_runs r WHERE r.id = ti.run_id AND r.state = 'running')
       AND (ti.state IN ('queued', 'up_for_retry')
         OR (ti.state = 'running' AND (ti.lease_until IS NULL OR ti.lease_until < now())))
     RETURNING ti.id, ti.run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries, ti.map_item,
-              ti.resume_state, ti.pokes, ti.attempt, ti.lost_attempts, ti.infra_retries
+              ti.resume_state, ti.pokes, ti.attempt, ti.lost_attempts, ti.infra_retries, g.n
   ), taken AS (
     UPDATE task_attempts a SET ended_at = clock_timestamp(),
       state = CASE WHEN a.started_at < pg_postmaster_start_time() THEN 'infra_error' ELSE 'lost' END,
@@ -73,6 +79,20 @@ BEGIN
       FROM unnest(dt.upstream) WITH ORDINALITY AS up(task_id, ord)
       LEFT JOIN task_instances u ON u.run_id = c.run_id AND u.task_id = up.task_id AND u.map_index = -1), '') AS key
     FROM dag_tasks dt WHERE c.map_index >= 0 AND dt.dag_id = r.dag_id AND dt.task_id = c.task_id -- only a mapped child has siblings
-  ) k ON true;
+  ) k ON true
+  ORDER BY c.n;
+END
+$$;
+
+/* trib_claim(instance, try, worker, lease ms, upstream seen) → trib_claim_batch of one try: its row, or no row. */
+CREATE OR REPLACE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8, p_upstream_seen text DEFAULT NULL)
+RETURNS TABLE (
+  id bigint, run_id bigint, task_id text, map_index int, try_number int, max_tries int, map_item jsonb,
+  resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
+  dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb, run_dag_version text,
+  upstream_key text
+) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM trib_claim_batch(ARRAY[p_instance], ARRAY[p_try], p_worker, p_lease_ms, p_upstream_seen);
 END
 $$;

@@ -9,8 +9,8 @@
  * Then the slice, from the last child given (engine/sql/slice.sql):
  * - take count > 0: up to that many next children claimed for `worker` (trib_claim; a child
  *   whose upstream key is `upstream key` gets `upstream` NULL: the caller's results stand),
- *   returned in `next` in slice order; when the first cannot be claimed here (another queue, a
- *   run no longer running) its job is returned instead;
+ *   in one statement (trib_claim_batch), returned in `next` in slice order; when none can be
+ *   claimed here (another queue, a run no longer running) the next child's job is returned instead;
  * - take count 0: the next child's job;
  * - no next child: `settle` (the parent's id, for trib_settle_map after COMMIT);
  * - take count < 0: the caller still holds claimed children of the slice: no hand-on, no settle.
@@ -25,7 +25,9 @@ DECLARE
   v_event record;
   v_from bigint := p_instances[cardinality(p_instances)];
   v_take jsonb;
-  v_claimed jsonb;
+  v_first jsonb;
+  v_ids bigint[] := '{}';
+  v_tries int[] := '{}';
   v_next jsonb := '[]'::jsonb;
 BEGIN
   WITH given AS (
@@ -35,7 +37,8 @@ BEGIN
       ended_at = clock_timestamp(), duration_ms = (extract(epoch FROM clock_timestamp() - ti.started_at) * 1000)::int,
       resume_state = NULL, lease_until = NULL, updated_at = now()
     FROM given g
-    WHERE ti.id = g.id AND ti.try_number = g.try_number AND ti.attempt = g.attempt AND ti.state = 'running' AND ti.map_index >= 0
+    WHERE ti.id = ANY (p_instances) -- the primary key finds each child (see claim.sql)
+      AND ti.id = g.id AND ti.try_number = g.try_number AND ti.attempt = g.attempt AND ti.state = 'running' AND ti.map_index >= 0
     RETURNING ti.id, ti.try_number, ti.attempt, ti.duration_ms, g.n
   ), tried AS (
     UPDATE task_tries tt SET state = 'success', ended_at = clock_timestamp(), duration_ms = d.duration_ms, error = NULL, error_code = NULL
@@ -61,29 +64,25 @@ BEGIN
   END LOOP;
 
   IF p_take < 0 THEN RETURN jsonb_build_object('won', to_jsonb(v_won), 'jobs', '[]'::jsonb, 'next', v_next); END IF;
+  -- The next children of the slice, each locked (trib_slice_next), then claimed in one statement.
   LOOP
     v_take := trib_slice_next(v_from);
     EXIT WHEN v_take IS NULL;
-    IF p_take > 0 AND p_take_queue = v_take ->> 'queue' THEN
-      SELECT to_jsonb(c) INTO v_claimed
-      FROM trib_claim((v_take ->> 'instanceId')::bigint, (v_take ->> 'tryNumber')::int, p_worker, p_lease_ms, p_upstream_key) AS c;
-    ELSE
-      v_claimed := NULL;
-    END IF;
-    IF v_claimed IS NULL THEN
-      -- Not taken here: the slice goes on through the queue (unless children taken already carry it).
-      IF jsonb_array_length(v_next) = 0 THEN
-        RETURN jsonb_build_object('won', to_jsonb(v_won), 'jobs', jsonb_build_array(v_take), 'next', v_next);
-      END IF;
-      EXIT;
-    END IF;
-    v_next := v_next || jsonb_build_array(v_claimed);
+    v_first := coalesce(v_first, v_take);
+    EXIT WHEN p_take = 0 OR p_take_queue IS DISTINCT FROM v_take ->> 'queue';
+    v_ids := v_ids || (v_take ->> 'instanceId')::bigint;
+    v_tries := v_tries || (v_take ->> 'tryNumber')::int;
     v_from := (v_take ->> 'instanceId')::bigint;
-    EXIT WHEN jsonb_array_length(v_next) >= p_take;
+    EXIT WHEN cardinality(v_ids) >= p_take;
   END LOOP;
+  IF cardinality(v_ids) > 0 THEN
+    SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.map_index), '[]'::jsonb) INTO v_next FROM trib_claim_batch(v_ids, v_tries, p_worker, p_lease_ms, p_upstream_key) AS c;
+  END IF;
   IF jsonb_array_length(v_next) > 0 THEN
     RETURN jsonb_build_object('won', to_jsonb(v_won), 'jobs', '[]'::jsonb, 'next', v_next);
   END IF;
+  -- None taken here (another queue, count 0, a run no longer running): the slice goes on through the queue.
+  IF v_first IS NOT NULL THEN RETURN jsonb_build_object('won', to_jsonb(v_won), 'jobs', jsonb_build_array(v_first), 'next', v_next); END IF;
   RETURN jsonb_build_object('won', to_jsonb(v_won), 'jobs', '[]'::jsonb, 'next', v_next, 'settle', (
     SELECT p.id FROM task_instances c JOIN task_instances p ON p.run_id = c.run_id AND p.task_id = c.task_id AND p.map_index = -1
     WHERE c.id = p_instances[1]));

@@ -410,8 +410,8 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
   {
     id: 'sql-end-batch-cas',
     file: 'engine/sql/end-batch.sql',
-    find: "    WHERE ti.id = g.id AND ti.try_number = g.try_number AND ti.attempt = g.attempt AND ti.state = 'running' AND ti.map_index >= 0",
-    replace: "    WHERE ti.id = g.id AND ti.try_number = g.try_number AND ti.state = 'running' AND ti.map_index >= 0",
+    find: "      AND ti.id = g.id AND ti.try_number = g.try_number AND ti.attempt = g.attempt AND ti.state = 'running' AND ti.map_index >= 0",
+    replace: "      AND ti.id = g.id AND ti.try_number = g.try_number AND ti.state = 'running' AND ti.map_index >= 0",
     tests: [LANE_TEST],
     guards: 'trib_end_batch: each held end is written by its own compare-and-set on its attempt (a child taken over meanwhile is not ended)',
   },

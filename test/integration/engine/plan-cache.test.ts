@@ -96,7 +96,7 @@ describe('plan cache', () => {
       [TASKS],
     );
     // The claim's body runs once per try: found, and not planned per call.
-    const claim = rows.find((s) => s.query.includes('WITH claimed AS'));
+    const claim = rows.find((s) => s.query.includes('claimed AS ('));
     expect(claim?.calls).toBeGreaterThanOrEqual(2 * TASKS);
     const replanned = rows.filter((s) => s.plans > POOL).map((s) => ({ plans: s.plans, calls: s.calls, query: s.query.slice(0, 120) }));
     expect(replanned).toEqual([]);
