@@ -261,7 +261,9 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       ({ jobs, settle, next } = ended);
     }
     committing = true;
-    jobs.push(...(await commitTry(client, { settle, begin: next !== null || (batch?.taken.length ?? 0) > 0 || lane.claimed.length > 0 })));
+    // A batch end leaves the connection in a new transaction when a child of the slice runs next on it.
+    const goesOn = next !== null || (batch !== null && (batch.taken.length > 0 || lane.claimed.length > 0));
+    jobs.push(...(await commitTry(client, { settle, begin: goesOn })));
   } catch (err) {
     controller.abort();
     lane.forget(claimed);

@@ -439,4 +439,12 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
     tests: [LANE_TEST],
     guards: 'a child that used its transaction ends in it, never held: a failing sibling cannot roll its write back after its end was written',
   },
+  {
+    id: 'executor-batch-begin',
+    file: 'engine/executor.ts',
+    find: '    const goesOn = next !== null || (batch !== null && (batch.taken.length > 0 || lane.claimed.length > 0));',
+    replace: '    const goesOn = next !== null || (batch?.taken.length ?? 0) > 0 || lane.claimed.length > 0;',
+    tests: [LANE_TEST],
+    guards: 'a try that ends without a batch (a sensor poke) between claimed siblings hands its connection back outside any transaction',
+  },
 ];

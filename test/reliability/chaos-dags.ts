@@ -62,11 +62,16 @@ export const flakyOnce: JobKind<Record<string, never>> = {
   },
 };
 
-/** One effect row per mapped child (task id `each[i]`), in the try's transaction; chaos_effects must exist. */
+/**
+ * One effect row per even mapped child (task id `each[i]`), in the try's transaction; chaos_effects
+ * must exist. An odd child writes nothing: its end is held and written with its siblings'
+ * (engine/lane-batch.ts), so a kill also catches held ends.
+ */
 export const childEffect: JobKind<Record<string, never>> = {
   name: 'child_effect',
   options: z.object({}).prefault({}),
   async handler(ctx) {
+    if (ctx.mapIndex % 2 === 1) return null;
     await ctx.client.query('INSERT INTO chaos_effects (run_id, task_id, pid) VALUES ($1, $2, $3)', [ctx.runId, `${ctx.taskId}[${ctx.mapIndex}]`, process.pid]);
     return null;
   },

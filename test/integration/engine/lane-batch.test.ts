@@ -3,7 +3,8 @@
  * engine/sql/end-batch.sql): a child that used neither its transaction nor an after-commit effect
  * has its end held and written with its siblings' in one COMMIT; one that used its transaction
  * ends in it, with the ends held before it; a failed sibling does not take a held end or a
- * committed write with it; a held child whose claim was taken over is not ended by the batch.
+ * committed write with it; a held child whose claim was taken over is not ended by the batch; a
+ * child that waits (a sensor's poke) between claimed siblings hands its connection back clean.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { z } from 'zod';
 import { defineDag } from '../../../engine/dag.ts';
 import { triggerRun } from '../../../engine/operations.ts';
 import { TributaryError } from '../../../engine/errors.ts';
-import type { JobKind } from '../../../engine/types.ts';
+import type { HandlerOutcome, JobKind } from '../../../engine/types.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
 
 const CHILDREN = 640; // ten children in each of the 64 slices: child i is at position ⌊i / 64⌋ of slice i % 64
@@ -54,6 +55,17 @@ const thief: JobKind = {
   },
 };
 
+/** Waits (a sensor's poke) once at position 2 of its slice, after siblings were claimed ahead of it. */
+const waitsOnce: JobKind = {
+  name: 'waits_once',
+  options: z.object({}).prefault({}),
+  async handler(ctx): Promise<HandlerOutcome> {
+    const i = ctx.mapItem as number;
+    if (position(i) === 2 && ctx.resumeState === undefined) return { reschedule: { delayMs: 20, state: 1 } };
+    return { item: i };
+  },
+};
+
 const dag = (id: string, kind: string) => defineDag({
   id,
   tasks: {
@@ -65,7 +77,7 @@ const dag = (id: string, kind: string) => defineDag({
 describe('lane batches', () => {
   let t: TestEngine;
   beforeAll(async () => {
-    t = await startTestEngine({ backend: 'redis', dags: [dag('plain', 'noop'), dag('mixed', 'mixed'), dag('stolen', 'thief')], kinds: [mixed, thief], concurrency: 4 });
+    t = await startTestEngine({ backend: 'redis', dags: [dag('plain', 'noop'), dag('mixed', 'mixed'), dag('stolen', 'thief'), dag('waiting', 'waits_once')], kinds: [mixed, thief, waitsOnce], concurrency: 4 });
     pool = t.database.pool;
   });
   afterAll(async () => {
@@ -108,6 +120,21 @@ describe('lane batches', () => {
     expect(effects).toEqual(items.filter(writes).map((i) => ({ map_index: i, n: 1 })));
     const parent = await pool.query<{ result: unknown[] }>("SELECT result FROM task_instances WHERE run_id = $1 AND task_id = 'each' AND map_index = -1", [runId]);
     expect(parent.rows[0].result).toEqual(items.map((i) => ({ item: i })));
+  });
+
+  it('a child that waits (a poke) between claimed siblings hands its connection back outside any transaction', async () => {
+    // The transaction status of every connection handed back to the engine's pool (pg's ReadyForQuery status: I = idle).
+    const statuses = new Set<string>();
+    const onRelease = (err: unknown, client: unknown) => void (err || statuses.add(String((client as { _txStatus?: string })._txStatus)));
+    t.engine.pool.on('release', onRelease);
+    try {
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('waiting'), { date: '2025-06-04' });
+      expect(await t.waitForRun(runId)).toBe('success');
+      expect((await children(runId)).map((r) => r.state)).toEqual(items.map(() => 'success'));
+    } finally {
+      t.engine.pool.removeListener('release', onRelease);
+    }
+    expect([...statuses]).toEqual(['I']);
   });
 
   it('a held child whose claim was taken over is not ended by the batch: its attempt is marked fenced', async () => {
