@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import LongFirst from './test/support/long-first.ts';
 
 /**
  * The engine's suite runs a second time on Debian's PostgreSQL 15 (the embedded server is 18):
@@ -24,6 +25,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: more parallel files only queue on the same CPUs and Postgres.
     maxWorkers: 2,
+    // The minute-long files start first (test/support/long-first.ts).
+    sequence: { sequencer: LongFirst },
     projects: [
       { extends: true, test: { name: 'all', include: ['test/**/*.test.ts'], globalSetup } },
       // PG_BIN reaches the project's global setup (its server) and its tests (servers they start).

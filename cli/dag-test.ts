@@ -92,7 +92,8 @@ export async function runDagTest(rt: Runtime, dagId: string, opts: DagTestOption
         [dag.id, logicalDateFor(dag.schedule, opts.date)],
       );
       engine.startWorkers({ concurrency: config.concurrency });
-      engine.startSweeper(1000);
+      // A short sweep interval (a lost job is found in seconds), with a grace a loaded machine's enqueue fits in.
+      engine.startSweeper(1000, 5000);
       const { runId } = await triggerRun(engine.pool, engine.dispatcher, dag, { date: opts.date, params: opts.params ?? {} });
       const state = await waitForRun(engine.pool, runId, AbortSignal.timeout(opts.timeoutSeconds * 1000)).catch((err: unknown) => {
         if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') return 'still running';
