@@ -237,28 +237,31 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       if (claimed.pokes === 0) log.info({ delay_ms: outcome.reschedule.delayMs }, 'rescheduled');
       jobs = await reschedule(client, task, claimed, outcome);
       await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
-    } else if (lane.takes(claimed, mayHandOver)) {
-      const end: HeldEnd = { claimed, result: maskTaskSecrets(log, outcome as Json), lines: [...lines, storedLine(bindings, 'try succeeded')], log, bindings };
-      const on = () => lane.sliceOn(task.kind, mayHandOver ? deps.handoverMax - handovers : 0);
-      if (!usedTransaction && !effects.used) {
-        if (lane.hold(end)) {
-          client.removeListener('error', onError);
-          controller.abort(TRY_OVER);
-          return { next: lane.next(), handedOn: true, held: true };
-        }
-        batch = await lane.write(client, on());
-      } else {
-        batch = await lane.write(client, on(), end);
-        if (!batch.won.has(claimed.id)) throw new LostClaim();
-      }
-      ({ jobs, settle } = batch);
     } else {
-      const ended = await endTry(client, claimed, {
-        state: 'success', result: maskTaskSecrets(log, outcome as Json), error: null, code: null, lines: [...lines, storedLine(bindings, 'try succeeded')],
-        take: mayHandOver ? { queue: task.kind, worker: deps.workerName, leaseMs: deps.leases.leaseMs } : undefined,
-      });
-      if (!ended) throw new LostClaim();
-      ({ jobs, settle, next } = ended);
+      // A success: its result (secrets masked) and its log lines, ended in a batch (a mapped child) or alone.
+      const end: HeldEnd = { claimed, result: maskTaskSecrets(log, outcome as Json), lines: [...lines, storedLine(bindings, 'try succeeded')], log, bindings };
+      if (lane.takes(claimed, mayHandOver)) {
+        const on = () => lane.sliceOn(task.kind, mayHandOver ? deps.handoverMax - handovers : 0);
+        if (!usedTransaction && !effects.used) {
+          if (lane.hold(end)) {
+            client.removeListener('error', onError);
+            controller.abort(TRY_OVER);
+            return { next: lane.next(), handedOn: true, held: true };
+          }
+          batch = await lane.write(client, on());
+        } else {
+          batch = await lane.write(client, on(), end);
+          if (!batch.won.has(claimed.id)) throw new LostClaim();
+        }
+        ({ jobs, settle } = batch);
+      } else {
+        const ended = await endTry(client, claimed, {
+          state: 'success', result: end.result, error: null, code: null, lines: end.lines,
+          take: mayHandOver ? { queue: task.kind, worker: deps.workerName, leaseMs: deps.leases.leaseMs } : undefined,
+        });
+        if (!ended) throw new LostClaim();
+        ({ jobs, settle, next } = ended);
+      }
     }
     committing = true;
     // A batch end leaves the connection in a new transaction when a child of the slice runs next on it.

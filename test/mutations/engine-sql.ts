@@ -314,10 +314,18 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
   {
     id: 'claim-generic-plan',
     file: 'engine/sql/claim.sql',
-    find: 'force_generic_plan',
-    replace: 'force_custom_plan',
+    find: 'force_generic_plan AS $$\n#variable_conflict use_column',
+    replace: 'force_custom_plan AS $$\n#variable_conflict use_column',
     tests: ['test/integration/engine/plan-cache.test.ts'],
     guards: "the claim's statement is planned once per connection on every supported PostgreSQL (15–18), not on every call",
+  },
+  {
+    id: 'claim-one-generic-plan',
+    file: 'engine/sql/claim.sql',
+    find: 'force_generic_plan AS $$\nBEGIN\n  RETURN QUERY SELECT * FROM trib_claim_batch(',
+    replace: 'force_custom_plan AS $$\nBEGIN\n  RETURN QUERY SELECT * FROM trib_claim_batch(',
+    tests: ['test/integration/engine/plan-cache.test.ts'],
+    guards: "the one-try claim (a lane's first child, a chain's try) is planned once per connection, not on every call",
   },
   {
     id: 'claim-finished-try',
