@@ -91,7 +91,7 @@ RETURNS TABLE (
   resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
   dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb, run_dag_version text,
   upstream_key text
-) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+) LANGUAGE plpgsql SET plan_cache_mode TO force_generic_plan AS $$
 BEGIN
   RETURN QUERY SELECT * FROM trib_claim_batch(ARRAY[p_instance], ARRAY[p_try], p_worker, p_lease_ms, p_upstream_seen);
 END
