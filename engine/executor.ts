@@ -231,7 +231,8 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
     // first reschedule once; later pokes store only what the handler logs.
     if (claimed.pokes === 0) log.info('try started');
     if (claimed.run_dag_version !== null && claimed.run_dag_version !== dag.version) await recordOtherVersion(deps.pool, claimed, dag, log);
-    const outcome = await withTimeout(kind.handler(ctx, task.options), task.timeoutMs, controller, () => (destroy = true));
+    const heldWritten = lane.whileRunning();
+    const outcome = await withTimeout(kind.handler(ctx, task.options), task.timeoutMs, controller, () => (destroy = true)).finally(heldWritten);
     rescheduled = isReschedule(outcome);
     if (isReschedule(outcome)) {
       if (claimed.pokes === 0) log.info({ delay_ms: outcome.reschedule.delayMs }, 'rescheduled');

@@ -19,7 +19,7 @@ import { markFenced, type Claimed } from './try-sql.ts';
 
 /** Children claimed at once, and ends held at most, per slice. */
 export const LANE_BATCH = 16;
-/** A held end is written within this long (a slow sibling must not keep a finished child's result from the run page). */
+/** A held end is written within about this long, even while a slow sibling runs (whileRunning). */
 export const HOLD_MS = 100;
 
 export interface HeldEnd extends ChildEnd {
@@ -106,17 +106,33 @@ export class LaneBatch {
   }
 
   /**
-   * Writes the held ends on a connection of their own (after a sibling failed, or when the
-   * delivery stops): the slice goes on by job unless claimed children remain. When that fails
-   * the held children stay running until their leases expire and are delivered again.
+   * Call as a child of the slice starts: if it runs past the held ends' HOLD_MS, they are written
+   * on a connection of their own meanwhile (a slow sibling must not keep them from the run page,
+   * nor from the record if this worker dies). Await the returned function once the child is over.
    */
-  async writeOnPool(): Promise<void> {
+  whileRunning(): () => Promise<void> {
+    if (this.held.length === 0) return async () => undefined;
+    let writing: Promise<void> | undefined;
+    const timer = setTimeout(() => (writing = this.writeOnPool({ hold: true })), Math.max(0, HOLD_MS - (performance.now() - this.heldSince)));
+    return async () => {
+      clearTimeout(timer);
+      await writing;
+    };
+  }
+
+  /**
+   * Writes the held ends on a connection of their own (after a sibling failed, or when the
+   * delivery stops, or a sibling runs long: `hold`): the slice goes on by job unless claimed
+   * children remain. When that fails the held children stay running until their leases expire
+   * and are delivered again.
+   */
+  async writeOnPool(on: SliceOn = this.sliceOn('', 0)): Promise<void> {
     if (this.held.length === 0) return;
     let client: pg.PoolClient | undefined;
     try {
       client = await this.deps.pool.connect();
       await client.query('BEGIN');
-      const ended = await this.write(client, this.sliceOn('', 0));
+      const ended = await this.write(client, on);
       const jobs = [...ended.jobs, ...(await commitTry(client, { settle: ended.settle }))];
       client.release();
       await this.written(ended);

@@ -455,4 +455,12 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
     tests: [LANE_TEST],
     guards: 'a try that ends without a batch (a sensor poke) between claimed siblings hands its connection back outside any transaction',
   },
+  {
+    id: 'lane-batch-late-write',
+    file: 'engine/lane-batch.ts',
+    find: '    if (this.held.length === 0) return async () => undefined;',
+    replace: '    return async () => undefined;',
+    tests: [LANE_TEST],
+    guards: 'held ends are written about HOLD_MS after they were held even while a slow sibling still runs',
+  },
 ];

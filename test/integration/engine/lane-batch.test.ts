@@ -4,7 +4,8 @@
  * has its end held and written with its siblings' in one COMMIT; one that used its transaction
  * ends in it, with the ends held before it; a failed sibling does not take a held end or a
  * committed write with it; a held child whose claim was taken over is not ended by the batch; a
- * child that waits (a sensor's poke) between claimed siblings hands its connection back clean.
+ * child that waits (a sensor's poke) between claimed siblings hands its connection back clean; a
+ * held end does not wait for a slow sibling.
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,17 @@ const waitsOnce: JobKind = {
   },
 };
 
+/** A slow child at position 2 of slice 2, after a held sibling (66). */
+const SLOW = 130;
+const slowOne: JobKind = {
+  name: 'slow_one',
+  options: z.object({}).prefault({}),
+  async handler(ctx) {
+    if (ctx.mapItem === SLOW) await new Promise((r) => setTimeout(r, 1500));
+    return { item: ctx.mapItem as number };
+  },
+};
+
 const dag = (id: string, kind: string) => defineDag({
   id,
   tasks: {
@@ -77,7 +89,7 @@ const dag = (id: string, kind: string) => defineDag({
 describe('lane batches', () => {
   let t: TestEngine;
   beforeAll(async () => {
-    t = await startTestEngine({ backend: 'redis', dags: [dag('plain', 'noop'), dag('mixed', 'mixed'), dag('stolen', 'thief'), dag('waiting', 'waits_once')], kinds: [mixed, thief, waitsOnce], concurrency: 4 });
+    t = await startTestEngine({ backend: 'redis', dags: [dag('plain', 'noop'), dag('mixed', 'mixed'), dag('stolen', 'thief'), dag('waiting', 'waits_once'), dag('slow', 'slow_one')], kinds: [mixed, thief, waitsOnce, slowOne], concurrency: 4 });
     pool = t.database.pool;
   });
   afterAll(async () => {
@@ -135,6 +147,20 @@ describe('lane batches', () => {
       t.engine.pool.removeListener('release', onRelease);
     }
     expect([...statuses]).toEqual(['I']);
+  });
+
+  it('a held end is written while a slow sibling after it still runs', async () => {
+    const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('slow'), { date: '2025-06-05' });
+    let seen: string[] = [];
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const rows = await children(runId);
+      if (rows.length > SLOW) seen = [rows[SLOW - 64].state, rows[SLOW].state];
+      if (seen[1] === 'success' || (seen[0] === 'success' && seen[1] === 'running')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(seen).toEqual(['success', 'running']);
+    expect(await t.waitForRun(runId)).toBe('success');
   });
 
   it('a held child whose claim was taken over is not ended by the batch: its attempt is marked fenced', async () => {
