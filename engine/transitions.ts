@@ -120,10 +120,13 @@ export interface ChildEnd {
  */
 export type SliceOn = { hold: true } | { take: number; queue: string; worker: string; leaseMs: number };
 
-export interface BatchEnded extends Ended {
+export interface BatchEnded {
+  jobs: PendingJob[];
+  /** The parent to settle after COMMIT (commitTry) when the slice is done. */
+  settle: number | null;
   /** The ids of the children whose end was written (the others' claims were lost). */
   won: Set<number>;
-  /** Every child the batch end claimed, in slice order (`next` is the first). */
+  /** The children the batch end claimed for this worker, in slice order. */
   taken: Claimed[];
 }
 
@@ -148,8 +151,7 @@ export async function endBatch(client: pg.PoolClient, ends: readonly ChildEnd[],
     ],
   });
   const { ended } = rows[0];
-  const taken = ended.next.map((n) => fromJson(n, last));
-  return { won: new Set(ended.won.map(Number)), jobs: toPendingJobs(ended.jobs), settle: ended.settle ?? null, next: taken[0] ?? null, taken };
+  return { won: new Set(ended.won.map(Number)), jobs: toPendingJobs(ended.jobs), settle: ended.settle ?? null, taken: ended.next.map((n) => fromJson(n, last)) };
 }
 
 /** The job of the next queued child in a mapped child's slice (trib_slice_next), when there is one. */
