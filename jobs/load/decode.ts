@@ -14,6 +14,7 @@ import {
   compressedFormat, encodingContradiction, encodingHint, firstInvalidUtf8, SNIFF_BYTES, utf16Of, type Compression, type Utf16,
 } from './file-hints.ts';
 import type { LoadOptions } from './options.ts';
+import { READ_CHUNK } from './source-file.ts';
 import { windows1252ToUtf8 } from './windows-1252.ts';
 
 type CsvOptions = Pick<LoadOptions['csv'], 'encoding' | 'compression'>;
@@ -27,8 +28,8 @@ export interface DecodedChunks extends AsyncIterable<Buffer> {
   hint(): string | null;
 }
 
-/** Decompressed output is handed on in pieces of about this size. */
-const OUT_CHUNK = 256 << 10;
+/** Decompressed output is handed on in pieces of about the read size (see READ_CHUNK). */
+const OUT_CHUNK = READ_CHUNK;
 /** Bytes of its line kept on either side of the first byte that is not UTF-8, for hint(). */
 const SAMPLE = 40;
 

@@ -28,8 +28,12 @@ export interface FileToLoad {
   handle: fs.FileHandle;
 }
 
-/** Read size: big enough to amortise per-chunk work, small enough to keep the working set flat. */
-export const READ_CHUNK = 256 << 10;
+/**
+ * Read size: big enough to amortise per-chunk work, and below V8's large-object size (128 KB),
+ * so the chunk's decoded string and the COPY text built from it stay in the young generation:
+ * 256 KB chunks put each string in a fresh mapping, and decoding a 150 MB file took ~0.6 s more.
+ */
+export const READ_CHUNK = 64 << 10;
 
 const when = (ms: number) => new Date(ms).toISOString();
 const describeChange = (was: { bytes: number; mtimeMs: number }, now: Stats) =>

@@ -6,6 +6,14 @@ const RENAME_KILL_TEST = 'test/reliability/report-rename-kill.test.ts';
 
 export const FILES_MUTATIONS: Mutation[] = [
   {
+    id: 'key-set-chunk',
+    file: 'jobs/load/key-set.ts',
+    find: 'const chunk = this.chunks[Math.floor(this.starts[n] / CHUNK)];',
+    replace: 'const chunk = this.chunks[this.chunks.length - 1];',
+    tests: ['test/unit/load/key-set.test.ts'],
+    guards: 'a key stored in an earlier arena chunk is compared against its own chunk: a repeated key is found once the arena spans chunks',
+  },
+  {
     id: 'load-postgres-warning',
     file: 'jobs/load/index.ts',
     find: 'if (lines.length === 0) return [];',

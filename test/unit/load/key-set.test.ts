@@ -1,4 +1,4 @@
-/** KeySet agrees with a JS Set on many keys (through growth and rehashes), on equal hashes, on ranges, on any text. */
+/** KeySet agrees with a JS Set on many keys (through growth, rehashes and arena chunks), on equal hashes, on ranges, on any text. */
 import { describe, expect, it } from 'vitest';
 import { KeySet } from '../../../jobs/load/key-set.ts';
 
@@ -15,6 +15,25 @@ describe('KeySet', () => {
     expect(disagreements).toBe(0);
     expect(keys.size).toBe(reference.size);
     for (const key of ['k0', 'k44999', 'k45000', '', 'k']) expect(keys.has(key), key).toBe(reference.has(key));
+  });
+
+  it('keeps keys apart across arena chunks, and a key longer than a chunk whole', () => {
+    const keys = new KeySet();
+    const reference = new Set<string>();
+    const long = (i: number) => `${'x'.repeat(90)}-${i}`; // 40,000 of them fill ~7 chunks of 2^19 code units
+    let disagreements = 0;
+    for (let i = 0; i < 40_000; i++) {
+      if (i === 20_000) {
+        const huge = 'h'.repeat(1_200_000); // > 2 chunks: a chunk of its own
+        expect([keys.add(huge), keys.add(huge), keys.has(`${huge}!`), keys.has(huge.slice(1))]).toEqual([true, false, false, false]);
+      }
+      if (keys.add(long(i)) !== !reference.has(long(i))) disagreements++;
+      reference.add(long(i));
+    }
+    for (let i = 0; i < 40_000; i += 7) if (keys.add(long(i)) || !keys.has(long(i))) disagreements++;
+    expect(disagreements).toBe(0);
+    expect(keys.size).toBe(reference.size + 1);
+    expect(keys.has('h'.repeat(1_200_000))).toBe(true);
   });
 
   it('keeps keys whose 32-bit hashes are equal apart', () => {
