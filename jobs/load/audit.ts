@@ -1,12 +1,14 @@
 /**
  * A load job's audit tables: refused rows (`<target>_rejects`) and applied coercions (its sibling
  * `<target>_coercions`), created on first use from the Drizzle definitions in db/schema/load.ts
- * (`auditTable()`, `coercionTable()`), and filled in batches (one parameterised
- * INSERT … SELECT FROM unnest per batch) on the task's transaction.
+ * (`auditTable()`, `coercionTable()`), and filled in batches on the task's transaction: refused rows
+ * by one COPY per batch, coercions by one parameterised INSERT … SELECT FROM unnest (it returns ids).
  */
 import { is, SQL } from 'drizzle-orm';
 import { getTableConfig, PgDialect, type PgTable } from 'drizzle-orm/pg-core';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { auditTable, coercionTable } from '../../db/schema/load.ts';
 import { quoteIdent, quoteTable, splitTable } from '../../db/identifiers.ts';
 import { refuseEngineSchema } from '../sql/engine-schema.ts';
@@ -125,17 +127,26 @@ function batchInsert(
   };
 }
 
-/** Inserts one batch of refused rows. */
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One value in COPY's text format: `\N` for NULL; backslash, newline, carriage return and tab escaped. */
+function copyValue(value: string | number | null): string {
+  if (value === null) return '\\N';
+  const text = String(value);
+  return /[\\\n\r\t]/.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]) : text;
+}
+
+/**
+ * Inserts one batch of refused rows by COPY (text format). The same batch as parallel array
+ * parameters cost ~50 µs a row in Node and Postgres (16,000 refused rows of the merchant day: 0.8 s,
+ * the load's connection waiting meanwhile); COPY parses each value once.
+ */
 export async function insertAuditRows(client: pg.PoolClient, audit: AuditTarget, ctx: AuditContext, rows: AuditRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const { text, values } = batchInsert(audit.sql, ctx, [
-    { name: 'line', type: 'bigint', values: rows.map((r) => r.line) },
-    { name: 'raw', type: 'text', values: rows.map((r) => r.raw) },
-    { name: 'record', type: 'jsonb', values: rows.map((r) => r.record) },
-    { name: 'errors', type: 'jsonb', values: rows.map((r) => r.errors) },
-    { name: 'reason', type: 'text', values: rows.map((r) => r.reason) },
-  ]);
-  await client.query(text, values);
+  const context = [ctx.runId, ctx.taskId, ctx.mapIndex, ctx.file].map(copyValue).join('\t');
+  const lines = rows.map((r) => `${context}\t${[r.line, r.raw, r.record, r.errors, r.reason].map(copyValue).join('\t')}\n`);
+  const copy = client.query(copyFrom(`COPY ${audit.sql} (run_id, task_id, map_index, file, line, raw, record, errors, reason) FROM STDIN`));
+  await pipeline([Buffer.from(lines.join(''), 'utf8')], copy);
 }
 
 /** One applied coercion of a loaded row. */

@@ -56,6 +56,21 @@ export async function* readChunks(file: Pick<FileToLoad, 'handle'>, size = READ_
   }
 }
 
+/**
+ * sha256 of the file's bytes, read through one buffer the hash consumes before the next read: a
+ * fresh 1 MB buffer per read made hashing a 130 MB file take 160–440 ms instead of ~110 ms here.
+ */
+async function sha256Of(handle: fs.FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  for (let position = 0; ;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
 /** Waits until the handle's size and mtime have held for `stableForMs` (the task's timeout aborts it). */
 async function waitUntilStill(handle: fs.FileHandle, stableForMs: number, signal: AbortSignal): Promise<Stats> {
   let last = await handle.stat();
@@ -88,10 +103,8 @@ export async function openSource(ctx: TaskContext, source: SourceFile, options: 
         `${opened.path} changed since the sensor took it (${describeChange(seen, stat)}); nothing loaded: ${WAY_OUT}`);
     }
     if (stat.size === 0) throw new TributaryError('FILE_EMPTY', `${opened.path} is empty (0 bytes)`);
-    const hash = createHash('sha256');
-    for await (const chunk of readChunks(opened, 1 << 20)) hash.update(chunk);
     const file: FileToLoad = {
-      path: opened.path, realPath: opened.realPath, bytes: stat.size, mtimeMs: stat.mtimeMs, sha256: hash.digest('hex'), handle: opened.handle,
+      path: opened.path, realPath: opened.realPath, bytes: stat.size, mtimeMs: stat.mtimeMs, sha256: await sha256Of(opened.handle), handle: opened.handle,
       ...(source.partition === undefined ? {} : { partition: source.partition }),
     };
     await checkUnchanged(file, 'while it was being hashed');

@@ -6,6 +6,14 @@ const RENAME_KILL_TEST = 'test/reliability/report-rename-kill.test.ts';
 
 export const FILES_MUTATIONS: Mutation[] = [
   {
+    id: 'audit-copy-escape',
+    file: 'jobs/load/audit.ts',
+    find: "'\\t': '\\\\t' };",
+    replace: "'\\t': '\\t' };",
+    tests: ['test/integration/load/audit-rows.test.ts'],
+    guards: "refused rows written by COPY escape COPY's text-format specials: a tab in a value stays in its column",
+  },
+  {
     id: 'key-set-chunk',
     file: 'jobs/load/key-set.ts',
     find: 'const chunk = this.chunks[Math.floor(this.starts[n] / CHUNK)];',
