@@ -6,16 +6,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
+import { connect } from '../db/client.ts';
 import { AfterCommit } from '../engine/after-commit.ts';
 import { loadOptions, runLoad } from '../jobs/load/index.ts';
 import { BENCH_COLUMNS } from './load-data.ts';
 
 export async function runChild([mode, url, file, table, encoding]: string[]) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  // The engine's own connection settings (its schema first on the search_path), as a worker's try has.
+  const database = connect(url, { max: 1 });
+  const client = await database.pool.connect();
   try {
     await client.query('BEGIN');
     const started = performance.now();
@@ -31,9 +32,9 @@ export async function runChild([mode, url, file, table, encoding]: string[]) {
         {
           dagId: 'bench', runId: '1', taskId: 'load', mapIndex: -1, tryNumber: 1, logicalDate,
           dataInterval: { start: logicalDate, end: logicalDate }, params: {}, upstream: {}, dataRoots: [path.dirname(file)],
-          log: pino({ level: 'silent' }), client: client as pg.PoolClient, db: drizzle(client),
+          log: pino({ level: 'silent' }), client, db: drizzle(client),
           signal: new AbortController().signal,
-          ...new AfterCommit(client as pg.PoolClient, { taskInstanceId: null, tryNumber: 1, dataRoots: [] }).context(), // a load registers none
+          ...new AfterCommit(client, { taskInstanceId: null, tryNumber: 1, dataRoots: [] }).context(), // a load registers none
         },
         options,
       );
@@ -49,6 +50,7 @@ export async function runChild([mode, url, file, table, encoding]: string[]) {
       rows_rejected: counts.rows_rejected,
     };
   } finally {
-    await client.end();
+    client.release();
+    await database.close();
   }
 }
