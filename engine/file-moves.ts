@@ -6,11 +6,12 @@
  * while it still holds that content. Neither touches any name but `.<final name>.<12 hex>.tmp`
  * (tempNameFor) and the final name, in the final file's folder.
  */
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConfinedFolder } from '../jobs/confined-folder.ts';
+import { sha256Of } from '../jobs/file-hash.ts';
 import { TributaryError } from './errors.ts';
 import type { FileRename } from './types.ts';
 
@@ -126,15 +127,4 @@ async function openFile(folder: ConfinedFolder, name: string): Promise<fs.FileHa
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   });
-}
-
-async function sha256Of(file: fs.FileHandle): Promise<string> {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  for (let at = 0; ; ) {
-    const { bytesRead } = await file.read(buffer, 0, buffer.length, at);
-    if (bytesRead === 0) return hash.digest('hex');
-    hash.update(buffer.subarray(0, bytesRead));
-    at += bytesRead;
-  }
 }
