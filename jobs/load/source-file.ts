@@ -46,13 +46,13 @@ const WAY_OUT = 'it may still be being written: give the sensor a stableForMs lo
  * The file's bytes from the start, read by position through the handle, which stays open (a
  * FileHandle's read stream closes the handle when it is destroyed, and a load may read twice).
  */
-export async function* readChunks(file: Pick<FileToLoad, 'handle'>, size = READ_CHUNK): AsyncIterable<Buffer> {
+export async function* readChunks(file: Pick<FileToLoad, 'handle'>): AsyncIterable<Buffer> {
   for (let position = 0; ;) {
-    const buffer = Buffer.allocUnsafe(size);
-    const { bytesRead } = await file.handle.read(buffer, 0, size, position);
+    const buffer = Buffer.allocUnsafe(READ_CHUNK);
+    const { bytesRead } = await file.handle.read(buffer, 0, READ_CHUNK, position);
     if (bytesRead === 0) return;
     position += bytesRead;
-    yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
+    yield bytesRead === READ_CHUNK ? buffer : buffer.subarray(0, bytesRead);
   }
 }
 
