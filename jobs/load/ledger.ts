@@ -2,8 +2,6 @@
  * The file ledger: which content (sha256) was committed into which target/partition, by which
  * run and task, with its row accounting. Written in the same transaction as the rows it counts.
  */
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import { and, eq, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { loadLedger } from '../../db/schema/load.ts';
@@ -22,13 +20,6 @@ export interface LedgerEntry {
   rowsRejected: number;
   rowsDeduplicated: number;
   coercions: Record<string, number>;
-}
-
-/** sha256 of a file, streamed (memory stays flat whatever the size). */
-export async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** True when this content is already committed for the target/partition. */
