@@ -6,6 +6,14 @@ const RENAME_KILL_TEST = 'test/reliability/report-rename-kill.test.ts';
 
 export const FILES_MUTATIONS: Mutation[] = [
   {
+    id: 'audit-copy-not-a-file-line',
+    file: 'jobs/load/file-load.ts',
+    find: 'this.copyLines = [];',
+    replace: 'this.copyLines = this.copyLines;',
+    tests: ['test/integration/load/load-db-failure.test.ts'],
+    guards: "a refusal in the audit tables' COPY fails the file with Postgres' own error, never taken for a refused line of the file",
+  },
+  {
     id: 'audit-copy-escape',
     file: 'jobs/load/audit.ts',
     find: "'\\t': '\\\\t' };",

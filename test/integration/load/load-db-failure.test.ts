@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditTarget, ensureAuditTable } from '../../../jobs/load/audit.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 import { count, countIfExists, query, RATING_COLUMNS, RATING_HEADER, runLoad, tempDir, writeFile } from './helpers.ts';
 
@@ -80,5 +81,18 @@ describe('load: a database failure mid-file', () => {
     expect(err?.code).toBe('FILE_UNREADABLE');
     expect(err?.message).toMatch(/Postgres refused line 52\b.*after 50 values the validator accepted were refused; nothing loaded/);
     expect(await count(database, 'checked')).toBe(0);
+  });
+
+  it('fails the file with the audit table\'s own error when Postgres refuses a refused row there (never taken for a row of the file)', async () => {
+    // The audit rows go by COPY: a refusal there names a COPY line too, but none of the file's.
+    const client = await database.pool.connect();
+    await ensureAuditTable(client, auditTarget('public.closed')).finally(() => client.release());
+    await database.pool.query('ALTER TABLE audit.closed_rejects ADD CONSTRAINT audit_closed CHECK (line < 0)');
+    const file = await writeFile(dir, 'closed.csv', `${RATING_HEADER}\n1,1,5,ok\n2,bad,5,ok\n3,1,5,ok\n`);
+    const err = await runLoad(database, { source: { file }, target: 'closed', columns: RATING_COLUMNS }).then(() => null, (e: unknown) => e as { code?: string; constraint?: string; message: string });
+    expect(err).toMatchObject({ code: '23514', constraint: 'audit_closed' });
+    expect(err?.message).toMatch(/closed_rejects.*audit_closed/);
+    expect(await countIfExists(database, 'public.closed')).toBe(0);
+    expect(await query(database, "SELECT * FROM load_ledger WHERE target = 'closed'")).toEqual([]);
   });
 });
