@@ -1,6 +1,6 @@
 /**
  * /metrics with prom-client, one registry per dashboard. Gauges are read at scrape through bounded
- * statements: non-terminal task instances and runs (state indexes), each DAG's newest run (one index
+ * statements: non-terminal task instances and runs (task_instances_unfinished, dag_runs_state), each DAG's newest run (one index
  * probe per DAG), queue depth (BullMQ getJobCounts). Counters and histograms are fed by what ended
  * since the previous scrape: the task instances and runs that were non-terminal then or are newer
  * (id above the previous maximum), probed by primary key — never a scan over history. So they count
@@ -19,7 +19,7 @@ const TERMINAL_RUN_STATES = RUN_STATES.filter((s) => !(ACTIVE_RUN_STATES as read
 /** Job states of `tributary_queue_jobs`. */
 export const QUEUE_JOB_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 
-/** $1 active task states → (state, count) through task_instances_state. */
+/** $1 active task states → (state, count) through task_instances_unfinished (the partial index of exactly those states). */
 export const TASK_COUNTS_SQL = `SELECT state, count(*)::int AS count FROM task_instances WHERE state = ANY($1::text[]) GROUP BY state`;
 /** $1 active run states → (dag id, state, count) through dag_runs_state. */
 export const RUN_COUNTS_SQL = `SELECT dag_id AS "dagId", state, count(*)::int AS count FROM dag_runs
@@ -32,7 +32,7 @@ export const LAST_RUN_SQL = `SELECT d.dag_id AS "dagId", r.state FROM dags d
 /**
  * $1 watched ids, $2 previous max id, $3 terminal states, $4 active states → in one snapshot: the
  * task instances among them that ended (DAG, duration, rows loaded/refused, check outcomes of the
- * try), the ids still active (task_instances_state) and the newest id (primary key).
+ * try), the ids still active (task_instances_unfinished) and the newest id (primary key).
  */
 export const ENDED_TASKS_SQL = `SELECT json_build_object(
   'ended', (SELECT coalesce(json_agg(e), '[]') FROM (

@@ -88,17 +88,23 @@ describe('metrics', () => {
        INSERT INTO task_instances (run_id, task_id, state, queue) SELECT r.id, 't' || k, 'success', 'noop' FROM r, generate_series(1, 5) k`,
     );
     await database.pool.query('ANALYZE dag_runs; ANALYZE task_instances; ANALYZE dags');
-    const scans = async (sql: string, params: unknown[]) => {
+    /** The relations a statement's plan reads in full, and the indexes it reads. */
+    const planOf = async (sql: string, params: unknown[]) => {
       const { rows } = await database.pool.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
-      const found: string[] = [];
+      const seqScans: string[] = [];
+      const indexes: string[] = [];
       const walk = (node: Record<string, unknown>) => {
-        if (node['Node Type'] === 'Seq Scan') found.push(String(node['Relation Name']));
+        if (node['Node Type'] === 'Seq Scan') seqScans.push(String(node['Relation Name']));
+        if (node['Index Name']) indexes.push(String(node['Index Name']));
         for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
       };
       walk((rows[0]['QUERY PLAN'] as { Plan: Record<string, unknown> }[])[0].Plan);
-      return found;
+      return { seqScans, indexes };
     };
+    const scans = async (sql: string, params: unknown[]) => (await planOf(sql, params)).seqScans;
     expect(await scans(TASK_COUNTS_SQL, [ACTIVE_TASK_STATES])).not.toContain('task_instances');
+    // Active tasks are counted through the partial index of exactly those states (there is no index on state alone).
+    expect((await planOf(TASK_COUNTS_SQL, [ACTIVE_TASK_STATES])).indexes).toEqual(['task_instances_unfinished']);
     expect(await scans(RUN_COUNTS_SQL, [ACTIVE_RUN_STATES])).not.toContain('dag_runs');
     expect(await scans(LAST_RUN_SQL, [])).not.toContain('dag_runs');
     const { rows: [ids] } = await database.pool.query<{ tasks: number[]; runs: number[]; maxTask: number; maxRun: number }>(

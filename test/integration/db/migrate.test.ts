@@ -46,6 +46,16 @@ describe('down migrations', () => {
     expect(await applied()).toBe(count);
   });
 
+  it('0020 drops the index on task_instances.state; its down migration makes it again', async () => {
+    const stateIndex = async () =>
+      (await db.pool.query(`SELECT 1 FROM pg_indexes WHERE schemaname = 'tributary' AND indexname = 'task_instances_state'`)).rowCount;
+    expect(await stateIndex()).toBe(0);
+    await rollbackMigration(db, '0020_task_instances_no_state_index');
+    expect(await stateIndex()).toBe(1);
+    await runMigrations(db);
+    expect(await stateIndex()).toBe(0);
+  });
+
   it('trib migrate --down rolls back and reports a refusal in one line', async () => {
     const env = cliEnv({ DATABASE_URL: db.url });
     const down = await trib(['migrate', '--down', TAG], env);
