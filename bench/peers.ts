@@ -1,7 +1,7 @@
 /**
  * bench:peers — Tributary beside the job queues it is measured against, in one process, on the
- * same Postgres and Redis: graphile-worker, pg-boss, raw BullMQ (Redis and PostgreSQL backend),
- * and Tributary on both backends with hand-over on and off. Each round runs every system in turn
+ * same Postgres and Redis: graphile-worker, pg-boss, raw BullMQ (Redis and PostgreSQL backend; and
+ * on Redis with each job's claim and end committed to Postgres, the floor of a durable hop), and Tributary on both backends with hand-over on and off. Each round runs every system in turn
  * (interleaved, so a slow minute hurts all alike), each alone: made on a fresh database, warmed
  * up, measured, closed — no other system's workers poll the servers while one is measured. It
  * measures a chain of HOPS jobs each adding the next
@@ -65,6 +65,7 @@ async function main() {
       ['pg-boss', async () => pgBoss(await db('pgboss'), SIZES)],
       ['bullmq redis', async () => bullmq(SIZES, { redisUrl })],
       ['bullmq postgres', async () => bullmq(SIZES, { databaseUrl: await db('bullmq') })],
+      ['bullmq redis, claim and end committed to postgres', async () => bullmq(SIZES, { redisUrl, commitsTo: await db('bullmq_commits') })],
       ['tributary redis', async () => tributary(SIZES, 'redis', 20, await db('trib_redis'), redisUrl)],
       ['tributary redis HANDOVER_MAX=0', async () => tributary(SIZES, 'redis', 0, await db('trib_redis_h0'), redisUrl)],
       ['tributary postgres', async () => tributary(SIZES, 'postgres', 20, await db('trib_pg'), redisUrl)],

@@ -7,6 +7,7 @@
 import { Queue, Worker, createPostgresBackend, type Job } from 'bullmq';
 import { Logger, makeWorkerUtils, run } from 'graphile-worker';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { Jobs, type Contender, type Sizes } from './contender.ts';
 
@@ -80,19 +81,53 @@ export async function pgBoss(databaseUrl: string, sizes: Sizes): Promise<Contend
   };
 }
 
-/** Raw BullMQ: Redis when `redisUrl` is given, else its PostgreSQL backend (schema `bullmq_peer`). */
-export async function bullmq(sizes: Sizes, where: { redisUrl: string } | { databaseUrl: string }): Promise<Contender> {
+/**
+ * Postgres commits around each job, the least an engine that keeps its record there must do: the
+ * claim committed before the handler (one INSERT), the end committed before the next job is added
+ * (one UPDATE). Raw BullMQ with these is the floor of a durable hop without hand-over.
+ */
+async function commitsAround(databaseUrl: string, concurrency: number) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: concurrency + 2 });
+  await pool.query('CREATE TABLE IF NOT EXISTS peer_attempts (job_id text PRIMARY KEY, started_at timestamptz NOT NULL, ended_at timestamptz)');
+  return {
+    claim: (jobId: string) => pool.query('INSERT INTO peer_attempts (job_id, started_at) VALUES ($1, now())', [jobId]),
+    end: (jobId: string) => pool.query('UPDATE peer_attempts SET ended_at = now() WHERE job_id = $1', [jobId]),
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * Raw BullMQ: Redis when `redisUrl` is given, else its PostgreSQL backend (schema `bullmq_peer`);
+ * with `commitsTo`, each job's claim and end committed to that database (commitsAround).
+ */
+export async function bullmq(sizes: Sizes, where: { redisUrl: string; commitsTo?: string } | { databaseUrl: string }): Promise<Contender> {
   const redis = 'redisUrl' in where ? new Redis(where.redisUrl, { maxRetriesPerRequest: null }) : undefined;
   const pgConnection = 'databaseUrl' in where ? { connectionString: where.databaseUrl, schema: 'bullmq_peer', migrate: true } : undefined;
+  const record = 'commitsTo' in where && where.commitsTo ? await commitsAround(where.commitsTo, sizes.concurrency) : undefined;
   const jobs = new Jobs();
   const queue = redis ? new Queue('peer', { connection: redis, prefix: 'peer' }) : new Queue('peer', { connection: pgConnection! }, createPostgresBackend);
-  const handle = (job: Job) => jobs.run(job.data as JobData, (hop) => queue.add('job', { kind: 'hop', hop }));
+  const handle = async (job: Job) => {
+    if (!record) return jobs.run(job.data as JobData, (hop) => queue.add('job', { kind: 'hop', hop }));
+    const id = String(job.id);
+    await record.claim(id);
+    let ended = false;
+    const end = async () => {
+      if (ended) return;
+      ended = true;
+      await record.end(id);
+    };
+    await jobs.run(job.data as JobData, async (hop) => {
+      await end();
+      return queue.add('job', { kind: 'hop', hop });
+    });
+    await end();
+  };
   const worker = redis
     ? new Worker('peer', handle, { connection: redis, prefix: 'peer', concurrency: sizes.concurrency })
     : new Worker('peer', handle, { connection: pgConnection!, concurrency: sizes.concurrency }, createPostgresBackend);
   await worker.waitUntilReady();
   return {
-    name: redis ? 'bullmq redis' : 'bullmq postgres',
+    name: redis ? (record ? 'bullmq redis, claim and end committed to postgres' : 'bullmq redis') : 'bullmq postgres',
     chain: async () => {
       const done = jobs.expectChain(sizes.hops);
       await queue.add('job', { kind: 'hop', hop: 0 });
@@ -111,6 +146,7 @@ export async function bullmq(sizes: Sizes, where: { redisUrl: string } | { datab
     close: async () => {
       await worker.close();
       await queue.close();
+      await record?.close();
       redis?.disconnect();
     },
   };
