@@ -76,4 +76,12 @@ export const DASHBOARD_MUTATIONS: Mutation[] = [
     tests: [OPERATOR_TEST],
     guards: 'a queued run\'s page says why it waits',
   },
+  {
+    id: 'metrics-active-tasks-indexed',
+    file: 'dashboard/metrics.ts',
+    find: 'count(*)::int AS count FROM task_instances WHERE state = ANY($1::text[]) GROUP BY state`;',
+    replace: "count(*)::int AS count FROM task_instances WHERE state || '' = ANY($1::text[]) GROUP BY state`;",
+    tests: ['test/integration/dashboard/metrics.test.ts'],
+    guards: 'the count of active tasks reads the partial index of active states, never the whole history',
+  },
 ];

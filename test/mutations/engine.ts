@@ -221,4 +221,20 @@ export const ENGINE_MUTATIONS: Mutation[] = [
     tests: ['test/reliability/pg-restart.test.ts', 'test/reliability/pg-restart-postgres.test.ts'],
     guards: 'an attempt an outage ended carries a code (DATABASE_UNAVAILABLE when the lost connection gave none)',
   },
+  {
+    id: 'no-state-index',
+    file: 'db/migrations/0020_task_instances_no_state_index.sql',
+    find: 'DROP INDEX "task_instances_state";',
+    replace: 'SELECT 1;',
+    tests: ['test/integration/db/migrate.test.ts'],
+    guards: 'migrate leaves no index on task_instances.state (a hot spot for every try), and its down migration makes it again',
+  },
+  {
+    id: 'peers-floor-commits-end',
+    file: 'bench/peers/queues.ts',
+    find: '      await record.end(id);',
+    replace: '      void id;',
+    tests: ['test/integration/bench/peers-contenders.test.ts'],
+    guards: "bench:peers' floor row commits each job's end, as it says",
+  },
 ];
