@@ -45,15 +45,15 @@ async function waitForEnd(engine: Engine, runId: number): Promise<string> {
 }
 
 /**
- * Seconds per task (its last try), in the order the tasks started, from the try's first log line
- * to its last (written after the commit); the timeline (seconds after the trigger) goes to stderr.
- * task_tries.duration_ms cannot be used: it is taken with now() inside the try's transaction.
+ * Seconds per task (its last try), in the order the tasks started, from the try's start (its first
+ * claim) to its end (the end's statement, by the clock); the timeline (seconds after the trigger)
+ * goes to stderr.
  */
 async function taskSeconds(engine: Engine, runId: number): Promise<Record<string, number>> {
   const { rows } = await engine.pool.query<{ task_id: string; start: number; end: number }>(
-    `SELECT ti.task_id, extract(epoch FROM min(l.at) - r.created_at)::float8 AS start, extract(epoch FROM max(l.at) - r.created_at)::float8 AS end
+    `SELECT ti.task_id, extract(epoch FROM min(t.started_at) - r.created_at)::float8 AS start, extract(epoch FROM max(t.ended_at) - r.created_at)::float8 AS end
      FROM task_instances ti JOIN dag_runs r ON r.id = ti.run_id
-     JOIN task_logs l ON l.task_instance_id = ti.id AND l.try_number = ti.try_number
+     JOIN task_tries t ON t.task_instance_id = ti.id AND t.try_number = ti.try_number
      WHERE ti.run_id = $1 GROUP BY ti.task_id, r.created_at ORDER BY 2`,
     [runId],
   );

@@ -68,14 +68,13 @@ export async function runDay(engine: Engine, dagId: string, day: string, params:
   return { runId, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Seconds per task of a run, from its last try's 'try started' line to its 'try succeeded' line (after the commit). */
+/** Seconds per task of a run, from its last try's start (its first claim) to its end (the end's statement, by the clock). */
 export async function triedSeconds(pool: pg.Pool, runId: number): Promise<Record<string, number>> {
   const { rows } = await pool.query<{ task_id: string; seconds: number }>(
-    `SELECT ti.task_id,
-       extract(epoch FROM max(l.at) FILTER (WHERE l.message = 'try succeeded') - min(l.at) FILTER (WHERE l.message = 'try started'))::float8 AS seconds
-     FROM task_instances ti JOIN task_logs l ON l.task_instance_id = ti.id AND l.try_number = ti.try_number
+    `SELECT ti.task_id, extract(epoch FROM max(t.ended_at) - min(t.started_at))::float8 AS seconds
+     FROM task_instances ti JOIN task_tries t ON t.task_instance_id = ti.id AND t.try_number = ti.try_number
      WHERE ti.run_id = $1
-     GROUP BY ti.task_id ORDER BY min(l.at)`,
+     GROUP BY ti.task_id ORDER BY min(t.started_at)`,
     [runId],
   );
   return Object.fromEntries(rows.map((r) => [r.task_id, round3(r.seconds)]));

@@ -27,7 +27,7 @@ import { AuditQuery } from './access-pages.ts';
 import { listAudit } from '../engine/audit-log.ts';
 import { UserStore } from './users.ts';
 import { newestReports, reportRow } from './workloads.ts';
-import { gridPage, loadFiles, logTail, reportPath, runAttempts, runChecks } from './ui-queries.ts';
+import { gridPage, loadFiles, LOG_CURSOR, logTail, reportPath, runAttempts, runChecks } from './ui-queries.ts';
 
 const HEALTH_TIMEOUT_MS = 3000;
 
@@ -98,8 +98,8 @@ export const LogsQuery = z.object({
   task: FilterText.min(1),
   /** @default 200 */
   limit: Limit(5000, 200),
-  /** Log line id: lines older than it (`olderBefore` of the previous page). */
-  before: Cursor.optional(),
+  /** A log line's cursor: lines older than it (`olderBefore` of the previous page). */
+  before: z.string().regex(LOG_CURSOR, 'must be the olderBefore of a log page').optional(),
   /** Only lines containing this text (case-insensitive). */
   q: FilterText.optional(),
 });

@@ -161,15 +161,14 @@ export interface LogLine {
   at: Date;
 }
 
-/** Every stored log line of a task in a run (all map indexes and tries), oldest first. */
+/** Every log line of a task in a run (all map indexes and tries, the engine's derived ones too: engine/sql/task-log.sql), oldest first. */
 export async function taskLogs(pool: pg.Pool, runId: number, taskId: string): Promise<LogLine[]> {
   await getRun(pool, runId);
   const instances = await pool.query('SELECT 1 FROM task_instances WHERE run_id = $1 AND task_id = $2 LIMIT 1', [runId, taskId]);
   if (instances.rowCount === 0) throw new TributaryError('TASK_NOT_FOUND', `run ${runId} has no task "${taskId}"`);
   const { rows } = await pool.query<LogLine>(
-    `SELECT ti.map_index AS "mapIndex", l.try_number AS "tryNumber", l.level, l.message, l.fields, l.at
-     FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id
-     WHERE ti.run_id = $1 AND ti.task_id = $2 ORDER BY l.at, l.id`,
+    `SELECT map_index AS "mapIndex", try_number AS "tryNumber", level, message, fields, at
+     FROM trib_task_log($1, $2) ORDER BY at, rank, line_id`,
     [runId, taskId],
   );
   return rows;

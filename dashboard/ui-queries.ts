@@ -152,25 +152,40 @@ export async function runAttempts(pool: pg.Pool, runId: number): Promise<Attempt
 
 export interface LogPage {
   /** Oldest first within the page; `fields`: what the line was logged with (url, reason, …), or null. */
-  lines: Array<{ id: number; mapIndex: number; tryNumber: number; level: string; message: string; fields: Record<string, Json> | null; at: Date }>;
+  lines: Array<{ cursor: string; mapIndex: number; tryNumber: number; level: string; message: string; fields: Record<string, Json> | null; at: Date }>;
   /** Pass as `before` for the older page; null when this page reaches the first line. */
-  olderBefore: number | null;
+  olderBefore: string | null;
 }
 
-/** The newest `limit` log lines of a task in a run older than line id `before`, optionally containing `search`. */
+/**
+ * A line's place in its task's log, `<µs since 1970>-<rank>-<line id>` (the order key of
+ * engine/sql/task-log.sql, where the engine's derived lines sit among the stored ones): the
+ * `before` cursor of a log page.
+ */
+export const LOG_CURSOR = /^\d{1,17}-[0-3]-\d{1,18}$/;
+
+/** `value` as a log cursor, or a clear ARGUMENT_INVALID. */
+export function logCursor(value: string): string {
+  if (!LOG_CURSOR.test(value)) throw new TributaryError('ARGUMENT_INVALID', `log cursor "${value}" must look like 1765100000000000-2-42 (an olderBefore of a log page)`);
+  return value;
+}
+
+/** The newest `limit` log lines of a task in a run before cursor `before`, optionally containing `search`. */
 export async function logTail(
-  pool: pg.Pool, runId: number, taskId: string, opts: { limit: number; before?: number; search?: string },
+  pool: pg.Pool, runId: number, taskId: string, opts: { limit: number; before?: string; search?: string },
 ): Promise<LogPage> {
+  const [ms, rank, id] = opts.before ? logCursor(opts.before).split('-') : [null, null, null];
   const { rows } = await pool.query<LogPage['lines'][number]>(
-    `SELECT l.id::float8 AS id, ti.map_index AS "mapIndex", l.try_number AS "tryNumber", l.level, l.message, l.fields, l.at
-     FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id
-     WHERE ti.run_id = $1 AND ti.task_id = $2 AND ($3::bigint IS NULL OR l.id < $3)
-       AND ($4::text IS NULL OR strpos(lower(l.message), lower($4)) > 0)
-     ORDER BY l.id DESC LIMIT $5`,
-    [runId, taskId, opts.before ?? null, opts.search || null, opts.limit + 1],
+    `SELECT (extract(epoch FROM at) * 1000000)::bigint || '-' || rank || '-' || line_id AS cursor,
+       map_index AS "mapIndex", try_number AS "tryNumber", level, message, fields, at
+     FROM trib_task_log($1, $2)
+     WHERE ($3::bigint IS NULL OR (at, rank, line_id) < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::int, $5::bigint))
+       AND ($6::text IS NULL OR strpos(lower(message), lower($6)) > 0)
+     ORDER BY at DESC, rank DESC, line_id DESC LIMIT $7`,
+    [runId, taskId, ms, rank, id, opts.search || null, opts.limit + 1],
   );
   const page = rows.slice(0, opts.limit);
-  return { lines: page.reverse(), olderBefore: rows.length > opts.limit ? page[0].id : null };
+  return { lines: page.reverse(), olderBefore: rows.length > opts.limit ? page[0].cursor : null };
 }
 
 /** How many runs a check's sparkline covers. */

@@ -21,6 +21,7 @@ import { refusedBrowserPage, type RefusedView } from './pages/refused.ts';
 import { runPage } from './pages/run.ts';
 import { auditOf, refusedCsv, refusedPool } from './refused.ts';
 import { getRun } from './queries.ts';
+import { logCursor } from './ui-queries.ts';
 import { idParam, statusOf } from './api.ts';
 
 const FLASH_COOKIE = 'tributary_flash';
@@ -160,7 +161,7 @@ export function uiRouter(engine: Engine, log: Logger, opts: { backfillMaxRuns: n
     const runId = idParam(req.params.id as string);
     const taskId = filterText(text(req.query.log), 'log');
     const before = text(req.query.before);
-    const log = taskId ? { taskId, before: before ? idParam(before, 'log cursor') : undefined, search: filterText(text(req.query.q), 'q') } : undefined;
+    const log = taskId ? { taskId, before: before ? logCursor(before) : undefined, search: filterText(text(req.query.q), 'q') } : undefined;
     send(res, await runPage(engine.pool, runId, engine.dags, { csrf: res.locals.csrf, flash: takeFlash(req, res), log }));
   }));
 

@@ -17,7 +17,7 @@ import { enqueueSafely, recordFailure, writeFailure, type EndingAttempt, type Fa
 import { describeError, isInfrastructure, TributaryError } from './errors.ts';
 import type { PendingJob } from './jobs.ts';
 import type { Leases } from './leases.ts';
-import { maskTaskSecrets, taskLogger, type CollectedLine } from './logger.ts';
+import { maskTaskSecrets, taskLogger } from './logger.ts';
 import { taskParams } from './secret-params.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
@@ -228,8 +228,10 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       ...effects.context(),
     };
     // A poke of a rescheduling handler (sensor) continues its try: the engine logs its start and
-    // first reschedule once; later pokes store only what the handler logs.
-    if (claimed.pokes === 0) log.info('try started');
+    // first reschedule once; later pokes store only what the handler logs. The start (and the
+    // success) goes to the process log only: the task's log derives both from its try and attempt
+    // rows (engine/sql/task-log.sql), one row fewer each per try.
+    if (claimed.pokes === 0) deps.log.info(bindings, 'try started');
     if (claimed.run_dag_version !== null && claimed.run_dag_version !== dag.version) await recordOtherVersion(deps.pool, claimed, dag, log);
     const heldWritten = lane.whileRunning();
     const outcome = await withTimeout(kind.handler(ctx, task.options), task.timeoutMs, controller, () => (destroy = true)).finally(heldWritten);
@@ -240,7 +242,7 @@ async function runAttempt(deps: ExecutorDeps, claimed: Claimed, client: pg.PoolC
       await saveTaskLogs(client, claimed.id, claimed.try_number, lines);
     } else {
       // A success: its result (secrets masked) and its log lines, ended in a batch (a mapped child) or alone.
-      const end: HeldEnd = { claimed, result: maskTaskSecrets(log, outcome as Json), lines: [...lines, storedLine(bindings, 'try succeeded')], log, bindings };
+      const end: HeldEnd = { claimed, result: maskTaskSecrets(log, outcome as Json), lines, log, bindings };
       if (lane.takes(claimed, mayHandOver)) {
         const on = () => lane.sliceOn(task.kind, mayHandOver ? deps.handoverMax - handovers : 0);
         if (!usedTransaction && !effects.used) {
@@ -363,10 +365,6 @@ async function emptyTransactionEnded(client: pg.PoolClient): Promise<pg.PoolClie
     client.release(true);
     return null;
   }
-}
-
-function storedLine(fields: Record<string, unknown>, message: string): CollectedLine {
-  return { level: 'info', message, fields, at: new Date() };
 }
 
 /** A sensor not yet satisfied: back to 'queued' with its state kept, a delayed job for the next poke. */

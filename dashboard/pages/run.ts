@@ -19,7 +19,7 @@ export const LOG_LINES = 200;
 /** A log field's value is cut after this many characters. */
 const LOG_FIELD_CHARS = 300;
 
-export interface LogView { taskId: string; before?: number; search?: string }
+export interface LogView { taskId: string; before?: string; search?: string }
 
 function taskActions(run: RunDetail, taskId: string, csrf: string): Html {
   const base = `/runs/${run.id}/tasks/${encodeURIComponent(taskId)}`;
@@ -126,7 +126,7 @@ async function logSection(pool: pg.Pool, run: RunDetail, view: LogView | undefin
 <p class="pager">${page.olderBefore !== null ? html`<a href="${base}&before=${page.olderBefore}#log">← older lines</a>` : html`<span class="muted">first line reached</span>`}
 ${view.before ? html`<a href="${base}#log">newest lines</a>` : ''}</p>
 <pre class="log">${page.lines.length === 0 ? 'no log lines' : page.lines.map((l) =>
-    html`<span class="line" data-line="${l.id}">${when(l.at)} try ${l.tryNumber}${attemptOf(l.fields)}${l.mapIndex >= 0 ? ` [${l.mapIndex}]` : ''} ${l.level.padEnd(5)} ${l.message}${logFields(l.fields)}</span>\n`)}</pre>`;
+    html`<span class="line" data-line="${l.cursor}">${when(l.at)} try ${l.tryNumber}${attemptOf(l.fields)}${l.mapIndex >= 0 ? ` [${l.mapIndex}]` : ''} ${l.level.padEnd(5)} ${l.message}${logFields(l.fields)}</span>\n`)}</pre>`;
 }
 
 /**

@@ -173,8 +173,13 @@ describe('operator pages in Chromium', () => {
     await page.goto(`${dashboard.url}/runs/${id}?log=talk#log`);
     const lines = page.locator('pre.log .line');
     const texts = await lines.allTextContents();
-    const ids = (await lines.evaluateAll((ls) => ls.map((l) => Number(l.getAttribute('data-line')))));
-    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    // Each line's cursor is its order key (µs, rank, line id): the page is in that order, the engine's derived start first and success last.
+    const keys = await lines.evaluateAll((ls) => ls.map((l) => String(l.getAttribute('data-line')).split('-').map(Number)));
+    expect(keys.length).toBeGreaterThan(3);
+    expect(keys.every((k) => k.length === 3 && k.every(Number.isSafeInteger))).toBe(true);
+    expect(keys).toEqual([...keys].sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]));
+    expect(texts[0]).toMatch(/ try started$/);
+    expect(texts.at(-1)).toMatch(/ try succeeded$/);
     expect(texts.findIndex((l) => l.includes('first line'))).toBeLessThan(texts.findIndex((l) => l.includes('page refused')));
     const refused = texts.find((l) => l.includes('page refused'));
     expect(refused).toContain('page refused');

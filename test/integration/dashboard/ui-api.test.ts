@@ -144,19 +144,40 @@ describe('JSON API on the W1 run', () => {
     expect(acme7.raw).toBe('1006,abc,500,active');
   });
 
-  it('pages a task log from the newest line back to the first', async () => {
-    const [{ n }] = await sql<{ n: number }>(
-      `SELECT count(*)::int AS n FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id WHERE ti.run_id = $1 AND ti.task_id = 'load'`, [w1.runId]);
-    expect(n).toBeGreaterThan(2);
-    const lines: number[] = [];
-    let before: number | null = null;
+  it('pages a task log from the newest line back to the first, the engine\'s derived lines among the stored ones', async () => {
+    // Counted apart: the stored lines, and the engine's two per try (engine/sql/task-log.sql) from the try and attempt rows.
+    const [{ stored, started, succeeded }] = await sql<{ stored: number; started: number; succeeded: number }>(
+      `SELECT (SELECT count(*)::int FROM task_logs l WHERE l.task_instance_id = ANY (ids)) AS stored,
+         (SELECT count(*)::int FROM task_tries t WHERE t.task_instance_id = ANY (ids))
+           + (SELECT count(*)::int FROM task_attempts a WHERE a.task_instance_id = ANY (ids) AND a.attempt > 1) AS started,
+         (SELECT count(*)::int FROM task_attempts a WHERE a.task_instance_id = ANY (ids) AND a.state = 'success') AS succeeded
+       FROM (SELECT array_agg(id) AS ids FROM task_instances WHERE run_id = $1 AND task_id = 'load') i`, [w1.runId]);
+    expect(stored).toBeGreaterThan(2);
+    expect(succeeded).toBe(w1.truth.files.length); // each mapped child (the parent is expanded, not run)
+    type Line = { cursor: string; mapIndex: number; message: string; at: string };
+    const lines: Line[] = [];
+    let before: string | null = null;
     do {
-      const { body }: { body: { lines: Array<{ id: number }>; olderBefore: number | null } } = await api(`/api/runs/${w1.runId}/logs?task=load&limit=2${before ? `&before=${before}` : ''}`);
-      lines.unshift(...body.lines.map((l) => l.id));
+      const { body }: { body: { lines: Line[]; olderBefore: string | null } } = await api(`/api/runs/${w1.runId}/logs?task=load&limit=2${before ? `&before=${before}` : ''}`);
+      expect(body.lines.length).toBeLessThanOrEqual(2);
+      lines.unshift(...body.lines);
       before = body.olderBefore;
     } while (before !== null);
-    expect(lines.length).toBe(n);
-    expect([...lines].sort((a, b) => a - b)).toEqual(lines);
+    expect(lines.length).toBe(stored + started + succeeded);
+    expect(new Set(lines.map((l) => l.cursor)).size).toBe(lines.length);
+    expect(lines.filter((l) => l.message === 'try started')).toHaveLength(started);
+    expect(lines.filter((l) => l.message === 'try succeeded')).toHaveLength(succeeded);
+    // Oldest first, and each child's log between its start and its success.
+    expect(lines.map((l) => Date.parse(l.at))).toEqual(lines.map((l) => Date.parse(l.at)).sort((a, b) => a - b));
+    for (const i of new Set(lines.map((l) => l.mapIndex))) {
+      const own = lines.filter((l) => l.mapIndex === i).map((l) => l.message);
+      expect(own[0], `map index ${i}`).toBe('try started');
+      expect(own.at(-1), `map index ${i}`).toBe('try succeeded');
+    }
+    // The same lines in one page as in pages of two.
+    const { body: whole }: { body: { lines: Line[]; olderBefore: string | null } } = await api(`/api/runs/${w1.runId}/logs?task=load&limit=5000`);
+    expect(whole.olderBefore).toBeNull();
+    expect(whole.lines.map((l) => l.cursor)).toEqual(lines.map((l) => l.cursor));
   });
 
   it('serves the grid with mapped loads folded into one cell', async () => {

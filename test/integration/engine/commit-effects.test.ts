@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineDag } from '../../../engine/dag.ts';
 import { TributaryError } from '../../../engine/errors.ts';
+import { taskLogs } from '../../../dashboard/queries.ts';
 import { markTask, triggerRun } from '../../../engine/operations.ts';
 import type { JobKind } from '../../../engine/types.ts';
 import { startTestEngine, type TestEngine } from '../../support/engine.ts';
@@ -68,9 +69,9 @@ describe('effects of lost and won claims', () => {
     const runId = await markWhileRunning('pass', '2025-05-13');
     expect(await effects(runId)).toBe(0);
     expect(hookCalls.filter((h) => h.endsWith(` ${runId}`))).toEqual([`rollback ${runId}`]);
-    const logs = await t.database.pool.query(
-      `SELECT l.message FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id WHERE ti.run_id = $1`, [runId]);
-    expect(logs.rows.map((r) => r.message)).not.toContain('try succeeded');
+    const logs = (await taskLogs(t.database.pool, runId, 'check')).map((l) => l.message);
+    expect(logs).toContain('try started');
+    expect(logs).not.toContain('try succeeded');
   });
 
   it('a keepWrites failure that won commits its writes and runs the commit side', async () => {

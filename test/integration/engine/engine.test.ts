@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeTry } from '../../../engine/executor.ts';
+import { taskLogs } from '../../../dashboard/queries.ts';
 import { clearTasks, markTask, triggerRun } from '../../../engine/operations.ts';
 import { defineDag } from '../../../engine/dag.ts';
 import { BACKENDS, startTestEngine, type TestEngine } from '../../support/engine.ts';
@@ -164,12 +165,8 @@ describe.each(BACKENDS)('engine on %s', (backend) => {
       { task_id: 'sensor', state: 'success', error_code: null, result: { pokes: 3 }, pokes: 3 },
       { task_id: 'slow', state: 'failed', error_code: 'TASK_TIMEOUT', result: null, pokes: 0 },
     ]);
-    const logs = await t.database.pool.query(
-      `SELECT l.message FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id
-       WHERE ti.run_id = $1 AND ti.task_id = 'slow' ORDER BY l.id`,
-      [runId],
-    );
-    expect(logs.rows.map((r) => r.message)).toEqual(['try started', 'TASK_TIMEOUT: try exceeded its timeout of 200 ms']);
+    const logs = await taskLogs(t.database.pool, runId, 'slow');
+    expect(logs.map((l) => l.message)).toEqual(['try started', 'TASK_TIMEOUT: try exceeded its timeout of 200 ms']);
   });
 
   it('a job delivered twice changes nothing the second time', async () => {

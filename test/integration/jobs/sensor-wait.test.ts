@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../../../dashboard/server.ts';
+import { taskLogs } from '../../../dashboard/queries.ts';
 import { triggerRun } from '../../../engine/operations.ts';
 import type { DagSpec } from '../../../engine/types.ts';
 import { cliEnv, trib } from '../../support/cli.ts';
@@ -69,11 +70,8 @@ const sensorRow = async (runId: number) =>
     `SELECT state, pokes, ended_at, result FROM task_instances WHERE run_id = $1 AND task_id = 'wait'`, [runId],
   )).rows[0];
 
-const logMessages = async (runId: number) =>
-  (await t.database.pool.query<{ message: string }>(
-    `SELECT l.message FROM task_logs l JOIN task_instances ti ON ti.id = l.task_instance_id
-     WHERE ti.run_id = $1 AND ti.task_id = 'wait' ORDER BY l.at, l.id`, [runId],
-  )).rows.map((r) => r.message);
+/** The sensor's log as `trib logs` reads it: its stored lines and the engine's derived ones. */
+const logMessages = async (runId: number) => (await taskLogs(t.database.pool, runId, 'wait')).map((l) => l.message);
 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'sensor-wait-'));
