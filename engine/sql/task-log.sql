@@ -10,7 +10,8 @@
  * The two lines every try would store cost the fan-out ~10% of its throughput (two rows, two index
  * entries and a foreign-key check each, per child); the try and attempt rows already hold when.
  * Times are cut to milliseconds, as stored lines' (a JavaScript Date) are: a handler's first line
- * is never ordered before its try's start.
+ * is never ordered before its try's start. A read, not a transition: plain SQL, which Postgres
+ * inlines into the caller's query (its ORDER BY and LIMIT), so it takes no plan_cache_mode.
  */
 CREATE OR REPLACE FUNCTION trib_task_log(p_run bigint, p_task text)
 RETURNS TABLE (map_index int, try_number int, level text, message text, fields jsonb, at timestamptz, rank int, line_id bigint)
