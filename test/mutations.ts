@@ -13,6 +13,7 @@ import { ENGINE_SQL_MUTATIONS } from './mutations/engine-sql.ts';
 import { ENGINE_MUTATIONS } from './mutations/engine.ts';
 import { FILES_MUTATIONS } from './mutations/files.ts';
 import { FIRST_HOUR_MUTATIONS } from './mutations/first-hour.ts';
+import { TASK_LOG_MUTATIONS } from './mutations/task-log.ts';
 
 export interface Mutation {
   /** Short, unique: what `--only` names. */
@@ -30,4 +31,4 @@ export interface Mutation {
 }
 
 /** Every entry, in the order the runner applies them (each part groups one area). */
-export const MUTATIONS: Mutation[] = [...FILES_MUTATIONS, ...ENGINE_MUTATIONS, ...ENGINE_SQL_MUTATIONS, ...DASHBOARD_MUTATIONS, ...FIRST_HOUR_MUTATIONS, ...DASHBOARD_GUARD_MUTATIONS, ...DASHBOARD_USER_MUTATIONS, ...CONNECTION_MUTATIONS];
+export const MUTATIONS: Mutation[] = [...FILES_MUTATIONS, ...ENGINE_MUTATIONS, ...ENGINE_SQL_MUTATIONS, ...TASK_LOG_MUTATIONS, ...DASHBOARD_MUTATIONS, ...FIRST_HOUR_MUTATIONS, ...DASHBOARD_GUARD_MUTATIONS, ...DASHBOARD_USER_MUTATIONS, ...CONNECTION_MUTATIONS];

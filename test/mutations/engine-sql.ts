@@ -1,11 +1,10 @@
-/** Mutation list, part: The engine's transitions (engine/sql): one break per file and per trigger rule, the issue-17 survivors in SQL, and the task log's derived lines and pages (task-log.sql). See test/mutations.ts. */
+/** Mutation list, part: The engine's transitions (engine/sql): one break per file and per trigger rule, and the issue-17 survivors in SQL. See test/mutations.ts. */
 import type { Mutation } from '../mutations.ts';
 
 const TRIGGER_SQL = 'engine/sql/trigger-rules.sql';
 const TRIGGER_SQL_TEST = 'test/integration/engine/trigger-rules-sql.test.ts';
 const SLICES_TEST = 'test/integration/engine/map-slices.test.ts';
 const LANE_TEST = 'test/integration/engine/lane-batch.test.ts';
-const TASK_LOG_TEST = 'test/integration/engine/task-log.test.ts';
 
 export const ENGINE_SQL_MUTATIONS: Mutation[] = [
   {
@@ -463,53 +462,5 @@ export const ENGINE_SQL_MUTATIONS: Mutation[] = [
     replace: '    return async () => undefined;',
     tests: [LANE_TEST],
     guards: 'held ends are written about HOLD_MS after they were held even while a slow sibling still runs',
-  },
-  {
-    id: 'task-log-later-attempts',
-    file: 'engine/sql/task-log.sql',
-    find: '  FROM attempts a WHERE a.attempt > 1',
-    replace: '  FROM attempts a WHERE a.attempt > 2',
-    tests: [TASK_LOG_TEST],
-    guards: "a task's log shows `try started` for every attempt after the first (a delivery after a lost worker), from its attempt row",
-  },
-  {
-    id: 'task-log-success-only',
-    file: 'engine/sql/task-log.sql',
-    find: "  FROM attempts a WHERE a.state = 'success'",
-    replace: "  FROM attempts a WHERE a.state <> 'lost'",
-    tests: [TASK_LOG_TEST],
-    guards: 'a task\'s log shows `try succeeded` only for the attempt that succeeded, never for a failed one',
-  },
-  {
-    id: 'task-log-start-ms',
-    file: 'engine/sql/task-log.sql',
-    find: "    date_trunc('milliseconds', t.started_at), 0, t.id",
-    replace: '    t.started_at, 0, t.id',
-    tests: [TASK_LOG_TEST],
-    guards: "a try's derived start is cut to the millisecond, as stored lines are: no line of the try is ordered before it",
-  },
-  {
-    id: 'log-cursor-strictly-older',
-    file: 'dashboard/ui-queries.ts',
-    find: "     WHERE ($3::bigint IS NULL OR (at, rank, line_id) < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::int, $5::bigint))",
-    replace: "     WHERE ($3::bigint IS NULL OR (at, rank, line_id) <= ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::int, $5::bigint))",
-    tests: [TASK_LOG_TEST],
-    guards: 'the older page of a log starts strictly before the cursor: each line once across pages',
-  },
-  {
-    id: 'log-cursor-microseconds',
-    file: 'dashboard/ui-queries.ts',
-    find: "    `SELECT (extract(epoch FROM at) * 1000000)::bigint || '-' || rank || '-' || line_id AS cursor,",
-    replace: "    `SELECT (extract(epoch FROM at) * 1000)::bigint * 1000 || '-' || rank || '-' || line_id AS cursor,",
-    tests: [TASK_LOG_TEST],
-    guards: 'a log cursor keeps the line time to the microsecond (a line written by SQL now()): no line skipped between pages',
-  },
-  {
-    id: 'executor-start-not-stored',
-    file: 'engine/executor.ts',
-    find: "    if (claimed.pokes === 0) deps.log.info(bindings, 'try started');",
-    replace: "    if (claimed.pokes === 0) log.info('try started');",
-    tests: [TASK_LOG_TEST],
-    guards: "a try's start is derived from its try row, not stored as a line too (it would be shown twice, and cost a row per try)",
   },
 ];
