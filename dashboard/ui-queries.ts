@@ -174,7 +174,7 @@ export function logCursor(value: string): string {
 export async function logTail(
   pool: pg.Pool, runId: number, taskId: string, opts: { limit: number; before?: string; search?: string },
 ): Promise<LogPage> {
-  const [ms, rank, id] = opts.before ? logCursor(opts.before).split('-') : [null, null, null];
+  const [micros, rank, id] = opts.before ? logCursor(opts.before).split('-') : [null, null, null];
   const { rows } = await pool.query<LogPage['lines'][number]>(
     `SELECT (extract(epoch FROM at) * 1000000)::bigint || '-' || rank || '-' || line_id AS cursor,
        map_index AS "mapIndex", try_number AS "tryNumber", level, message, fields, at
@@ -182,7 +182,7 @@ export async function logTail(
      WHERE ($3::bigint IS NULL OR (at, rank, line_id) < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::int, $5::bigint))
        AND ($6::text IS NULL OR strpos(lower(message), lower($6)) > 0)
      ORDER BY at DESC, rank DESC, line_id DESC LIMIT $7`,
-    [runId, taskId, ms, rank, id, opts.search || null, opts.limit + 1],
+    [runId, taskId, micros, rank, id, opts.search || null, opts.limit + 1],
   );
   const page = rows.slice(0, opts.limit);
   return { lines: page.reverse(), olderBefore: rows.length > opts.limit ? page[0].cursor : null };
