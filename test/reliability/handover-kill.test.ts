@@ -38,6 +38,9 @@ describe('kill -9 during a handed-over try (redis)', () => {
     expect(Number(running.worker.split(':').pop())).toBe(first.pid);
     expect(await c.engine.backend.queue('slow_effect').getJob(jobId)).toBeUndefined();
 
+    // Running in the database is the claim's COMMIT; kill once the body has started (it writes its start first).
+    const bodyStarted = `long ${first.pid}`;
+    for (let i = 0; i < 200 && !(await fs.readFile(counter, 'utf8').catch(() => '')).includes(bodyStarted); i++) await new Promise((r) => setTimeout(r, 50));
     first.kill('SIGKILL');
     const second = await c.spawnWorker(env);
     expect(await waitForRunState(c, runId, 60_000)).toBe('success');
