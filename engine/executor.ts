@@ -21,7 +21,7 @@ import { maskTaskSecrets, taskLogger } from './logger.ts';
 import { taskParams } from './secret-params.ts';
 import { saveTaskLogs } from './task-store.ts';
 import type { TaskJobData } from './queues.ts';
-import { LaneBatch, type HeldEnd } from './lane-batch.ts';
+import { LANE_BATCH, LaneBatch, type HeldEnd } from './lane-batch.ts';
 import { claimAndBegin, commitTry, endTry, nextInSlice, type BatchEnded } from './transitions.ts';
 import { markFenced, rescheduleTry, type Claimed } from './try-sql.ts';
 import { isReschedule, type CompiledDag, type CompiledTask, type HandlerOutcome, type Json, type TaskContext } from './types.ts';
@@ -49,10 +49,13 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
   // The claim and the try share one connection and three round trips: claim + BEGIN, end, COMMIT
   // (two when the try was handed over: its claim committed with the end of the one before).
   let client: pg.PoolClient | undefined;
-  let claimed: Claimed | null;
+  let claims: Claimed[];
   try {
     client = await deps.pool.connect();
-    claimed = await claimAndBegin(client, data.taskInstanceId, data.tryNumber, deps.workerName, deps.leases.leaseMs);
+    // A mapped child's delivery claims the next children of its slice with it (its lane), as many
+    // as a lane end would take once it ends (engine/lane-lane.ts): one claim for the lane.
+    const take = deps.handoverMax > 0 && !deps.stopping() ? Math.min(LANE_BATCH - 1, deps.handoverMax) : 0;
+    claims = await claimAndBegin(client, data.taskInstanceId, data.tryNumber, deps.workerName, deps.leases.leaseMs, take);
     deps.outage.ok('database');
   } catch (err) {
     // Nothing was claimed: the job fails in BullMQ and the sweeper re-delivers the try later.
@@ -60,6 +63,7 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
     deps.outage.failed('database', err);
     throw new TributaryError('DATABASE_UNAVAILABLE', `could not claim try ${data.tryNumber} of instance ${data.taskInstanceId}: ${describeError(err)}`, { cause: err });
   }
+  const [claimed, ...siblings] = claims;
   if (!claimed) {
     await client.query('ROLLBACK').then(() => client.release(), () => client.release(true));
     return 'noop';
@@ -68,6 +72,7 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
   // try's lease entry is added as soon as its claim commits (for a handed-over one, by runAttempt).
   deps.leases.add(claimed.id, claimed.attempt);
   const lane = new LaneBatch(deps);
+  lane.adopt(siblings);
   let connection: pg.PoolClient = client;
   let next: Claimed | null = claimed;
   for (let handovers = 0; next; handovers++) {

@@ -86,8 +86,7 @@ export class LaneBatch {
    * leases start from that COMMIT).
    */
   async written(ended: BatchEnded): Promise<void> {
-    for (const c of ended.taken) this.deps.leases.add(c.id, c.attempt);
-    this.claimed.push(...ended.taken);
+    this.adopt(ended.taken);
     const held = this.held;
     this.held = [];
     for (const end of held) {
@@ -98,6 +97,12 @@ export class LaneBatch {
         await markFenced(this.deps.pool, end.claimed);
       }
     }
+  }
+
+  /** Children of the slice claimed for this delivery (their leases start from the claim's COMMIT), to run after those claimed before. */
+  adopt(taken: readonly Claimed[]): void {
+    for (const c of taken) this.deps.leases.add(c.id, c.attempt);
+    this.claimed.push(...taken);
   }
 
   /** The next claimed child to run. */

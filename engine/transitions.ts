@@ -39,12 +39,14 @@ const named = new WeakSet<pg.PoolClient>();
  * Claims the try and opens its transaction in ONE round trip: the simple-protocol message
  * "BEGIN; SELECT * FROM trib_claim(…); COMMIT; BEGIN" commits the claim first (a worker killed
  * mid-handler must leave its attempt on record) and leaves the connection inside the try's
- * transaction. Returns the try's context, or null when there is nothing to run (the caller then
- * rolls back the empty transaction). Only integers, checked, are written into the text; the
- * worker name travels as a session setting, set once per connection with a bound parameter.
+ * transaction. Returns the try's context first, then the next `take` children of its slice when
+ * it is a mapped child (claimed with it: its lane, engine/lane-batch.ts); empty when there is
+ * nothing to run (the caller then rolls back the empty transaction). Only integers, checked, are
+ * written into the text; the worker name travels as a session setting, set once per connection
+ * with a bound parameter.
  */
-export async function claimAndBegin(client: pg.PoolClient, instanceId: number, tryNumber: number, worker: string, leaseMs: number): Promise<Claimed | null> {
-  for (const value of [instanceId, tryNumber, leaseMs]) {
+export async function claimAndBegin(client: pg.PoolClient, instanceId: number, tryNumber: number, worker: string, leaseMs: number, take = 0): Promise<Claimed[]> {
+  for (const value of [instanceId, tryNumber, leaseMs, take]) {
     if (!Number.isSafeInteger(value)) throw new Error(`claim argument ${String(value)} is not an integer`);
   }
   if (!named.has(client)) {
@@ -52,9 +54,11 @@ export async function claimAndBegin(client: pg.PoolClient, instanceId: number, t
     named.add(client);
   }
   const results = (await client.query(
-    `BEGIN; SELECT * FROM trib_claim(${instanceId}, ${tryNumber}, current_setting('trib.worker'), ${leaseMs}); COMMIT; BEGIN`,
+    `BEGIN; SELECT * FROM trib_claim(${instanceId}, ${tryNumber}, current_setting('trib.worker'), ${leaseMs}, NULL, ${take}); COMMIT; BEGIN`,
   )) as unknown as pg.QueryResult<Claimed>[];
-  return results[1].rows[0] ?? null;
+  const [head, ...lane] = results[1].rows;
+  // A sibling whose upstream rows are the try's gets no upstream of its own: it shares the try's.
+  return head ? [head, ...lane.map((c) => ({ ...c, upstream: c.upstream ?? head.upstream }))] : [];
 }
 
 export interface TryEnd {

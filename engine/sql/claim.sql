@@ -84,15 +84,33 @@ BEGIN
 END
 $$;
 
-/* trib_claim(instance, try, worker, lease ms, upstream seen) → trib_claim_batch of one try: its row, or no row. */
-CREATE OR REPLACE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8, p_upstream_seen text DEFAULT NULL)
+/*
+ * trib_claim(instance, try, worker, lease ms, upstream seen, take) → trib_claim_batch of one try:
+ * its row, or no row. With `take` > 0, a mapped child claimed also claims up to `take` next
+ * children of its slice on its queue (trib_slice_take), in the same statement, their rows after
+ * its own in slice order (`upstream` NULL where it is the try's): a delivery takes a lane at once.
+ */
+CREATE OR REPLACE FUNCTION trib_claim(p_instance bigint, p_try int, p_worker text, p_lease_ms float8, p_upstream_seen text DEFAULT NULL, p_take int DEFAULT 0)
 RETURNS TABLE (
   id bigint, run_id bigint, task_id text, map_index int, try_number int, max_tries int, map_item jsonb,
   resume_state jsonb, pokes int, attempt int, lost_attempts int, infra_retries int,
   dag_id text, logical_date timestamptz, interval_end timestamptz, params jsonb, upstream jsonb, run_dag_version text,
   upstream_key text
 ) LANGUAGE plpgsql SET plan_cache_mode TO force_generic_plan AS $$
+DECLARE
+  v_ids bigint[];
+  v_tries int[];
 BEGIN
-  RETURN QUERY SELECT * FROM trib_claim_batch(ARRAY[p_instance], ARRAY[p_try], p_worker, p_lease_ms, p_upstream_seen);
+  SELECT * INTO id, run_id, task_id, map_index, try_number, max_tries, map_item, resume_state, pokes, attempt, lost_attempts,
+    infra_retries, dag_id, logical_date, interval_end, params, upstream, run_dag_version, upstream_key
+  FROM trib_claim_batch(ARRAY[p_instance], ARRAY[p_try], p_worker, p_lease_ms, p_upstream_seen);
+  IF NOT FOUND THEN RETURN; END IF;
+  RETURN NEXT;
+  IF p_take <= 0 OR map_index < 0 THEN RETURN; END IF;
+  SELECT s.ids, s.tries INTO v_ids, v_tries
+  FROM trib_slice_take(p_instance, p_take, (SELECT ti.queue FROM task_instances ti WHERE ti.id = p_instance)) AS s;
+  IF cardinality(v_ids) > 0 THEN
+    RETURN QUERY SELECT * FROM trib_claim_batch(v_ids, v_tries, p_worker, p_lease_ms, upstream_key);
+  END IF;
 END
 $$;

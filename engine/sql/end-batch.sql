@@ -24,10 +24,9 @@ DECLARE
   v_won bigint[];
   v_event record;
   v_from bigint := p_instances[cardinality(p_instances)];
-  v_take jsonb;
   v_first jsonb;
-  v_ids bigint[] := '{}';
-  v_tries int[] := '{}';
+  v_ids bigint[];
+  v_tries int[];
   v_next jsonb := '[]'::jsonb;
 BEGIN
   WITH given AS (
@@ -64,17 +63,8 @@ BEGIN
   END LOOP;
 
   IF p_take < 0 THEN RETURN jsonb_build_object('won', to_jsonb(v_won), 'jobs', '[]'::jsonb, 'next', v_next); END IF;
-  -- The next children of the slice, each locked (trib_slice_next), then claimed in one statement.
-  LOOP
-    v_take := trib_slice_next(v_from);
-    EXIT WHEN v_take IS NULL;
-    v_first := coalesce(v_first, v_take);
-    EXIT WHEN p_take = 0 OR p_take_queue IS DISTINCT FROM v_take ->> 'queue';
-    v_ids := v_ids || (v_take ->> 'instanceId')::bigint;
-    v_tries := v_tries || (v_take ->> 'tryNumber')::int;
-    v_from := (v_take ->> 'instanceId')::bigint;
-    EXIT WHEN cardinality(v_ids) >= p_take;
-  END LOOP;
+  -- The next children of the slice, each locked (trib_slice_take), then claimed in one statement.
+  SELECT s.ids, s.tries, s.first_job INTO v_ids, v_tries, v_first FROM trib_slice_take(v_from, p_take, p_take_queue) AS s;
   IF cardinality(v_ids) > 0 THEN
     SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.map_index), '[]'::jsonb) INTO v_next FROM trib_claim_batch(v_ids, v_tries, p_worker, p_lease_ms, p_upstream_key) AS c;
   END IF;

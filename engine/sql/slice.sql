@@ -33,3 +33,30 @@ BEGIN
   END LOOP;
 END
 $$;
+
+/*
+ * trib_slice_take(child instance, count, queue) → (ids, tries, first_job): the next `count` queued
+ * children of the child's slice, each locked (trib_slice_next), in slice order, while their queue
+ * is `queue` (count 0: none). first_job is the job of the next child, taken or not; NULL when the
+ * slice has no child left to run.
+ */
+CREATE OR REPLACE FUNCTION trib_slice_take(p_from bigint, p_count int, p_queue text, OUT ids bigint[], OUT tries int[], OUT first_job jsonb)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_take jsonb;
+  v_from bigint := p_from;
+BEGIN
+  ids := '{}';
+  tries := '{}';
+  LOOP
+    v_take := trib_slice_next(v_from);
+    EXIT WHEN v_take IS NULL;
+    first_job := coalesce(first_job, v_take);
+    EXIT WHEN p_count <= 0 OR p_queue IS DISTINCT FROM v_take ->> 'queue';
+    ids := ids || (v_take ->> 'instanceId')::bigint;
+    tries := tries || (v_take ->> 'tryNumber')::int;
+    v_from := (v_take ->> 'instanceId')::bigint;
+    EXIT WHEN cardinality(ids) >= p_count;
+  END LOOP;
+END
+$$;

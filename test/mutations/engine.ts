@@ -3,6 +3,7 @@ import type { Mutation } from '../mutations.ts';
 
 const FILE_EFFECTS_TEST = 'test/integration/engine/file-effects.test.ts';
 const RENAME_KILL_TEST = 'test/reliability/report-rename-kill.test.ts';
+const SLICES_TEST = 'test/integration/engine/map-slices.test.ts';
 
 export const ENGINE_MUTATIONS: Mutation[] = [
   {
@@ -236,5 +237,45 @@ export const ENGINE_MUTATIONS: Mutation[] = [
     replace: '      void id;',
     tests: ['test/integration/bench/peers-contenders.test.ts'],
     guards: "bench:peers' floor row commits each job's end, as it says",
+  },
+  {
+    id: 'executor-lane-claim',
+    file: 'engine/executor.ts',
+    find: '    const take = deps.handoverMax > 0 && !deps.stopping() ? Math.min(LANE_BATCH - 1, deps.handoverMax) : 0;',
+    replace: '    const take = 0;',
+    tests: [SLICES_TEST],
+    guards: "a mapped child's delivery claims the next children of its slice with it, in the claim's one COMMIT",
+  },
+  {
+    id: 'sql-claim-lane',
+    file: 'engine/sql/claim.sql',
+    find: '  IF p_take <= 0 OR map_index < 0 THEN RETURN; END IF;',
+    replace: '  IF true THEN RETURN; END IF;',
+    tests: [SLICES_TEST],
+    guards: 'trib_claim with `take` claims up to that many next children of the slice after the try itself',
+  },
+  {
+    id: 'sql-claim-lane-lost-head',
+    file: 'engine/sql/claim.sql',
+    find: '  IF NOT FOUND THEN RETURN; END IF;',
+    replace: '',
+    tests: [SLICES_TEST],
+    guards: 'trib_claim: a try not claimed (running under a live lease) claims no sibling and returns no row',
+  },
+  {
+    id: 'sql-slice-take-count',
+    file: 'engine/sql/slice.sql',
+    find: '    EXIT WHEN cardinality(ids) >= p_count;',
+    replace: '',
+    tests: [SLICES_TEST],
+    guards: 'trib_slice_take takes no more than `count` children of the slice',
+  },
+  {
+    id: 'claim-lane-shared-upstream',
+    file: 'engine/transitions.ts',
+    find: '  return head ? [head, ...lane.map((c) => ({ ...c, upstream: c.upstream ?? head.upstream }))] : [];',
+    replace: '  return head ? [head, ...lane] : [];',
+    tests: [SLICES_TEST],
+    guards: "children claimed with a try whose upstream rows are the try's get the try's upstream results",
   },
 ];

@@ -55,7 +55,7 @@ async function snapshot(id: number) {
 /** Claims try 1 of `id` for `worker` on `client` (its transaction left open), as the executor does. */
 async function claim(client: pg.PoolClient, id: number, worker: string, leaseMs: number): Promise<Claimed | null> {
   // claimAndBegin names the connection's worker once per connection: a fresh connection per worker.
-  return claimAndBegin(client, id, 1, worker, leaseMs);
+  return (await claimAndBegin(client, id, 1, worker, leaseMs))[0] ?? null;
 }
 
 async function withClients<T>(fn: (a: pg.PoolClient, b: pg.PoolClient) => Promise<T>): Promise<T> {

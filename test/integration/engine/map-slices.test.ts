@@ -34,10 +34,12 @@ const urgent = defineDag({
     each: { kind: 'noop', upstream: ['list'], mapOver: { task: 'list' }, priority: 2 },
   },
 });
+/** Slices of 17–18 children: longer than the lane one delivery claims (16), so a lane's last child hands the slice on. */
+const FLAKY_CHILDREN = 1_100;
 const flaky = defineDag({
   id: 'flaky_map',
   tasks: {
-    list: { kind: 'noop', options: { result: items.slice(0, 100) } },
+    list: { kind: 'noop', options: { result: Array.from({ length: FLAKY_CHILDREN }, (_, i) => i) } },
     each: { kind: 'flaky', upstream: ['list'], mapOver: { task: 'list' }, retries: 1, retryDelayMs: 600_000, options: { succeedOnTry: 2 } },
   },
 });
@@ -60,6 +62,27 @@ const mutated = defineDag({
   },
 });
 
+/** Holds child 0 until the gate opens (at most 20 s), so its lane can be looked at while it runs. */
+const gate = { open: false, holding: false };
+const gatedKind: JobKind = {
+  name: 'gated',
+  options: z.object({}).prefault({}),
+  async handler(ctx) {
+    if (ctx.mapIndex === 0) {
+      gate.holding = true;
+      for (let i = 0; !gate.open && i < 1_000; i++) await new Promise((r) => setTimeout(r, 20));
+    }
+    return ctx.mapIndex ?? null;
+  },
+};
+const gated = defineDag({
+  id: 'gated',
+  tasks: {
+    list: { kind: 'noop', options: { result: items } },
+    each: { kind: 'gated', upstream: ['list'], mapOver: { task: 'list' } },
+  },
+});
+
 const ok = { state: 'success' as const, error: null, code: null, lines: [] };
 let day = 0;
 const nextDate = () => `2025-04-${String(++day).padStart(2, '0')}`;
@@ -72,7 +95,7 @@ async function instance(t: TestEngine, runId: number, taskId: string, mapIndex =
 
 async function claim(t: TestEngine, client: pg.PoolClient, runId: number, taskId: string, mapIndex = -1): Promise<Claimed> {
   const i = await instance(t, runId, taskId, mapIndex);
-  const claimed = await claimAndBegin(client, i.id, i.try_number, 'test-worker', 30_000);
+  const [claimed] = await claimAndBegin(client, i.id, i.try_number, 'test-worker', 30_000);
   if (!claimed) throw new Error(`${taskId}[${mapIndex}] was not claimable`);
   return claimed;
 }
@@ -147,6 +170,37 @@ describe('map slices: the statements', () => {
     expect((await instance(t, prioritized.runId, 'each', 64)).state).toBe('queued');
   });
 
+  it("a delivery's claim takes up to `take` next children of its slice with it, each with its own attempt, sharing the upstream results", async () => {
+    const { runId } = await expanded(t, 'sliced');
+    const lane = async (mapIndex: number, take: number, dagRun = runId) => {
+      const client = await t.engine.pool.connect();
+      try {
+        const i = await instance(t, dagRun, 'each', mapIndex);
+        const claims = await claimAndBegin(client, i.id, i.try_number, 'test-worker', 30_000, take);
+        await client.query('ROLLBACK'); // the claim committed on its own; this is the try's empty transaction
+        return claims;
+      } finally {
+        client.release();
+      }
+    };
+    const states = async (indexes: number[], dagRun = runId) => (await t.database.pool.query<{ map_index: number; state: string; worker: string | null; attempt: number }>(
+      "SELECT map_index, state, worker, attempt FROM task_instances WHERE run_id = $1 AND task_id = 'each' AND map_index = ANY($2) ORDER BY map_index", [dagRun, indexes])).rows;
+    const three = await lane(3, 15); // slice 3 holds 3, 67 and 131
+    expect(three.map((c) => [c.map_index, c.attempt, c.upstream])).toEqual([[3, 1, { list: items }], [67, 1, { list: items }], [131, 1, { list: items }]]);
+    expect(await states([3, 67, 131])).toEqual([3, 67, 131].map((m) => ({ map_index: m, state: 'running', worker: 'test-worker', attempt: 1 })));
+    const { rows } = await t.database.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id WHERE ti.run_id = $1 AND ti.map_index IN (3, 67, 131) AND a.state = 'running'", [runId]);
+    expect(rows[0].n).toBe(3);
+    expect((await lane(4, 1)).map((c) => c.map_index)).toEqual([4, 68]); // no more than `take`
+    expect((await lane(5, 0)).map((c) => c.map_index)).toEqual([5]);
+    expect(await states([132, 69])).toEqual([{ map_index: 69, state: 'queued', worker: null, attempt: 0 }, { map_index: 132, state: 'queued', worker: null, attempt: 0 }]);
+    expect(await lane(3, 15)).toEqual([]); // running under a live lease: nothing claimed, siblings left as they were
+    // A task with a priority is not sliced: its child comes alone.
+    const prioritized = await expanded(t, 'urgent');
+    expect((await lane(0, 15, prioritized.runId)).map((c) => c.map_index)).toEqual([0]);
+    expect(await states([64], prioritized.runId)).toEqual([{ map_index: 64, state: 'queued', worker: null, attempt: 0 }]);
+  });
+
   it('a sibling taken shares the upstream results only while their rows are unchanged', async () => {
     const { runId } = await expanded(t, 'sliced');
     const client = await t.engine.pool.connect();
@@ -194,7 +248,7 @@ for (const backend of BACKENDS) {
   describe(`map slices: workers (${backend})`, () => {
     let t: TestEngine;
     beforeAll(async () => {
-      t = await startTestEngine({ backend, dags: [sliced, flaky, mutated], kinds: [mutating], concurrency: 2 });
+      t = await startTestEngine({ backend, dags: [sliced, flaky, mutated, gated], kinds: [mutating, gatedKind], concurrency: 2 });
     });
     afterAll(async () => {
       await t?.close();
@@ -213,6 +267,22 @@ for (const backend of BACKENDS) {
       expect(jobs).toBe(64);
     });
 
+    it("a delivery claims its slice's next children with its first: they run under its worker while that one still runs", async () => {
+      Object.assign(gate, { open: false, holding: false });
+      const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('gated'), { date: nextDate() });
+      for (let i = 0; !gate.holding && i < 500; i++) await new Promise((r) => setTimeout(r, 20));
+      const { rows } = await t.database.pool.query<{ state: string; worker: string }>(
+        "SELECT state, worker FROM task_instances WHERE run_id = $1 AND task_id = 'each' AND map_index IN (0, 64, 128) ORDER BY map_index", [runId]);
+      gate.open = true;
+      expect(rows.map((r) => r.state)).toEqual(['running', 'running', 'running']);
+      expect(new Set(rows.map((r) => r.worker)).size).toBe(1);
+      expect(await t.waitForRun(runId)).toBe('success');
+      const attempts = await t.database.pool.query<{ n: number; children: number }>(
+        `SELECT count(*)::int AS n, count(DISTINCT ti.id)::int AS children FROM task_attempts a JOIN task_instances ti ON ti.id = a.task_instance_id
+         WHERE ti.run_id = $1 AND ti.task_id = 'each' AND ti.map_index >= 0`, [runId]);
+      expect(attempts.rows[0]).toEqual({ n: CHILDREN, children: CHILDREN });
+    });
+
     it("a handler's changes to its upstream results reach no sibling", async () => {
       const { runId } = await triggerRun(t.engine.pool, t.engine.dispatcher, t.engine.dag('mutated'), { date: nextDate() });
       expect(await t.waitForRun(runId)).toBe('success');
@@ -225,8 +295,8 @@ for (const backend of BACKENDS) {
       const retrying = async () => (await t.database.pool.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM task_instances WHERE run_id = $1 AND task_id = 'each' AND map_index >= 0 AND state = 'up_for_retry'", [runId])).rows[0].n;
       const deadline = Date.now() + 20_000;
-      while ((await retrying()) < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(await retrying()).toBe(100); // children 64–99 failed too, 10 minutes before any retry
+      while ((await retrying()) < FLAKY_CHILDREN && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await retrying()).toBe(FLAKY_CHILDREN); // each slice's 17th and 18th children failed too, 10 minutes before any retry
     });
   });
 }

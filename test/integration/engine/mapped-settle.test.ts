@@ -44,7 +44,7 @@ async function instance(runId: number, taskId: string, mapIndex = -1) {
 
 async function claim(client: pg.PoolClient, runId: number, taskId: string, mapIndex = -1): Promise<Claimed> {
   const i = await instance(runId, taskId, mapIndex);
-  const claimed = await claimAndBegin(client, i.id, i.try_number, 'test-worker', 30_000);
+  const [claimed] = await claimAndBegin(client, i.id, i.try_number, 'test-worker', 30_000);
   if (!claimed) throw new Error(`${taskId}[${mapIndex}] was not claimable`);
   return claimed;
 }

@@ -111,10 +111,10 @@ describe('an attempt taken over after its lease expired', () => {
     const a = await t.database.pool.connect();
     const b = await t.database.pool.connect();
     try {
-      expect(await claimAndBegin(a, Number(id), 1, 'w-a', 300)).toMatchObject({ attempt: 1 });
+      expect(await claimAndBegin(a, Number(id), 1, 'w-a', 300)).toMatchObject([{ attempt: 1 }]);
       await a.query('ROLLBACK');
       await sleep(500);
-      const current = await claimAndBegin(b, Number(id), 1, 'w-b', 60_000);
+      const [current] = await claimAndBegin(b, Number(id), 1, 'w-b', 60_000);
       expect(current).toMatchObject({ attempt: 2, lost_attempts: 1 });
       expect(await endTry(b, current!, { state: 'success', result: { ok: true }, error: null, code: null, lines: [] })).not.toBeNull();
       await commitTry(b);

@@ -66,7 +66,7 @@ async function newRun(dagId: string, taskId: string): Promise<{ runId: number; i
 async function attempt<T>(id: number, tryNumber: number, step: (c: pg.PoolClient, claimed: Claimed) => Promise<T>, worker = 'w-test'): Promise<T> {
   const client = await t.database.pool.connect();
   try {
-    const claimed = await claimAndBegin(client, id, tryNumber, worker, LEASE_MS);
+    const [claimed] = await claimAndBegin(client, id, tryNumber, worker, LEASE_MS);
     if (!claimed) throw new Error(`try ${tryNumber} of instance ${id} was not claimable`);
     const value = await step(client, claimed);
     await client.query('COMMIT');
