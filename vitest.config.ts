@@ -25,6 +25,10 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: more parallel files only queue on the same CPUs and Postgres.
     maxWorkers: 2,
+    // A worker process runs its files one after another with the modules it imported kept: each
+    // file owns its database, queues and servers, and puts back any environment it changes
+    // (vi.stubEnv / unstubAllEnvs); importing the engine afresh per file cost ~75 s of the suite.
+    isolate: false,
     // The minute-long files start first (test/support/long-first.ts).
     sequence: { sequencer: LongFirst },
     projects: [
