@@ -53,7 +53,7 @@ export async function executeTry(deps: ExecutorDeps, data: TaskJobData): Promise
   try {
     client = await deps.pool.connect();
     // A mapped child's delivery claims the next children of its slice with it (its lane), as many
-    // as a lane end would take once it ends (engine/lane-lane.ts): one claim for the lane.
+    // as a batch end would take once it ends (engine/lane-batch.ts): one claim for the lane.
     const take = deps.handoverMax > 0 && !deps.stopping() ? Math.min(LANE_BATCH - 1, deps.handoverMax) : 0;
     claims = await claimAndBegin(client, data.taskInstanceId, data.tryNumber, deps.workerName, deps.leases.leaseMs, take);
     deps.outage.ok('database');
